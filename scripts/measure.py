@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Time a command (or a sequence of commands run one after another) as whole processes.
+
+    measure.py [--runs N] [--warmup W] [--cwd DIR] -- CMD ARGS... [--- CMD ARGS...]
+
+Each run executes the commands in order with stdout discarded; a run's wall time is the sum
+over its commands, its peak RSS the largest of theirs (from wait4's rusage). Prints one JSON
+object: runs, wall seconds (min/median/max) and peak RSS in bytes. Fails if a command fails.
+Stdlib only.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run_once(commands, cwd):
+    total = 0.0
+    peak = 0
+    for cmd in commands:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        total += time.perf_counter() - start
+        peak = max(peak, usage.ru_maxrss * 1024)
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0,):
+            err = proc.stderr.read().decode(errors="replace")
+            sys.exit(f"measure.py: {' '.join(cmd)} exited {code}\n{err}")
+        proc.stderr.close()
+    return total, peak
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--cwd", default=None)
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    words = args.command[1:] if args.command[:1] == ["--"] else args.command
+    commands, current = [], []
+    for w in words:
+        if w == "---":
+            commands.append(current)
+            current = []
+        else:
+            current.append(w)
+    commands.append(current)
+    if not all(commands):
+        sys.exit("measure.py: empty command")
+    for _ in range(args.warmup):
+        run_once(commands, args.cwd)
+    walls, peaks = [], []
+    for _ in range(args.runs):
+        wall, peak = run_once(commands, args.cwd)
+        walls.append(wall)
+        peaks.append(peak)
+    print(json.dumps({
+        "runs": args.runs,
+        "wall_min": min(walls),
+        "wall_median": statistics.median(walls),
+        "wall_max": max(walls),
+        "peak_rss": max(peaks),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+//! The local archive: bundles as folders under `<root>/.tfgate/archive/`.
+//!
+//! Layout: `WORKSPACE/SCOPE/BUNDLE_ID/` where SCOPE is `pr-N`, `commit-SHA` or `local`. Every
+//! file is written to a temporary name in the bundle folder and renamed into place; the
+//! manifest is written last the same way, after the files' data reached the disk, so a bundle
+//! that has a manifest is complete whatever moment the process was killed at.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::archive::bundle::{self, FileEntry, MANIFEST, Manifest};
+use crate::error::Error;
+
+/// Where bundles of a root are kept by default.
+pub fn default_archive_dir(root: &Path) -> PathBuf {
+    root.join(".tfgate").join("archive")
+}
+
+/// A bundle being written.
+#[derive(Debug)]
+pub struct BundleWriter {
+    dir: PathBuf,
+    files: BTreeMap<String, FileEntry>,
+}
+
+impl BundleWriter {
+    /// Creates the bundle folder `archive_dir/WORKSPACE/SCOPE/ID`.
+    pub fn create(
+        archive_dir: &Path,
+        workspace: &str,
+        scope: &str,
+        id: &str,
+    ) -> Result<BundleWriter, Error> {
+        let dir = archive_dir
+            .join(path_component(workspace))
+            .join(path_component(scope))
+            .join(path_component(id));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        Ok(BundleWriter {
+            dir,
+            files: BTreeMap::new(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a file of the bundle lives, for a process that writes it itself (terraform's
+    /// `-out`); register it afterwards with `add_existing`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Records a file already written into the bundle folder.
+    pub fn add_existing(&mut self, name: &str) -> Result<(), Error> {
+        let path = self.path(name);
+        let entry = bundle::file_entry(&path)?;
+        sync_file(&path)?;
+        self.files.insert(name.to_string(), entry);
+        Ok(())
+    }
+
+    /// Writes a file of the bundle atomically.
+    pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        write_atomic(&self.path(name), bytes)?;
+        self.files
+            .insert(name.to_string(), bundle::bytes_entry(bytes));
+        Ok(())
+    }
+
+    /// Writes the manifest, completing the bundle. `manifest.files` is filled in here.
+    pub fn finish(self, mut manifest: Manifest) -> Result<PathBuf, Error> {
+        manifest.files = self.files;
+        let json = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
+        write_atomic(&self.dir.join(MANIFEST), &json)?;
+        Ok(self.dir)
+    }
+
+    /// Removes a bundle that will not be completed (e.g. terraform failed).
+    pub fn abandon(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Keeps a user-supplied name (a workspace, a PR scope) to one path component.
+fn path_component(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match cleaned.as_str() {
+        "" | "." | ".." => "_".to_string(),
+        _ => cleaned,
+    }
+}
+
+/// Temp file in the same folder, fsync, rename over the target, fsync the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", path, e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("rename into", path, e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_file(path: &Path) -> Result<(), Error> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("sync", path, e))
+}
+
+fn sync_dir(dir: &Path) {
+    // Best effort: some filesystems do not support syncing a directory.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// A complete or incomplete bundle found on disk.
+#[derive(Debug)]
+pub struct FoundBundle {
+    pub dir: PathBuf,
+    pub manifest: Option<Manifest>,
+}
+
+/// All bundles under an archive folder, newest first (by folder name, which starts with the
+/// creation time).
+pub fn list(archive_dir: &Path) -> Result<Vec<FoundBundle>, Error> {
+    let mut out = Vec::new();
+    for ws in read_dirs(archive_dir)? {
+        for scope in read_dirs(&ws)? {
+            for dir in read_dirs(&scope)? {
+                let manifest = Manifest::load(&dir).ok().flatten();
+                out.push(FoundBundle { dir, manifest });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.dir.file_name().cmp(&a.dir.file_name()));
+    Ok(out)
+}
+
+fn read_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => Ok(rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io("read", dir, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::bundle::BundleKind;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            manifest_version: bundle::MANIFEST_VERSION,
+            tfgate_version: "0.0.0".into(),
+            kind: BundleKind::Plan,
+            created_at: "2026-11-22T00:00:00Z".into(),
+            repository: None,
+            pr: None,
+            commit: None,
+            pr_head_sha: None,
+            run_url: None,
+            root: ".".into(),
+            workspace: "default".into(),
+            terraform_version: None,
+            fingerprint: "sha256:00".into(),
+            has_changes: false,
+            counts: Default::default(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_bundle_is_complete_only_once_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w =
+            BundleWriter::create(dir.path(), "default", "local", "20261122T000000Z-plan").unwrap();
+        w.write("plan.txt", b"hello").unwrap();
+        std::fs::write(w.path("tfplan"), b"binary").unwrap();
+        w.add_existing("tfplan").unwrap();
+        let found = list(dir.path()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].manifest.is_none(), "no manifest yet: incomplete");
+        let bundle_dir = w.finish(manifest()).unwrap();
+        let m = Manifest::load(&bundle_dir).unwrap().unwrap();
+        assert_eq!(m.files["plan.txt"].size, 5);
+        assert_eq!(m.files["tfplan"], bundle::bytes_entry(b"binary"));
+        // No temporary files are left behind.
+        let names: Vec<_> = std::fs::read_dir(&bundle_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
+    }
+
+    #[test]
+    fn hostile_names_stay_inside_the_archive() {
+        assert_eq!(path_component("../../etc"), ".._.._etc");
+        assert_eq!(path_component(".."), "_");
+        assert_eq!(path_component("env/prod"), "env_prod");
+    }
+}

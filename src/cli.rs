@@ -1,0 +1,163 @@
+//! The command line: global options and one `Args` struct per command (clap derive).
+//!
+//! Every option a workflow would set also reads a `TFGATE_*` variable. Options that
+//! `.tfgate.toml` may also set are `Option`s here, so `settings` can tell "not given" from a
+//! value and apply flag > env > file > default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ui::ColorChoice;
+
+/// Plan, archive, review and apply Terraform from GitHub Actions, so that what reaches
+/// production is exactly what was reviewed.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tfgate",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The Terraform root: the directory holding its .tf files [default: .]
+    #[arg(long, global = true, env = "TFGATE_CHDIR", value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// The terraform binary; OpenTofu's `tofu` works the same [default: terraform]
+    #[arg(long, global = true, env = "TFGATE_TERRAFORM", value_name = "BIN")]
+    pub terraform: Option<String>,
+
+    /// Terraform workspace (passed to terraform as TF_WORKSPACE) [default: TF_WORKSPACE, else default]
+    #[arg(long, global = true, env = "TFGATE_WORKSPACE", value_name = "NAME")]
+    pub workspace: Option<String>,
+
+    /// Output format where the output is data
+    #[arg(long, global = true, env = "TFGATE_FORMAT", value_enum)]
+    pub format: Option<Format>,
+
+    /// Mask text matching this regular expression in all output (repeatable; adds to the
+    /// values Terraform marks sensitive). In TFGATE_MASK, one pattern per line.
+    #[arg(
+        long = "mask",
+        global = true,
+        env = "TFGATE_MASK",
+        value_name = "REGEX",
+        value_delimiter = '\n'
+    )]
+    pub masks: Vec<String>,
+
+    /// More detail on stderr (-vv: debug logs)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors and the result
+    #[arg(short, long, global = true, env = "TFGATE_QUIET")]
+    pub quiet: bool,
+
+    /// Colour (honours NO_COLOR)
+    #[arg(long, global = true, env = "TFGATE_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Human,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Plan(PlanArgs),
+    Show(ShowArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+}
+
+/// Plan the root, archive the plan, and render the PR comment.
+///
+/// Runs `terraform init` (unless --no-init), `terraform plan -out`, `show -json` and `show`,
+/// streaming terraform's output. Prints a summary, writes a bundle (binary plan, JSON, text,
+/// summary, comment, manifest) under .tfgate/archive/ in the root, and under GitHub Actions
+/// writes the step summary and step outputs.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Skip `terraform init`
+    #[arg(long, env = "TFGATE_NO_INIT")]
+    pub no_init: bool,
+
+    /// Exit 2 when the plan has changes (like terraform's own flag)
+    #[arg(long, env = "TFGATE_DETAILED_EXITCODE")]
+    pub detailed_exitcode: bool,
+
+    /// How long terraform waits for the state lock [default: 5m]
+    #[arg(long, env = "TFGATE_LOCK_TIMEOUT", value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// Arguments passed to `terraform plan`, after `--` (e.g. -- -var-file=prod.tfvars)
+    #[arg(last = true, value_name = "TERRAFORM_ARGS")]
+    pub terraform_args: Vec<String>,
+}
+
+/// Summarize a plan: a plan JSON file, a bundle directory, or a binary plan file (read with
+/// `terraform show -json` in the --chdir root, which must be initialised).
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan to summarize
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+}
+
+/// Print shell completions.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the man page (roff).
+#[derive(Debug, Args)]
+pub struct ManArgs {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passthrough_args_after_double_dash() {
+        let cli = Cli::try_parse_from([
+            "tfgate",
+            "plan",
+            "--chdir",
+            "x",
+            "--",
+            "-var-file=prod.tfvars",
+            "-refresh=false",
+        ])
+        .unwrap();
+        let Command::Plan(p) = cli.command else {
+            panic!("not plan")
+        };
+        assert_eq!(
+            p.terraform_args,
+            ["-var-file=prod.tfvars", "-refresh=false"]
+        );
+        assert_eq!(cli.global.chdir, Some(PathBuf::from("x")));
+    }
+}

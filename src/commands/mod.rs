@@ -1,0 +1,5 @@
+//! One module per subcommand: each turns its arguments into options and calls the domain.
+
+pub mod completions;
+pub mod plan;
+pub mod show;

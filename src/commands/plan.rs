@@ -1,0 +1,326 @@
+//! `tfgate plan`: init, plan, show; summarize; archive the bundle; render the comment; report
+//! to the terminal and to GitHub Actions.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{SecondsFormat, Utc};
+
+use crate::actions;
+use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::local::{self, BundleWriter};
+use crate::cli::Format;
+use crate::context::Context;
+use crate::error::{Error, Outcome};
+use crate::plan::{self, Analysis};
+use crate::render::comment::{self, CommentInput, CommentMeta, CommentStatus};
+use crate::render::table::{self, TableOptions};
+use crate::settings::{Common, PlanSettings};
+use crate::terraform::{Stdout, Terraform};
+use crate::ui::Ui;
+
+/// Everything `tfgate plan` needs, resolved.
+#[derive(Debug)]
+pub struct PlanOptions<'a> {
+    pub common: &'a Common,
+    pub plan: &'a PlanSettings,
+    pub ctx: &'a Context,
+}
+
+/// What a finished plan produced (for later steps such as posting the comment).
+#[derive(Debug)]
+pub struct PlanResult {
+    pub analysis: Analysis,
+    pub bundle: PathBuf,
+    pub comment: String,
+}
+
+pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
+    let result = plan_and_archive(ui, opts).await?;
+    report(ui, opts, &result)?;
+    let summary = &result.analysis.summary;
+    Ok(if opts.plan.detailed_exitcode && summary.has_changes {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Runs terraform and writes the bundle. On any failure the unfinished bundle is removed.
+pub async fn plan_and_archive(ui: &Ui, opts: &PlanOptions<'_>) -> Result<PlanResult, Error> {
+    let common = opts.common;
+    let root = resolve_root(&common.root)?;
+    let mut tf = Terraform::new(common.terraform.clone(), root.clone());
+    if let Some(ws) = &common.workspace {
+        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
+    }
+    if opts.plan.init {
+        ui.status("tfgate: terraform init");
+        tf.run_ok(
+            &args(&["init", "-input=false", "-no-color"]),
+            Stdout::Stream,
+            ui,
+        )
+        .await?;
+    }
+
+    let created = Utc::now();
+    let id = format!(
+        "{}-plan-{}",
+        created.format("%Y%m%dT%H%M%S%3fZ"),
+        std::process::id()
+    );
+    let scope = scope(opts.ctx);
+    let archive_dir = local::default_archive_dir(&root);
+    let mut bundle = BundleWriter::create(&archive_dir, common.workspace_name(), &scope, &id)?;
+    match fill_bundle(ui, opts, &tf, &mut bundle, created).await {
+        Ok((analysis, comment, manifest)) => {
+            let dir = bundle.finish(manifest)?;
+            Ok(PlanResult {
+                analysis,
+                bundle: dir,
+                comment,
+            })
+        }
+        Err(e) => {
+            bundle.abandon();
+            Err(e)
+        }
+    }
+}
+
+async fn fill_bundle(
+    ui: &Ui,
+    opts: &PlanOptions<'_>,
+    tf: &Terraform,
+    bundle: &mut BundleWriter,
+    created: chrono::DateTime<Utc>,
+) -> Result<(Analysis, String, Manifest), Error> {
+    let common = opts.common;
+    let plan_file = bundle.path(bundle::PLAN_BINARY);
+    let plan_file_arg = plan_file.display().to_string();
+
+    // terraform prints values it does not know to be secret (a computed copy of a sensitive
+    // input, say), and which values are secret is known only once the plan is read. So the
+    // plan's stdout is held and shown, masked, after that; its stderr streams live.
+    ui.status("tfgate: terraform plan (its output is shown once the plan is read, masked)");
+    let mut plan_args = args(&["plan", "-input=false", "-no-color"]);
+    plan_args.push(format!("-lock-timeout={}", opts.plan.lock_timeout));
+    plan_args.push(format!("-out={plan_file_arg}"));
+    plan_args.extend(opts.plan.terraform_args.iter().cloned());
+    let planned = tf.run(&plan_args, Stdout::Capture, ui).await?;
+    if !planned.status.success() {
+        // No plan to learn secrets from: show what terraform said through the known masks.
+        replay(ui, &planned.stdout);
+        return Err(tf.failed(&plan_args, &planned));
+    }
+    bundle.add_existing(bundle::PLAN_BINARY)?;
+
+    let json_path = bundle.path(bundle::PLAN_JSON);
+    tf.run_ok(
+        &args(&["show", "-json", &plan_file_arg]),
+        Stdout::File(json_path.clone()),
+        ui,
+    )
+    .await?;
+    bundle.add_existing(bundle::PLAN_JSON)?;
+    let json = std::fs::read(&json_path).map_err(|e| Error::io("read", &json_path, e))?;
+    let analysis = plan::analyze(&json).map_err(|kind| Error::PlanJson {
+        path: json_path.clone(),
+        kind,
+    })?;
+    drop(json);
+    ui.add_secrets(analysis.secrets.clone());
+    replay(ui, &planned.stdout);
+    ui.detail(&format!(
+        "tfgate: {} sensitive value(s) will be masked",
+        ui.masker().literal_count()
+    ));
+
+    let text = tf
+        .run_ok(
+            &args(&["show", "-no-color", &plan_file_arg]),
+            Stdout::Capture,
+            ui,
+        )
+        .await?
+        .stdout;
+    let masker = ui.masker();
+    let text = masker.mask(&text).into_owned();
+    bundle.write(bundle::PLAN_TEXT, text.as_bytes())?;
+
+    let summary = &analysis.summary;
+    let summary_json = serde_json::to_string_pretty(summary).expect("a summary always serializes");
+    bundle.write(bundle::SUMMARY, masker.mask(&summary_json).as_bytes())?;
+
+    let meta = CommentMeta {
+        version: 1,
+        root: root_name(&common.root),
+        workspace: common.workspace_name().to_string(),
+        head_sha: None,
+        fingerprint: summary.fingerprint.clone(),
+        archive: Some(bundle.dir().display().to_string()),
+        run_url: opts.ctx.run_url.clone(),
+        status: CommentStatus::Planned,
+    };
+    let body = comment::render_comment(
+        &CommentInput {
+            meta: &meta,
+            summary,
+            plan_text: &text,
+            tfgate_version: env!("CARGO_PKG_VERSION"),
+        },
+        &masker,
+    );
+    bundle.write(bundle::COMMENT, body.as_bytes())?;
+
+    let manifest = Manifest {
+        manifest_version: bundle::MANIFEST_VERSION,
+        tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
+        kind: BundleKind::Plan,
+        created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        repository: opts.ctx.repository.clone(),
+        pr: None,
+        commit: opts.ctx.sha.clone(),
+        pr_head_sha: None,
+        run_url: opts.ctx.run_url.clone(),
+        root: meta.root.clone(),
+        workspace: meta.workspace.clone(),
+        terraform_version: summary.terraform_version.clone(),
+        fingerprint: summary.fingerprint.clone(),
+        has_changes: summary.has_changes,
+        counts: summary.counts.clone(),
+        files: Default::default(),
+    };
+    Ok((analysis, body, manifest))
+}
+
+/// Terminal, step summary, step outputs and annotations.
+fn report(ui: &Ui, opts: &PlanOptions<'_>, result: &PlanResult) -> Result<(), Error> {
+    let summary = &result.analysis.summary;
+    let masker = ui.masker();
+    let destructive: Vec<&str> = summary.destructive().map(|r| r.address.as_str()).collect();
+    if !destructive.is_empty() {
+        ui.warning(&format!(
+            "this plan deletes or replaces {} resource(s): {}",
+            destructive.len(),
+            abbreviate(&destructive, 10)
+        ));
+    }
+    for check in summary.checks.failed.iter().chain(&summary.checks.errors) {
+        ui.warning(&format!(
+            "check {} failed: {}",
+            check.address,
+            check.messages.join("; ")
+        ));
+    }
+
+    match opts.common.format {
+        Format::Human => ui.result(&table::summary_table(
+            summary,
+            &masker,
+            &TableOptions {
+                color: ui.color(),
+                width: None,
+            },
+        )),
+        Format::Markdown => ui.result(&result.comment),
+        Format::Json => ui.result(&serde_json::to_string_pretty(summary).expect("serializes")),
+    }
+    ui.status(&format!(
+        "tfgate: bundle written to {}",
+        result.bundle.display()
+    ));
+
+    let ctx = opts.ctx;
+    if let Some(path) = &ctx.step_summary {
+        // The marker line is for the PR comment only.
+        let body = result.comment.split_once('\n').map_or("", |(_, rest)| rest);
+        actions::append_step_summary(path, body)?;
+    }
+    if let Some(path) = &ctx.github_output {
+        let c = &summary.counts;
+        actions::write_outputs(
+            path,
+            &[
+                ("has_changes", summary.has_changes.to_string()),
+                ("add", c.create.to_string()),
+                ("change", c.update.to_string()),
+                ("destroy", c.delete.to_string()),
+                ("replace", c.replace.to_string()),
+                ("import", c.import.to_string()),
+                ("move", c.move_.to_string()),
+                ("forget", c.forget.to_string()),
+                ("fingerprint", summary.fingerprint.clone()),
+                ("bundle", result.bundle.display().to_string()),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Shows held terraform output, line by line, through the current masks.
+fn replay(ui: &Ui, output: &str) {
+    for line in output.lines() {
+        ui.terraform_line(line);
+    }
+}
+
+fn abbreviate(items: &[&str], max: usize) -> String {
+    let mut s = items
+        .iter()
+        .take(max)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > max {
+        s.push_str(&format!(" and {} more", items.len() - max));
+    }
+    s
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// The archive scope: the commit when known, else `local`.
+fn scope(ctx: &Context) -> String {
+    match &ctx.sha {
+        Some(sha) => format!("commit-{sha}"),
+        None => "local".to_string(),
+    }
+}
+
+/// The root as an absolute path, checked to be a directory.
+pub fn resolve_root(root: &Path) -> Result<PathBuf, Error> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => {
+            std::fs::canonicalize(root).map_err(|e| Error::io("resolve", root, e))
+        }
+        Ok(_) => Err(Error::RootNotADirectory {
+            path: root.to_path_buf(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::RootNotFound {
+            path: root.to_path_buf(),
+        }),
+        Err(e) => Err(Error::io("read", root, e)),
+    }
+}
+
+/// A stable name for the root: its path inside the repository when there is one (so every
+/// runner names it the same), else the path as given.
+pub fn root_name(root: &Path) -> String {
+    let Ok(abs) = std::fs::canonicalize(root) else {
+        return root.display().to_string();
+    };
+    match abs.ancestors().find(|d| d.join(".git").exists()) {
+        Some(repo) => {
+            let rel = abs.strip_prefix(repo).unwrap_or(&abs);
+            if rel.as_os_str().is_empty() {
+                ".".to_string()
+            } else {
+                rel.display().to_string()
+            }
+        }
+        None => root.display().to_string(),
+    }
+}

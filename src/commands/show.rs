@@ -1,0 +1,117 @@
+//! `tfgate show PLAN`: summarize a plan JSON file, a bundle folder or a binary plan.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::archive::bundle::{self, Manifest};
+use crate::cli::Format;
+use crate::commands::plan::resolve_root;
+use crate::error::{Error, Outcome};
+use crate::plan::{self, Analysis};
+use crate::render::comment::render_summary_markdown;
+use crate::render::table::{self, TableOptions};
+use crate::settings::Common;
+use crate::terraform::{Stdout, Terraform};
+use crate::ui::Ui;
+
+pub async fn run(ui: &Ui, common: &Common, plan: &Path) -> Result<Outcome, Error> {
+    let analysis = load(ui, common, plan).await?;
+    ui.add_secrets(analysis.secrets.clone());
+    let masker = ui.masker();
+    let summary = &analysis.summary;
+    let text = match common.format {
+        Format::Human => table::summary_table(
+            summary,
+            &masker,
+            &TableOptions {
+                color: ui.color(),
+                width: None,
+            },
+        ),
+        Format::Markdown => render_summary_markdown(
+            summary,
+            &crate::commands::plan::root_name(&common.root),
+            common.workspace_name(),
+            &masker,
+        ),
+        Format::Json => serde_json::to_string_pretty(summary).expect("a summary always serializes"),
+    };
+    ui.result(&text);
+    Ok(Outcome::Success)
+}
+
+/// Reads and analyzes a plan from any source `show` accepts.
+pub async fn load(ui: &Ui, common: &Common, source: &Path) -> Result<Analysis, Error> {
+    let (json, json_path) = read_plan_json(ui, common, source).await?;
+    plan::analyze(&json).map_err(|kind| Error::PlanJson {
+        path: json_path,
+        kind,
+    })
+}
+
+async fn read_plan_json(
+    ui: &Ui,
+    common: &Common,
+    source: &Path,
+) -> Result<(Vec<u8>, PathBuf), Error> {
+    let meta = std::fs::metadata(source).map_err(|e| Error::io("read", source, e))?;
+    if meta.is_dir() {
+        return read_bundle(ui, source);
+    }
+    if is_zip(source)? {
+        return binary_plan_json(ui, common, source).await;
+    }
+    let bytes = std::fs::read(source).map_err(|e| Error::io("read", source, e))?;
+    Ok((bytes, source.to_path_buf()))
+}
+
+/// A bundle folder: its `plan.json`, after checking the manifest's checksums.
+fn read_bundle(ui: &Ui, dir: &Path) -> Result<(Vec<u8>, PathBuf), Error> {
+    let json_path = dir.join(bundle::PLAN_JSON);
+    if !json_path.is_file() {
+        return Err(Error::UnknownPlanSource {
+            path: dir.to_path_buf(),
+        });
+    }
+    match Manifest::load(dir)? {
+        Some(m) => bundle::verify(dir, &m)?,
+        None => ui.warning(&format!(
+            "{} has no manifest: the bundle is incomplete and its files are unchecked",
+            dir.display()
+        )),
+    }
+    let bytes = std::fs::read(&json_path).map_err(|e| Error::io("read", &json_path, e))?;
+    Ok((bytes, json_path))
+}
+
+/// A binary plan file (a zip archive), read with `terraform show -json` in the root.
+async fn binary_plan_json(
+    ui: &Ui,
+    common: &Common,
+    plan: &Path,
+) -> Result<(Vec<u8>, PathBuf), Error> {
+    let root = resolve_root(&common.root)?;
+    let plan_abs = std::fs::canonicalize(plan).map_err(|e| Error::io("resolve", plan, e))?;
+    let mut tf = Terraform::new(common.terraform.clone(), root);
+    if let Some(ws) = &common.workspace {
+        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
+    }
+    let tmp =
+        tempfile::NamedTempFile::new().map_err(|e| Error::io("create", "a temporary file", e))?;
+    let args = vec![
+        "show".to_string(),
+        "-json".to_string(),
+        plan_abs.display().to_string(),
+    ];
+    tf.run_ok(&args, Stdout::File(tmp.path().to_path_buf()), ui)
+        .await?;
+    let bytes = std::fs::read(tmp.path()).map_err(|e| Error::io("read", tmp.path(), e))?;
+    Ok((bytes, plan.to_path_buf()))
+}
+
+fn is_zip(path: &Path) -> Result<bool, Error> {
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let n = f.read(&mut magic).map_err(|e| Error::io("read", path, e))?;
+    Ok(n == 4 && magic == *b"PK\x03\x04")
+}

@@ -1,0 +1,86 @@
+//! tfgate: plan, archive, review and apply Terraform from GitHub Actions, so that what reaches
+//! production is exactly what was reviewed.
+//!
+//! `run` takes the parsed command line and the environment snapshot and returns an `Outcome`
+//! or an `Error`; `main` maps either to the exit code (`error::code`).
+
+pub mod actions;
+pub mod archive;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod plan;
+pub mod render;
+pub mod settings;
+pub mod terraform;
+pub mod ui;
+
+use cli::{Cli, Command};
+use context::{Context, Env};
+use error::{Error, Outcome};
+use plan::redact::Masker;
+use ui::Ui;
+
+/// Builds the `Ui` for a command line and environment.
+pub fn make_ui(cli: &Cli, ctx: &Context) -> Ui {
+    Ui::new(
+        cli.global.color,
+        ctx.no_color,
+        cli.global.quiet,
+        cli.global.verbose,
+        ctx.github_actions,
+    )
+}
+
+/// Runs one tfgate command.
+pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
+    let ctx = Context::from_env(env);
+    init_tracing(cli.global.verbose);
+    let masker = Masker::new(&cli.global.masks).map_err(|e| Error::MaskPattern {
+        pattern: cli.global.masks.join(" "),
+        message: e.to_string(),
+    })?;
+    ui.set_masker(masker);
+    let (common, file) = settings::resolve_common(&cli.global, &ctx)?;
+    // File patterns join the command line's.
+    ui.set_masker(Masker::new(&common.masks).map_err(|e| Error::MaskPattern {
+        pattern: common.masks.join(" "),
+        message: e.to_string(),
+    })?);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start", "the async runtime", e))?;
+    let _guard = runtime.enter();
+    terraform::runner::install_signal_handlers()
+        .map_err(|e| Error::io("install signal handlers for", "tfgate", e))?;
+    match &cli.command {
+        Command::Plan(args) => {
+            let plan = settings::resolve_plan(args, &file, env);
+            let opts = commands::plan::PlanOptions {
+                common: &common,
+                plan: &plan,
+                ctx: &ctx,
+            };
+            runtime.block_on(commands::plan::run(ui, &opts))
+        }
+        Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
+        Command::Completions(args) => commands::completions::completions(ui, args.shell),
+        Command::Man(_) => commands::completions::man(ui),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 | 1 => return,
+        2 => "tfgate=debug",
+        _ => "tfgate=trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,410 @@
+//! What a plan does, in numbers and names: counts, per-resource actions and reasons, changes
+//! outside Terraform, output changes, failed checks. Built from the plan JSON only, never from
+//! the human-readable text.
+//!
+//! A `Summary` holds no attribute values, so it is safe to print, post and archive as it is
+//! (check messages are the one free text; renderers mask them like everything else).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::attrs::AttrPath;
+use crate::plan::fingerprint;
+use crate::terraform::plan_json::{Change, Plan, ResourceChange};
+
+/// What happens to one resource instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Forget,
+    Read,
+    NoOp,
+}
+
+impl Action {
+    /// Maps Terraform's action list (`["delete", "create"]`, …) to one action.
+    pub fn from_actions(actions: &[String]) -> Action {
+        let has = |a: &str| actions.iter().any(|x| x == a);
+        if has("create") && (has("delete") || has("forget")) {
+            Action::Replace
+        } else if has("create") {
+            Action::Create
+        } else if has("delete") {
+            Action::Delete
+        } else if has("update") {
+            Action::Update
+        } else if has("forget") {
+            Action::Forget
+        } else if has("read") {
+            Action::Read
+        } else {
+            Action::NoOp
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::Forget => "forget",
+            Action::Read => "read",
+            Action::NoOp => "no-op",
+        }
+    }
+
+    /// Whether the action removes a real object (the comment warns about these).
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Action::Delete | Action::Replace)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub replace: usize,
+    pub import: usize,
+    #[serde(rename = "move")]
+    pub move_: usize,
+    pub forget: usize,
+    pub read: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.create
+            + self.update
+            + self.delete
+            + self.replace
+            + self.import
+            + self.move_
+            + self.forget
+            + self.read
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceSummary {
+    pub address: String,
+    pub action: Action,
+    /// `action_reason` in words, when Terraform gives one.
+    pub reason: Option<String>,
+    pub previous_address: Option<String>,
+    /// Present when the resource is being imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
+}
+
+impl ResourceSummary {
+    pub fn is_import(&self) -> bool {
+        self.import_id.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Changes outside Terraform that this plan's changes depend on.
+    pub relevant: Vec<DriftedResource>,
+    /// How many other resources changed outside Terraform.
+    pub other: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftedResource {
+    pub address: String,
+    pub action: Action,
+    /// Attribute paths that changed outside Terraform and that this plan uses.
+    pub attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputSummary {
+    pub name: String,
+    pub action: Action,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checks {
+    pub failed: Vec<CheckSummary>,
+    pub errors: Vec<CheckSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    pub address: String,
+    pub messages: Vec<String>,
+}
+
+/// The summary of one plan; its JSON form is `show --format json` and `summary.json` (§10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub format_version: String,
+    pub terraform_version: Option<String>,
+    pub has_changes: bool,
+    pub fingerprint: String,
+    pub counts: Counts,
+    pub resources: Vec<ResourceSummary>,
+    pub drift: Drift,
+    pub outputs: Vec<OutputSummary>,
+    pub checks: Checks,
+    pub errored: bool,
+    pub applyable: Option<bool>,
+    pub complete: Option<bool>,
+}
+
+impl Summary {
+    pub fn from_plan(plan: &Plan<'_>) -> Summary {
+        let mut counts = Counts::default();
+        let mut resources = Vec::new();
+        for rc in &plan.resource_changes {
+            let action = Action::from_actions(&rc.change.actions);
+            let import_id = rc
+                .change
+                .importing
+                .as_ref()
+                .map(|i| i.id.clone().unwrap_or_default());
+            let moved = rc
+                .previous_address
+                .as_ref()
+                .filter(|p| **p != rc.address)
+                .cloned();
+            if action == Action::NoOp && import_id.is_none() && moved.is_none() {
+                continue;
+            }
+            match action {
+                Action::Create => counts.create += 1,
+                Action::Update => counts.update += 1,
+                Action::Replace => counts.replace += 1,
+                Action::Delete => counts.delete += 1,
+                Action::Forget => counts.forget += 1,
+                Action::Read => counts.read += 1,
+                Action::NoOp => {}
+            }
+            counts.import += usize::from(import_id.is_some());
+            counts.move_ += usize::from(moved.is_some());
+            resources.push(ResourceSummary {
+                address: rc.address.clone(),
+                action,
+                reason: rc.action_reason.as_deref().map(reason_in_words),
+                previous_address: moved,
+                import_id,
+                deposed: rc.deposed.clone(),
+            });
+        }
+
+        let outputs: Vec<OutputSummary> = plan
+            .output_changes
+            .iter()
+            .filter(|(_, c)| !c.is_no_op())
+            .map(|(name, c)| OutputSummary {
+                name: name.clone(),
+                action: Action::from_actions(&c.actions),
+                sensitive: output_is_sensitive(plan, name, c),
+            })
+            .collect();
+
+        let has_changes = counts.total() > 0 || !outputs.is_empty();
+        Summary {
+            format_version: plan.format_version.clone(),
+            terraform_version: plan.terraform_version.clone(),
+            has_changes,
+            fingerprint: fingerprint::of_plan(plan),
+            counts,
+            resources,
+            drift: drift(plan),
+            outputs,
+            checks: checks(plan),
+            errored: plan.errored,
+            applyable: plan.applyable,
+            complete: plan.complete,
+        }
+    }
+
+    /// Resources whose real object is deleted (destroyed or replaced).
+    pub fn destructive(&self) -> impl Iterator<Item = &ResourceSummary> {
+        self.resources.iter().filter(|r| r.action.is_destructive())
+    }
+}
+
+fn output_is_sensitive(plan: &Plan<'_>, name: &str, c: &Change<'_>) -> bool {
+    let flag = |raw: Option<&serde_json::value::RawValue>| raw.is_some_and(|r| r.get() != "false");
+    flag(c.before_sensitive)
+        || flag(c.after_sensitive)
+        || plan
+            .configuration
+            .as_ref()
+            .and_then(|cfg| cfg.root_module.outputs.get(name))
+            .is_some_and(|o| o.sensitive)
+}
+
+fn drift(plan: &Plan<'_>) -> Drift {
+    // relevant_attributes: which (resource, attribute path) pairs this plan's changes read.
+    let relevant: Vec<(&str, Option<AttrPath>)> = plan
+        .relevant_attributes
+        .iter()
+        .map(|r| {
+            let path = serde_json::from_str(r.attribute.get())
+                .ok()
+                .and_then(|v| AttrPath::from_json(&v));
+            (r.resource.as_str(), path)
+        })
+        .collect();
+    let mut out = Drift::default();
+    for rc in &plan.resource_drift {
+        let wanted: Vec<&Option<AttrPath>> = relevant
+            .iter()
+            .filter(|(res, _)| *res == rc.address)
+            .map(|(_, p)| p)
+            .collect();
+        if wanted.is_empty() {
+            out.other += 1;
+            continue;
+        }
+        let changed = changed_paths(rc);
+        let attributes: BTreeSet<String> = changed
+            .iter()
+            .filter(|c| {
+                wanted.iter().any(|w| match w {
+                    // A path that could not be read counts as relevant: better one line too
+                    // many than a missed reason for the plan.
+                    None => true,
+                    Some(w) => c.starts_with(w) || w.starts_with(c),
+                })
+            })
+            .map(ToString::to_string)
+            .collect();
+        out.relevant.push(DriftedResource {
+            address: rc.address.clone(),
+            action: Action::from_actions(&rc.change.actions),
+            attributes: attributes.into_iter().collect(),
+        });
+    }
+    out
+}
+
+fn changed_paths(rc: &ResourceChange<'_>) -> Vec<AttrPath> {
+    let values = fingerprint::change_values(&rc.change);
+    crate::plan::attrs::changed_attributes(&values)
+        .into_iter()
+        .map(|c| c.path)
+        .collect()
+}
+
+fn checks(plan: &Plan<'_>) -> Checks {
+    let mut out = Checks::default();
+    for check in &plan.checks {
+        let bucket = match check.status.as_str() {
+            "fail" => &mut out.failed,
+            "error" => &mut out.errors,
+            _ => continue,
+        };
+        let mut messages: Vec<String> = check
+            .instances
+            .iter()
+            .flat_map(|i| i.problems.iter().map(|p| p.message.clone()))
+            .collect();
+        messages.dedup();
+        bucket.push(CheckSummary {
+            address: check.address.to_display.clone(),
+            messages,
+        });
+    }
+    out
+}
+
+/// Terraform's `action_reason` codes in words.
+pub fn reason_in_words(code: &str) -> String {
+    match code {
+        "replace_because_tainted" => "tainted",
+        "replace_because_cannot_update" => "an attribute forces replacement",
+        "replace_by_request" => "replacement requested (-replace)",
+        "replace_by_triggers" => "replace_triggered_by",
+        "delete_because_no_resource_config" => "no longer in the configuration",
+        "delete_because_wrong_repetition" => "count/for_each changed to the other kind",
+        "delete_because_count_index" => "count index out of range",
+        "delete_because_each_key" => "for_each key no longer present",
+        "delete_because_no_module" => "module no longer in the configuration",
+        "delete_because_no_move_target" => "moved target does not exist",
+        "read_because_config_unknown" => "configuration known only after apply",
+        "read_because_dependency_pending" => "depends on a pending change",
+        "read_because_check_nested" => "read by a check block",
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acts(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn actions_map_to_one_word() {
+        assert_eq!(Action::from_actions(&acts(&["create"])), Action::Create);
+        assert_eq!(
+            Action::from_actions(&acts(&["delete", "create"])),
+            Action::Replace
+        );
+        assert_eq!(
+            Action::from_actions(&acts(&["create", "delete"])),
+            Action::Replace
+        );
+        assert_eq!(Action::from_actions(&acts(&["update"])), Action::Update);
+        assert_eq!(Action::from_actions(&acts(&["delete"])), Action::Delete);
+        assert_eq!(Action::from_actions(&acts(&["forget"])), Action::Forget);
+        assert_eq!(Action::from_actions(&acts(&["read"])), Action::Read);
+        assert_eq!(Action::from_actions(&acts(&["no-op"])), Action::NoOp);
+    }
+
+    #[test]
+    fn counts_follow_the_contract() {
+        let json = br#"{
+          "format_version": "1.2",
+          "resource_changes": [
+            {"address": "a.r", "change": {"actions": ["delete", "create"], "before": {}, "after": {}}},
+            {"address": "a.m", "previous_address": "a.old", "change": {"actions": ["no-op"]}},
+            {"address": "a.mu", "previous_address": "a.old2", "change": {"actions": ["update"]}},
+            {"address": "a.i", "change": {"actions": ["no-op"], "importing": {"id": "x"}}},
+            {"address": "a.n", "change": {"actions": ["no-op"]}},
+            {"address": "a.d", "change": {"actions": ["delete"]}, "action_reason": "delete_because_no_resource_config"}
+          ],
+          "output_changes": {"o": {"actions": ["create"], "after_sensitive": true}, "p": {"actions": ["no-op"]}}
+        }"#;
+        let plan = crate::terraform::plan_json::parse(json).unwrap();
+        let s = Summary::from_plan(&plan);
+        assert_eq!(
+            s.counts,
+            Counts {
+                replace: 1,
+                update: 1,
+                move_: 2,
+                import: 1,
+                delete: 1,
+                ..Counts::default()
+            }
+        );
+        assert_eq!(s.resources.len(), 5);
+        assert_eq!(
+            s.resources[4].reason.as_deref(),
+            Some("no longer in the configuration")
+        );
+        assert_eq!(s.outputs.len(), 1);
+        assert!(s.outputs[0].sensitive);
+        assert!(s.has_changes);
+        assert_eq!(s.destructive().count(), 2);
+    }
+}

@@ -1,0 +1,206 @@
+//! Settings resolved in one place: flag > `TFGATE_*` env > `.tfgate.toml` > default.
+//!
+//! clap already applies flag > env. This module adds the file (in the Terraform root, else at
+//! the repository root) and the defaults. `--mask` patterns are the exception: patterns from
+//! every source add up, since more masking is never less safe.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{Format, GlobalArgs, PlanArgs};
+use crate::context::{Context, Env};
+use crate::error::Error;
+
+pub const FILE_NAME: &str = ".tfgate.toml";
+pub const DEFAULT_LOCK_TIMEOUT: &str = "5m";
+pub const DEFAULT_TERRAFORM: &str = "terraform";
+
+/// `.tfgate.toml`. Unknown keys are an error, so a typo does not silently do nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub terraform: Option<String>,
+    pub workspace: Option<String>,
+    pub format: Option<Format>,
+    #[serde(default)]
+    pub mask: Vec<String>,
+    pub lock_timeout: Option<String>,
+    /// Run `terraform init` before planning (default true).
+    pub init: Option<bool>,
+    pub detailed_exitcode: Option<bool>,
+}
+
+/// Settings every command shares.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// The Terraform root, as given (relative paths stay relative for messages).
+    pub root: PathBuf,
+    pub terraform: String,
+    /// The workspace, when one was chosen (flag, env, file or TF_WORKSPACE).
+    pub workspace: Option<String>,
+    pub format: Format,
+    pub masks: Vec<String>,
+    /// Where the settings file was found, if anywhere.
+    pub file: Option<PathBuf>,
+}
+
+impl Common {
+    /// The workspace's name for display and archive paths.
+    pub fn workspace_name(&self) -> &str {
+        self.workspace.as_deref().unwrap_or("default")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub init: bool,
+    pub detailed_exitcode: bool,
+    pub lock_timeout: String,
+    pub terraform_args: Vec<String>,
+}
+
+/// Loads `.tfgate.toml` and resolves the shared settings.
+pub fn resolve_common(global: &GlobalArgs, ctx: &Context) -> Result<(Common, FileSettings), Error> {
+    let root = global.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let (file, path) = load_file(&root)?;
+    let mut masks = file.mask.clone();
+    masks.extend(global.masks.iter().filter(|m| !m.is_empty()).cloned());
+    let common = Common {
+        terraform: global
+            .terraform
+            .clone()
+            .or_else(|| file.terraform.clone())
+            .unwrap_or_else(|| DEFAULT_TERRAFORM.to_string()),
+        workspace: global
+            .workspace
+            .clone()
+            .or_else(|| file.workspace.clone())
+            .or_else(|| ctx.tf_workspace.clone()),
+        format: global.format.or(file.format).unwrap_or(Format::Human),
+        masks,
+        root,
+        file: path,
+    };
+    Ok((common, file))
+}
+
+pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSettings {
+    // clap folds flag and env into one bool; an env var that is set decides even when false.
+    let bool_setting = |flag: bool, var: &str, from_file: Option<bool>| {
+        if flag || env.get(var).is_some() {
+            flag
+        } else {
+            from_file.unwrap_or(false)
+        }
+    };
+    PlanSettings {
+        init: !bool_setting(args.no_init, "TFGATE_NO_INIT", file.init.map(|i| !i)),
+        detailed_exitcode: bool_setting(
+            args.detailed_exitcode,
+            "TFGATE_DETAILED_EXITCODE",
+            file.detailed_exitcode,
+        ),
+        lock_timeout: args
+            .lock_timeout
+            .clone()
+            .or_else(|| file.lock_timeout.clone())
+            .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
+        terraform_args: args.terraform_args.clone(),
+    }
+}
+
+/// Reads `.tfgate.toml` from the root, else from the repository root (the nearest ancestor
+/// holding `.git`). A missing file is no error.
+fn load_file(root: &Path) -> Result<(FileSettings, Option<PathBuf>), Error> {
+    let Some(path) = find_file(root) else {
+        return Ok((FileSettings::default(), None));
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    let parsed: FileSettings = toml::from_str(&text).map_err(|e| Error::Settings {
+        path: path.clone(),
+        message: e.message().to_string(),
+    })?;
+    Ok((parsed, Some(path)))
+}
+
+fn find_file(root: &Path) -> Option<PathBuf> {
+    let here = root.join(FILE_NAME);
+    if here.is_file() {
+        return Some(here);
+    }
+    let abs = std::fs::canonicalize(root).ok()?;
+    let repo = abs.ancestors().find(|d| d.join(".git").exists())?;
+    let there = repo.join(FILE_NAME);
+    there.is_file().then_some(there)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> (GlobalArgs, PlanArgs) {
+        let mut full = vec!["tfgate"];
+        full.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(full).unwrap();
+        match cli.command {
+            crate::cli::Command::Plan(p) => (cli.global, p),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "terraform = \"tofu\"\nlock_timeout = \"1m\"\nmask = [\"AKIA.*\"]\ninit = false\n",
+        )
+        .unwrap();
+        let d = dir.path().to_str().unwrap();
+        let (g, p) = parse(&["plan", "--chdir", d, "--mask", "x+"]);
+        let env = Env::default();
+        let (common, file) = resolve_common(&g, &Context::default()).unwrap();
+        assert_eq!(common.terraform, "tofu");
+        assert_eq!(common.masks, ["AKIA.*", "x+"]);
+        let plan = resolve_plan(&p, &file, &env);
+        assert_eq!(plan.lock_timeout, "1m");
+        assert!(!plan.init);
+
+        let (g, p) = parse(&[
+            "plan",
+            "--chdir",
+            d,
+            "--terraform",
+            "terraform",
+            "--lock-timeout",
+            "2m",
+        ]);
+        let (common, file) = resolve_common(&g, &Context::default()).unwrap();
+        assert_eq!(common.terraform, "terraform");
+        assert_eq!(resolve_plan(&p, &file, &env).lock_timeout, "2m");
+        // An env var set to false beats the file.
+        let env = Env::from_pairs([("TFGATE_NO_INIT", "false")]);
+        assert!(resolve_plan(&p, &file, &env).init);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "terrafrom = \"x\"\n").unwrap();
+        let err = load_file(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("invalid settings"), "{err}");
+    }
+
+    #[test]
+    fn defaults() {
+        let (g, p) = parse(&["plan", "--chdir", "/nonexistent-root"]);
+        let (common, file) = resolve_common(&g, &Context::default()).unwrap();
+        assert_eq!(common.terraform, DEFAULT_TERRAFORM);
+        assert_eq!(common.workspace_name(), "default");
+        let plan = resolve_plan(&p, &file, &Env::default());
+        assert!(plan.init);
+        assert_eq!(plan.lock_timeout, DEFAULT_LOCK_TIMEOUT);
+    }
+}

@@ -1,0 +1,7 @@
+//! Terraform itself: running the binary and reading its plan JSON. Knows nothing of GitHub or
+//! AWS.
+
+pub mod plan_json;
+pub mod runner;
+
+pub use runner::{LineSink, Stdout, Stream, Terraform};

@@ -1,0 +1,183 @@
+//! The only writer to stdout and stderr.
+//!
+//! stdout carries the command's result (a table, markdown or one JSON object); stderr carries
+//! progress, terraform's live output, warnings and errors. Every line passes through the
+//! `Masker`, so a secret known to tfgate cannot reach the terminal or the CI log. Under GitHub
+//! Actions, warnings and errors also become `::warning::`/`::error::` annotations.
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+
+use crate::error::Error;
+use crate::plan::redact::Masker;
+use crate::terraform::{LineSink, Stream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug)]
+pub struct Ui {
+    color: bool,
+    quiet: bool,
+    verbose: u8,
+    annotations: bool,
+    masker: RefCell<Masker>,
+}
+
+impl Ui {
+    pub fn new(
+        choice: ColorChoice,
+        no_color_env: bool,
+        quiet: bool,
+        verbose: u8,
+        annotations: bool,
+    ) -> Ui {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color_env && std::io::stdout().is_terminal(),
+        };
+        Ui {
+            color,
+            quiet,
+            verbose,
+            annotations,
+            masker: RefCell::new(Masker::default()),
+        }
+    }
+
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    pub fn verbose(&self) -> u8 {
+        self.verbose
+    }
+
+    /// Replaces the masker (e.g. once `--mask` patterns are known).
+    pub fn set_masker(&self, masker: Masker) {
+        *self.masker.borrow_mut() = masker;
+    }
+
+    /// Adds literal secrets found in a plan.
+    pub fn add_secrets(&self, secrets: Vec<String>) {
+        self.masker.borrow_mut().add_literals(secrets);
+    }
+
+    /// A copy of the current masker, for renderers and files.
+    pub fn masker(&self) -> Masker {
+        self.masker.borrow().clone()
+    }
+
+    pub fn mask(&self, text: &str) -> String {
+        self.masker.borrow().mask(text).into_owned()
+    }
+
+    /// The command's result, on stdout.
+    pub fn result(&self, text: &str) {
+        let masked = self.mask(text);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(masked.as_bytes());
+        if !masked.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
+    /// Progress for people, on stderr; silent with `--quiet`.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            self.stderr_line(&self.mask(text));
+        }
+    }
+
+    /// Detail shown with `-v`.
+    pub fn detail(&self, text: &str) {
+        if self.verbose > 0 && !self.quiet {
+            self.stderr_line(&self.mask(text));
+        }
+    }
+
+    /// One line of terraform's output, passed through live.
+    pub fn terraform_line(&self, line: &str) {
+        if !self.quiet {
+            self.stderr_line(&self.mask(line));
+        }
+    }
+
+    pub fn warning(&self, text: &str) {
+        let text = self.mask(text);
+        if self.annotations {
+            self.stderr_line(&format!("::warning::{}", escape_annotation(&text)));
+        } else {
+            let label = self.paint("warning:", "33");
+            self.stderr_line(&format!("{label} {text}"));
+        }
+    }
+
+    pub fn error(&self, err: &Error) {
+        let text = self.mask(&err.to_string());
+        let hint = err.hint().map(|h| self.mask(&h));
+        if self.annotations {
+            let mut msg = text.clone();
+            if let Some(h) = &hint {
+                msg.push('\n');
+                msg.push_str(h);
+            }
+            self.stderr_line(&format!("::error::{}", escape_annotation(&msg)));
+        }
+        let label = self.paint("error:", "31");
+        self.stderr_line(&format!("{label} {text}"));
+        if let Some(h) = hint {
+            let label = self.paint("hint:", "36");
+            self.stderr_line(&format!("{label} {h}"));
+        }
+    }
+
+    fn paint(&self, text: &str, sgr: &str) -> String {
+        if self.color {
+            format!("\x1b[1;{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn stderr_line(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = err.write_all(b"\n");
+        }
+        let _ = err.flush();
+    }
+}
+
+/// Workflow-command data escaping (`%`, CR and LF), so a message cannot inject commands.
+pub fn escape_annotation(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+impl LineSink for Ui {
+    fn line(&self, _stream: Stream, line: &str) {
+        self.terraform_line(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotation_escaping() {
+        assert_eq!(
+            escape_annotation("50% done\n::error::x"),
+            "50%25 done%0A::error::x"
+        );
+    }
+}

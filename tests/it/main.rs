@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `tfgate` binary, the real `terraform` binary, fixtures from
+//! `terraform-fixtures/`, and what a user would see.
+
+mod support;
+
+mod plan;
+mod secrets;
+mod show;
+mod signals;
