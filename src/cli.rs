@@ -66,6 +66,51 @@ pub struct GlobalArgs {
     /// Colour (honours NO_COLOR)
     #[arg(long, global = true, env = "TFGATE_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub github: GithubArgs,
+}
+
+/// Where the PR comment goes. Under GitHub Actions all of this comes from the workflow's
+/// environment and event; the flags override it, or supply it anywhere else.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "GitHub")]
+pub struct GithubArgs {
+    /// Repository [default: GITHUB_REPOSITORY]
+    #[arg(long, global = true, env = "TFGATE_REPO", value_name = "OWNER/REPO")]
+    pub repo: Option<String>,
+
+    /// Pull request number [default: from the pull_request event]
+    #[arg(long, global = true, env = "TFGATE_PR", value_name = "N")]
+    pub pr: Option<u64>,
+
+    /// The PR's head commit the plan is for [default: from the event, else asked of GitHub]
+    #[arg(long, global = true, env = "TFGATE_HEAD_SHA", value_name = "SHA")]
+    pub head_sha: Option<String>,
+
+    /// Token for the GitHub API [default: GITHUB_TOKEN]
+    #[arg(
+        long,
+        global = true,
+        env = "TFGATE_GITHUB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub github_token: Option<String>,
+
+    /// GitHub API URL; for GitHub Enterprise Server https://HOST/api/v3 [default: GITHUB_API_URL, else https://api.github.com]
+    #[arg(long, global = true, env = "TFGATE_GITHUB_API_URL", value_name = "URL")]
+    pub github_api_url: Option<String>,
+
+    /// The login tfgate's comments are written as, when the token cannot tell (GitHub App
+    /// installation tokens) [default: GET /user, else github-actions[bot]]
+    #[arg(
+        long,
+        global = true,
+        env = "TFGATE_COMMENT_AUTHOR",
+        value_name = "LOGIN"
+    )]
+    pub comment_author: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -80,6 +125,7 @@ pub enum Format {
 pub enum Command {
     Plan(PlanArgs),
     Show(ShowArgs),
+    Comment(CommentArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -104,6 +150,10 @@ pub struct PlanArgs {
     #[arg(long, env = "TFGATE_LOCK_TIMEOUT", value_name = "DURATION")]
     pub lock_timeout: Option<String>,
 
+    /// Fail (exit 1) when the PR comment cannot be posted, instead of warning
+    #[arg(long, env = "TFGATE_REQUIRE_COMMENT")]
+    pub require_comment: bool,
+
     /// Arguments passed to `terraform plan`, after `--` (e.g. -- -var-file=prod.tfvars)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
     pub terraform_args: Vec<String>,
@@ -116,6 +166,17 @@ pub struct ShowArgs {
     /// The plan to summarize
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+}
+
+/// Post (or update) the PR comment of an existing bundle.
+///
+/// For workflows that plan with a read-only token (pull requests from forks) and comment from
+/// a separate job that may write. Makes no write when the comment already says the same.
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The bundle folder whose comment.md to post
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
 }
 
 /// Print shell completions.

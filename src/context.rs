@@ -1,8 +1,10 @@
 //! Everything tfgate reads from its environment, read once at start-up.
 //!
 //! `Env` is a snapshot of the process environment (tests build their own); `Context` is what
-//! tfgate makes of it: whether it runs under GitHub Actions and where that runner wants step
-//! outputs and the step summary. Nothing else in the crate calls `std::env::var`.
+//! tfgate makes of it: whether it runs under GitHub Actions, where that runner wants step
+//! outputs and the step summary, and which repository, pull request and commit the workflow
+//! runs for (from the event payload at `GITHUB_EVENT_PATH`). Nothing else in the crate calls
+//! `std::env::var`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,6 +70,109 @@ pub struct Context {
     pub no_color: bool,
     /// `TF_WORKSPACE`, which terraform itself honours.
     pub tf_workspace: Option<String>,
+    /// `GITHUB_API_URL` (GitHub Enterprise Server: `https://HOST/api/v3`).
+    pub api_url: Option<String>,
+    /// `GITHUB_TOKEN`.
+    pub token: Option<String>,
+    /// What triggered the workflow, from `GITHUB_EVENT_NAME` and its payload.
+    pub event: Event,
+}
+
+/// The workflow's trigger, as far as tfgate cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Event {
+    /// Not under GitHub Actions, or no event name.
+    #[default]
+    None,
+    /// `pull_request` or `pull_request_target`.
+    PullRequest {
+        number: u64,
+        head_sha: String,
+    },
+    /// `push`: the commit pushed (`after`).
+    Push {
+        sha: String,
+        git_ref: Option<String>,
+    },
+    WorkflowDispatch {
+        git_ref: Option<String>,
+    },
+    /// An event tfgate does not read; the name is kept for the message.
+    Unsupported {
+        name: String,
+    },
+    /// The payload could not be read or lacked what the event needs.
+    Unreadable {
+        name: String,
+        reason: String,
+    },
+}
+
+impl Event {
+    /// Reads the payload of a known event.
+    pub fn parse(name: &str, payload: &str) -> Event {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            sha: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Pr {
+            number: u64,
+            head: Head,
+        }
+        #[derive(serde::Deserialize)]
+        struct PrPayload {
+            pull_request: Pr,
+        }
+        #[derive(serde::Deserialize)]
+        struct PushPayload {
+            after: String,
+            #[serde(rename = "ref")]
+            git_ref: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct DispatchPayload {
+            #[serde(rename = "ref")]
+            git_ref: Option<String>,
+        }
+        let unreadable = |e: serde_json::Error| Event::Unreadable {
+            name: name.to_string(),
+            reason: e.to_string(),
+        };
+        match name {
+            "pull_request" | "pull_request_target" => {
+                match serde_json::from_str::<PrPayload>(payload) {
+                    Ok(p) => Event::PullRequest {
+                        number: p.pull_request.number,
+                        head_sha: p.pull_request.head.sha,
+                    },
+                    Err(e) => unreadable(e),
+                }
+            }
+            "push" => match serde_json::from_str::<PushPayload>(payload) {
+                Ok(p) => Event::Push {
+                    sha: p.after,
+                    git_ref: p.git_ref,
+                },
+                Err(e) => unreadable(e),
+            },
+            "workflow_dispatch" => match serde_json::from_str::<DispatchPayload>(payload) {
+                Ok(p) => Event::WorkflowDispatch { git_ref: p.git_ref },
+                Err(e) => unreadable(e),
+            },
+            other => Event::Unsupported {
+                name: other.to_string(),
+            },
+        }
+    }
+
+    /// The pull request the event is about, if any.
+    pub fn pull_request(&self) -> Option<(u64, &str)> {
+        match self {
+            Event::PullRequest { number, head_sha } => Some((*number, head_sha)),
+            _ => None,
+        }
+    }
 }
 
 impl Context {
@@ -103,13 +208,77 @@ impl Context {
             run_url,
             no_color: env.get("NO_COLOR").is_some(),
             tf_workspace: env.get("TF_WORKSPACE").map(str::to_string),
+            api_url: env.get("GITHUB_API_URL").map(str::to_string),
+            token: env.get("GITHUB_TOKEN").map(str::to_string),
+            event: read_event(env),
         }
     }
+}
+
+fn read_event(env: &Env) -> Event {
+    let Some(name) = env.get("GITHUB_EVENT_NAME") else {
+        return Event::None;
+    };
+    let payload = match env.get("GITHUB_EVENT_PATH") {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(p) => p,
+            Err(e) => {
+                return Event::Unreadable {
+                    name: name.to_string(),
+                    reason: format!("cannot read {path}: {e}"),
+                };
+            }
+        },
+        None => "{}".to_string(),
+    };
+    Event::parse(name, &payload)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_payloads() {
+        let pr = r#"{"action":"synchronize","number":42,"pull_request":{"number":42,"head":{"sha":"abc","ref":"feature"}}}"#;
+        assert_eq!(
+            Event::parse("pull_request", pr),
+            Event::PullRequest {
+                number: 42,
+                head_sha: "abc".into()
+            }
+        );
+        assert_eq!(
+            Event::parse("pull_request_target", pr).pull_request(),
+            Some((42, "abc"))
+        );
+        assert_eq!(
+            Event::parse("push", r#"{"after":"def","ref":"refs/heads/main"}"#),
+            Event::Push {
+                sha: "def".into(),
+                git_ref: Some("refs/heads/main".into())
+            }
+        );
+        assert_eq!(
+            Event::parse(
+                "workflow_dispatch",
+                r#"{"ref":"refs/heads/main","inputs":{}}"#
+            ),
+            Event::WorkflowDispatch {
+                git_ref: Some("refs/heads/main".into())
+            }
+        );
+        assert_eq!(
+            Event::parse("schedule", "{}"),
+            Event::Unsupported {
+                name: "schedule".into()
+            }
+        );
+        assert!(matches!(
+            Event::parse("pull_request", "{}"),
+            Event::Unreadable { .. }
+        ));
+    }
 
     #[test]
     fn github_actions_context() {

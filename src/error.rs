@@ -99,6 +99,9 @@ pub enum Error {
     #[error("invalid settings in {}: {message}", path.display())]
     Settings { path: PathBuf, message: String },
 
+    #[error("could not post the PR comment: {message}")]
+    Comment { message: String, hint: String },
+
     #[error("invalid --mask pattern `{pattern}`: {message}")]
     MaskPattern { pattern: String, message: String },
 }
@@ -138,7 +141,7 @@ impl Error {
     /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            Error::Usage { hint, .. } => hint.clone(),
+            Error::Usage { hint, .. } | Error::Comment { hint, .. } => hint.clone(),
             Error::RootNotFound { .. } | Error::RootNotADirectory { .. } => {
                 "pass the directory holding the root's .tf files with --chdir (or TFGATE_CHDIR)"
                     .into()

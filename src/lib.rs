@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod github;
 pub mod plan;
 pub mod render;
 pub mod settings;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
     })?;
     ui.set_masker(masker);
     let (common, file) = settings::resolve_common(&cli.global, &ctx)?;
+    let github = settings::resolve_github(&cli.global.github, &ctx)?;
     // File patterns join the command line's.
     ui.set_masker(Masker::new(&common.masks).map_err(|e| Error::MaskPattern {
         pattern: common.masks.join(" "),
@@ -63,10 +65,14 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
                 common: &common,
                 plan: &plan,
                 ctx: &ctx,
+                github: &github,
             };
             runtime.block_on(commands::plan::run(ui, &opts))
         }
         Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
+        Command::Comment(args) => {
+            runtime.block_on(commands::comment::run(ui, &github, &args.bundle))
+        }
         Command::Completions(args) => commands::completions::completions(ui, args.shell),
         Command::Man(_) => commands::completions::man(ui),
     }

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{Format, GlobalArgs, PlanArgs};
+use crate::cli::{Format, GithubArgs, GlobalArgs, PlanArgs};
 use crate::context::{Context, Env};
 use crate::error::Error;
 
 pub const FILE_NAME: &str = ".tfgate.toml";
 pub const DEFAULT_LOCK_TIMEOUT: &str = "5m";
 pub const DEFAULT_TERRAFORM: &str = "terraform";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 /// `.tfgate.toml`. Unknown keys are an error, so a typo does not silently do nothing.
 #[derive(Debug, Default, Deserialize)]
@@ -52,8 +53,74 @@ impl Common {
     }
 }
 
+/// Where PR comments go. The token is kept out of `Debug` output.
+#[derive(Clone)]
+pub struct GithubSettings {
+    pub api_url: String,
+    pub token: Option<String>,
+    /// (owner, repo)
+    pub repository: Option<(String, String)>,
+    pub pr: Option<u64>,
+    pub head_sha: Option<String>,
+    pub comment_author: Option<String>,
+}
+
+impl std::fmt::Debug for GithubSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubSettings")
+            .field("api_url", &self.api_url)
+            .field("token", &self.token.as_ref().map(|_| "(set)"))
+            .field("repository", &self.repository)
+            .field("pr", &self.pr)
+            .field("head_sha", &self.head_sha)
+            .field("comment_author", &self.comment_author)
+            .finish()
+    }
+}
+
+/// Flags > `TFGATE_*` > the workflow's own variables and event.
+pub fn resolve_github(args: &GithubArgs, ctx: &Context) -> Result<GithubSettings, Error> {
+    let repository = match args.repo.as_deref().or(ctx.repository.as_deref()) {
+        Some(r) => Some(split_repo(r)?),
+        None => None,
+    };
+    let event_pr = ctx.event.pull_request();
+    let pr = args.pr.or(event_pr.map(|(n, _)| n));
+    // The event's head SHA belongs to the event's PR only.
+    let head_sha = args.head_sha.clone().or_else(|| {
+        event_pr
+            .filter(|(n, _)| Some(*n) == pr)
+            .map(|(_, sha)| sha.to_string())
+    });
+    Ok(GithubSettings {
+        api_url: args
+            .github_api_url
+            .clone()
+            .or_else(|| ctx.api_url.clone())
+            .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_string()),
+        token: args.github_token.clone().or_else(|| ctx.token.clone()),
+        repository,
+        pr,
+        head_sha,
+        comment_author: args.comment_author.clone(),
+    })
+}
+
+fn split_repo(r: &str) -> Result<(String, String), Error> {
+    match r.split_once('/') {
+        Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => {
+            Ok((o.to_string(), n.to_string()))
+        }
+        _ => Err(Error::usage(
+            format!("`{r}` is not a repository"),
+            "give it as OWNER/REPO, e.g. --repo acme/infrastructure",
+        )),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
+    pub require_comment: bool,
     pub init: bool,
     pub detailed_exitcode: bool,
     pub lock_timeout: String,
@@ -95,6 +162,7 @@ pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSett
         }
     };
     PlanSettings {
+        require_comment: args.require_comment,
         init: !bool_setting(args.no_init, "TFGATE_NO_INIT", file.init.map(|i| !i)),
         detailed_exitcode: bool_setting(
             args.detailed_exitcode,
@@ -183,6 +251,35 @@ mod tests {
         // An env var set to false beats the file.
         let env = Env::from_pairs([("TFGATE_NO_INIT", "false")]);
         assert!(resolve_plan(&p, &file, &env).init);
+    }
+
+    #[test]
+    fn github_settings_come_from_the_event_unless_overridden() {
+        let ctx = Context {
+            repository: Some("acme/infra".into()),
+            token: Some("ghs_secret".into()),
+            event: crate::context::Event::PullRequest {
+                number: 7,
+                head_sha: "abc".into(),
+            },
+            ..Context::default()
+        };
+        let (g, _) = parse(&["plan"]);
+        let gh = resolve_github(&g.github, &ctx).unwrap();
+        assert_eq!(gh.repository, Some(("acme".into(), "infra".into())));
+        assert_eq!((gh.pr, gh.head_sha.as_deref()), (Some(7), Some("abc")));
+        assert_eq!(gh.api_url, DEFAULT_GITHUB_API_URL);
+        assert!(
+            !format!("{gh:?}").contains("ghs_secret"),
+            "the token stays out of Debug"
+        );
+        // Another PR: the event's head SHA does not apply to it.
+        let (g, _) = parse(&["plan", "--pr", "8", "--repo", "other/repo"]);
+        let gh = resolve_github(&g.github, &ctx).unwrap();
+        assert_eq!((gh.pr, gh.head_sha), (Some(8), None));
+        assert_eq!(gh.repository, Some(("other".into(), "repo".into())));
+        let (g, _) = parse(&["plan", "--repo", "nope"]);
+        assert!(resolve_github(&g.github, &ctx).is_err());
     }
 
     #[test]

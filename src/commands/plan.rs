@@ -9,12 +9,14 @@ use crate::actions;
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local::{self, BundleWriter};
 use crate::cli::Format;
-use crate::context::Context;
+use crate::commands::comment::{self as pr_comment, PrRef};
+use crate::context::{Context, Event};
 use crate::error::{Error, Outcome};
+use crate::github::CommentTarget;
 use crate::plan::{self, Analysis};
-use crate::render::comment::{self, CommentInput, CommentMeta, CommentStatus};
+use crate::render::comment::{self, CommentInput, CommentMeta, CommentStatus, MARKER_VERSION};
 use crate::render::table::{self, TableOptions};
-use crate::settings::{Common, PlanSettings};
+use crate::settings::{Common, GithubSettings, PlanSettings};
 use crate::terraform::{Stdout, Terraform};
 use crate::ui::Ui;
 
@@ -24,6 +26,7 @@ pub struct PlanOptions<'a> {
     pub common: &'a Common,
     pub plan: &'a PlanSettings,
     pub ctx: &'a Context,
+    pub github: &'a GithubSettings,
 }
 
 /// What a finished plan produced (for later steps such as posting the comment).
@@ -35,8 +38,36 @@ pub struct PlanResult {
 }
 
 pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
-    let result = plan_and_archive(ui, opts).await?;
+    let client = match pr_comment::client(opts.github) {
+        Ok(c) => c,
+        Err(e) => {
+            ui.warning(&format!("cannot set up the GitHub client: {e}"));
+            None
+        }
+    };
+    let pr = pr_comment::resolve_pr(ui, opts.github, client.as_ref()).await;
+    if pr.is_none() {
+        explain_no_pr(ui, opts.ctx);
+    }
+    let result = plan_and_archive(ui, opts, pr.as_ref()).await?;
     report(ui, opts, &result)?;
+    if let Some(pr) = &pr {
+        let target = CommentTarget {
+            owner: pr.owner.clone(),
+            repo: pr.repo.clone(),
+            pr: pr.number,
+            root: root_name(&opts.common.root),
+            workspace: opts.common.workspace_name().to_string(),
+        };
+        pr_comment::publish(
+            ui,
+            client.as_ref(),
+            &target,
+            &result.comment,
+            opts.plan.require_comment,
+        )
+        .await?;
+    }
     let summary = &result.analysis.summary;
     Ok(if opts.plan.detailed_exitcode && summary.has_changes {
         Outcome::Changes
@@ -45,8 +76,25 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
     })
 }
 
+/// Says why no comment is posted, when the user may have expected one.
+fn explain_no_pr(ui: &Ui, ctx: &Context) {
+    match &ctx.event {
+        Event::Unsupported { name } => ui.status(&format!(
+            "tfgate: the `{name}` event names no pull request, so no comment is posted (pass --pr N to comment)"
+        )),
+        Event::Unreadable { name, reason } => ui.warning(&format!(
+            "cannot read the `{name}` event payload ({reason}); no comment is posted (pass --pr N to comment)"
+        )),
+        Event::Push { .. } | Event::WorkflowDispatch { .. } | Event::None | Event::PullRequest { .. } => {}
+    }
+}
+
 /// Runs terraform and writes the bundle. On any failure the unfinished bundle is removed.
-pub async fn plan_and_archive(ui: &Ui, opts: &PlanOptions<'_>) -> Result<PlanResult, Error> {
+pub async fn plan_and_archive(
+    ui: &Ui,
+    opts: &PlanOptions<'_>,
+    pr: Option<&PrRef>,
+) -> Result<PlanResult, Error> {
     let common = opts.common;
     let root = resolve_root(&common.root)?;
     let mut tf = Terraform::new(common.terraform.clone(), root.clone());
@@ -69,10 +117,10 @@ pub async fn plan_and_archive(ui: &Ui, opts: &PlanOptions<'_>) -> Result<PlanRes
         created.format("%Y%m%dT%H%M%S%3fZ"),
         std::process::id()
     );
-    let scope = scope(opts.ctx);
+    let scope = scope(opts.ctx, pr);
     let archive_dir = local::default_archive_dir(&root);
     let mut bundle = BundleWriter::create(&archive_dir, common.workspace_name(), &scope, &id)?;
-    match fill_bundle(ui, opts, &tf, &mut bundle, created).await {
+    match fill_bundle(ui, opts, pr, &tf, &mut bundle, created).await {
         Ok((analysis, comment, manifest)) => {
             let dir = bundle.finish(manifest)?;
             Ok(PlanResult {
@@ -91,6 +139,7 @@ pub async fn plan_and_archive(ui: &Ui, opts: &PlanOptions<'_>) -> Result<PlanRes
 async fn fill_bundle(
     ui: &Ui,
     opts: &PlanOptions<'_>,
+    pr: Option<&PrRef>,
     tf: &Terraform,
     bundle: &mut BundleWriter,
     created: chrono::DateTime<Utc>,
@@ -153,10 +202,10 @@ async fn fill_bundle(
     bundle.write(bundle::SUMMARY, masker.mask(&summary_json).as_bytes())?;
 
     let meta = CommentMeta {
-        version: 1,
+        version: MARKER_VERSION,
         root: root_name(&common.root),
         workspace: common.workspace_name().to_string(),
-        head_sha: None,
+        head_sha: pr.and_then(|p| p.head_sha.clone()),
         fingerprint: summary.fingerprint.clone(),
         archive: Some(bundle.dir().display().to_string()),
         run_url: opts.ctx.run_url.clone(),
@@ -179,9 +228,9 @@ async fn fill_bundle(
         kind: BundleKind::Plan,
         created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
         repository: opts.ctx.repository.clone(),
-        pr: None,
+        pr: pr.map(|p| p.number),
         commit: opts.ctx.sha.clone(),
-        pr_head_sha: None,
+        pr_head_sha: pr.and_then(|p| p.head_sha.clone()),
         run_url: opts.ctx.run_url.clone(),
         root: meta.root.clone(),
         workspace: meta.workspace.clone(),
@@ -282,11 +331,12 @@ fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
 
-/// The archive scope: the commit when known, else `local`.
-fn scope(ctx: &Context) -> String {
-    match &ctx.sha {
-        Some(sha) => format!("commit-{sha}"),
-        None => "local".to_string(),
+/// The archive scope (§5): the PR, else the commit, else `local`.
+fn scope(ctx: &Context, pr: Option<&PrRef>) -> String {
+    match (pr, &ctx.sha) {
+        (Some(pr), _) => format!("pr-{}", pr.number),
+        (None, Some(sha)) => format!("commit-{sha}"),
+        (None, None) => "local".to_string(),
     }
 }
 

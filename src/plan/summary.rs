@@ -262,6 +262,10 @@ fn drift(plan: &Plan<'_>) -> Drift {
         .collect();
     let mut out = Drift::default();
     for rc in &plan.resource_drift {
+        // A moved resource appears here as a no-op; it did not change outside Terraform.
+        if rc.change.is_no_op() {
+            continue;
+        }
         let wanted: Vec<&Option<AttrPath>> = relevant
             .iter()
             .filter(|(res, _)| *res == rc.address)

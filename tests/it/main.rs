@@ -3,6 +3,8 @@
 
 mod support;
 
+mod github;
+mod github_fake;
 mod plan;
 mod secrets;
 mod show;

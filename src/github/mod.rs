@@ -1,0 +1,152 @@
+//! The pull-request port: what tfgate needs from GitHub, as a small trait, and its octocrab
+//! adapter (`octo`).
+//!
+//! Commands talk to `PullRequests`; only `octo` knows HTTP. The comment rules live here:
+//! one comment per (repository, PR, root, workspace), found by its hidden marker among the
+//! comments written by the identity tfgate authenticates as, edited in place, never a
+//! comment by anyone else.
+
+pub mod octo;
+pub mod retry;
+
+use std::fmt;
+
+use crate::render::comment::CommentMeta;
+
+/// Which comment: a repository's pull request, and the (root, workspace) the comment is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentTarget {
+    pub owner: String,
+    pub repo: String,
+    pub pr: u64,
+    pub root: String,
+    pub workspace: String,
+}
+
+impl CommentTarget {
+    /// Whether a comment's marker belongs to this target.
+    pub fn matches(&self, meta: &CommentMeta) -> bool {
+        meta.root == self.root && meta.workspace == self.workspace
+    }
+}
+
+/// A comment tfgate wrote earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OurComment {
+    pub id: u64,
+    pub body: String,
+    pub meta: CommentMeta,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Created(u64),
+    Updated(u64),
+    /// The comment already said exactly this; nothing was written.
+    Unchanged(u64),
+}
+
+impl Upsert {
+    pub fn id(self) -> u64 {
+        match self {
+            Upsert::Created(id) | Upsert::Updated(id) | Upsert::Unchanged(id) => id,
+        }
+    }
+}
+
+/// A pull request, as far as tfgate cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    pub head_sha: String,
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+}
+
+/// Why a GitHub call failed, after retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GithubError {
+    /// 401: the token is wrong or expired.
+    BadCredentials,
+    /// 403 that is not a rate limit: the token may not do this (e.g. a fork PR's read-only token).
+    Forbidden {
+        message: String,
+    },
+    NotFound {
+        what: String,
+    },
+    /// 422 and other 4xx that retrying cannot fix.
+    Rejected {
+        status: u16,
+        message: String,
+    },
+    /// 5xx, rate limits or the network, still failing when the retry budget ran out.
+    Unavailable {
+        attempts: u32,
+        last: String,
+    },
+    /// A response tfgate could not read.
+    Protocol {
+        message: String,
+    },
+}
+
+impl fmt::Display for GithubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GithubError::BadCredentials => {
+                f.write_str("GitHub rejected the token (401 Bad credentials)")
+            }
+            GithubError::Forbidden { message } => {
+                write!(f, "GitHub refused the request (403): {message}")
+            }
+            GithubError::NotFound { what } => write!(f, "{what} was not found on GitHub (404)"),
+            GithubError::Rejected { status, message } => {
+                write!(f, "GitHub rejected the request ({status}): {message}")
+            }
+            GithubError::Unavailable { attempts, last } => {
+                write!(
+                    f,
+                    "GitHub did not answer successfully after {attempts} attempt(s): {last}"
+                )
+            }
+            GithubError::Protocol { message } => {
+                write!(f, "unexpected answer from GitHub: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for GithubError {}
+
+/// What tfgate needs from GitHub's pull requests.
+#[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
+pub trait PullRequests {
+    /// Creates the target's comment, or updates the one tfgate wrote before; writes nothing
+    /// when the body is unchanged.
+    async fn upsert_comment(
+        &self,
+        target: &CommentTarget,
+        body: &str,
+    ) -> Result<Upsert, GithubError>;
+
+    /// The target's comment, if tfgate wrote one.
+    async fn find_comment(&self, target: &CommentTarget)
+    -> Result<Option<OurComment>, GithubError>;
+
+    async fn pull_request(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequest, GithubError>;
+
+    /// Pull requests associated with a commit (for a push to the default branch: the merged PR).
+    async fn pulls_for_commit(
+        &self,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<Vec<PullRequest>, GithubError>;
+}

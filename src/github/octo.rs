@@ -1,0 +1,469 @@
+//! `PullRequests` over GitHub's REST API, through octocrab.
+//!
+//! octocrab carries authentication (the token goes out as a sensitive header and is never
+//! logged), the base URL (GitHub Enterprise Server's `/api/v3` prefix included) and timeouts;
+//! this adapter adds retries with `RetryPolicy`, pagination by `Link: rel="next"`, and the
+//! comment rules of the port. Responses are read into small structs of the fields tfgate uses.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Method, StatusCode};
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+use crate::github::retry::{Decision, Failure, RetryPolicy};
+use crate::github::{CommentTarget, GithubError, OurComment, PullRequest, PullRequests, Upsert};
+use crate::render::comment::parse_marker;
+
+/// GitHub rejects comment bodies longer than this many characters.
+pub const MAX_BODY_CHARS: usize = 65_536;
+/// The largest page GitHub serves.
+pub const PER_PAGE: u32 = 100;
+/// Who authors comments made with the Actions `GITHUB_TOKEN`, which cannot call `GET /user`.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+pub struct OctoPullRequests {
+    client: Octocrab,
+    policy: RetryPolicy,
+    /// Used when `GET /user` is not allowed (installation tokens).
+    fallback_author: String,
+    /// An author given explicitly wins over `GET /user`.
+    explicit_author: Option<String>,
+    identity: OnceCell<String>,
+}
+
+/// Settings for the adapter.
+#[derive(Debug, Clone)]
+pub struct OctoOptions {
+    /// `https://api.github.com`, or `https://HOST/api/v3` for GitHub Enterprise Server.
+    pub api_url: String,
+    pub token: String,
+    /// `--comment-author`: the login tfgate's comments are written as, when known.
+    pub comment_author: Option<String>,
+    pub policy: RetryPolicy,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawUser {
+    login: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawComment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    user: Option<RawUser>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawRef {
+    sha: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPull {
+    number: u64,
+    head: RawRef,
+    #[serde(default)]
+    merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+}
+
+impl From<RawPull> for PullRequest {
+    fn from(p: RawPull) -> PullRequest {
+        PullRequest {
+            number: p.number,
+            head_sha: p.head.sha,
+            merged: p.merged_at.is_some(),
+            merge_commit_sha: p.merge_commit_sha,
+        }
+    }
+}
+
+/// One HTTP answer, read whole.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl OctoPullRequests {
+    pub fn new(opts: OctoOptions) -> Result<OctoPullRequests, GithubError> {
+        let client = Octocrab::builder()
+            .base_uri(opts.api_url.trim_end_matches('/'))
+            .map_err(|e| GithubError::Protocol {
+                message: format!("invalid GitHub API URL `{}`: {e}", opts.api_url),
+            })?
+            .personal_token(opts.token)
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| GithubError::Protocol {
+                message: format!("cannot set up the GitHub client: {e}"),
+            })?;
+        Ok(OctoPullRequests {
+            client,
+            policy: opts.policy,
+            fallback_author: ACTIONS_BOT.to_string(),
+            explicit_author: opts.comment_author,
+            identity: OnceCell::new(),
+        })
+    }
+
+    /// The login tfgate's comments carry: `--comment-author`, else `GET /user`, else (for an
+    /// installation token, which may not call it) `github-actions[bot]`.
+    pub async fn identity(&self) -> Result<String, GithubError> {
+        self.identity
+            .get_or_try_init(|| async {
+                if let Some(a) = &self.explicit_author {
+                    return Ok(a.clone());
+                }
+                match self.request(Method::GET, "/user", None).await {
+                    Ok(a) => Ok(parse::<RawUser>(&a.body)?.login),
+                    Err(GithubError::Forbidden { .. }) => {
+                        tracing::debug!(
+                            "GET /user is not allowed for this token; assuming {}",
+                            self.fallback_author
+                        );
+                        Ok(self.fallback_author.clone())
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// One attempt. Network errors and timeouts come back as a `Failure` without status.
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, Failure> {
+        let builder = http::Request::builder().method(method.clone()).uri(path);
+        let request = self
+            .client
+            .build_request(builder, body)
+            .map_err(|e| network_failure(&e))?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| network_failure(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = self
+            .client
+            .body_to_string(response)
+            .await
+            .map_err(|e| network_failure(&e))?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// A request with retries; `Ok` only for a 2xx answer.
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GithubError> {
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.attempt(&method, path, body).await {
+                Ok(a) if a.status.is_success() => return Ok(a),
+                Ok(a) => failure_of(&a),
+                Err(f) => f,
+            };
+            tracing::debug!(%method, path, attempt, status = ?failure.status, "GitHub request failed");
+            match self.policy.decide(&failure, attempt, waited, now_epoch()) {
+                Decision::RetryAfter(wait) => {
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                Decision::GiveUp => return Err(final_error(&failure, attempt, path)),
+            }
+        }
+    }
+
+    /// Every comment on a PR, following `Link: rel="next"`.
+    async fn list_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        pr: u64,
+    ) -> Result<Vec<RawComment>, GithubError> {
+        let mut out = Vec::new();
+        let mut next = Some(format!(
+            "/repos/{owner}/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
+        ));
+        while let Some(path) = next.take() {
+            let answer = self
+                .request(Method::GET, &path, None)
+                .await
+                .map_err(|e| match e {
+                    GithubError::NotFound { .. } => GithubError::NotFound {
+                        what: format!("pull request {owner}/{repo}#{pr}"),
+                    },
+                    e => e,
+                })?;
+            out.extend(parse::<Vec<RawComment>>(&answer.body)?);
+            next = next_link(&answer.headers);
+        }
+        Ok(out)
+    }
+
+    async fn find_ours(&self, target: &CommentTarget) -> Result<Option<OurComment>, GithubError> {
+        let me = self.identity().await?;
+        let comments = self
+            .list_comments(&target.owner, &target.repo, target.pr)
+            .await?;
+        Ok(comments.into_iter().find_map(|c| {
+            let author = c.user.as_ref().map(|u| u.login.as_str());
+            if author != Some(me.as_str()) {
+                return None;
+            }
+            let body = c.body?;
+            let meta = parse_marker(&body)?;
+            target.matches(&meta).then_some(OurComment {
+                id: c.id,
+                body,
+                meta,
+            })
+        }))
+    }
+
+    async fn create(&self, target: &CommentTarget, body: &str) -> Result<Upsert, GithubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/{}/comments",
+            target.owner, target.repo, target.pr
+        );
+        let payload = json!({ "body": body });
+        // Not `request`: a create whose answer was lost may have happened, so before trying
+        // again, look for the comment instead of risking a duplicate.
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.attempt(&Method::POST, &path, Some(&payload)).await {
+                Ok(a) if a.status.is_success() => {
+                    return Ok(Upsert::Created(parse::<RawComment>(&a.body)?.id));
+                }
+                Ok(a) => failure_of(&a),
+                Err(f) => f,
+            };
+            match self.policy.decide(&failure, attempt, waited, now_epoch()) {
+                Decision::RetryAfter(wait) => {
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                Decision::GiveUp => return Err(final_error(&failure, attempt, &path)),
+            }
+            if let Some(found) = self.find_ours(target).await? {
+                tracing::debug!(
+                    id = found.id,
+                    "the comment exists after all; not creating it again"
+                );
+                return if found.body == body {
+                    Ok(Upsert::Created(found.id))
+                } else {
+                    self.update(target, found.id, body).await
+                };
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        target: &CommentTarget,
+        id: u64,
+        body: &str,
+    ) -> Result<Upsert, GithubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{id}",
+            target.owner, target.repo
+        );
+        // An update is idempotent: retrying it is always safe.
+        self.request(Method::PATCH, &path, Some(&json!({ "body": body })))
+            .await?;
+        Ok(Upsert::Updated(id))
+    }
+}
+
+impl PullRequests for OctoPullRequests {
+    async fn upsert_comment(
+        &self,
+        target: &CommentTarget,
+        body: &str,
+    ) -> Result<Upsert, GithubError> {
+        let chars = body.chars().count();
+        if chars > MAX_BODY_CHARS {
+            return Err(GithubError::Rejected {
+                status: 422,
+                message: format!(
+                    "the comment has {chars} characters; GitHub accepts at most {MAX_BODY_CHARS}"
+                ),
+            });
+        }
+        match self.find_ours(target).await? {
+            Some(c) if c.body == body => Ok(Upsert::Unchanged(c.id)),
+            Some(c) => self.update(target, c.id, body).await,
+            None => self.create(target, body).await,
+        }
+    }
+
+    async fn find_comment(
+        &self,
+        target: &CommentTarget,
+    ) -> Result<Option<OurComment>, GithubError> {
+        self.find_ours(target).await
+    }
+
+    async fn pull_request(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequest, GithubError> {
+        let a = self
+            .request(
+                Method::GET,
+                &format!("/repos/{owner}/{repo}/pulls/{number}"),
+                None,
+            )
+            .await?;
+        Ok(parse::<RawPull>(&a.body)?.into())
+    }
+
+    async fn pulls_for_commit(
+        &self,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<Vec<PullRequest>, GithubError> {
+        let a = self
+            .request(
+                Method::GET,
+                &format!("/repos/{owner}/{repo}/commits/{sha}/pulls"),
+                None,
+            )
+            .await?;
+        Ok(parse::<Vec<RawPull>>(&a.body)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, GithubError> {
+    serde_json::from_str(body).map_err(|e| GithubError::Protocol {
+        message: e.to_string(),
+    })
+}
+
+fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn network_failure(e: &octocrab::Error) -> Failure {
+    Failure {
+        status: None,
+        message: e.to_string(),
+        ..Failure::default()
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn failure_of(a: &Answer) -> Failure {
+    #[derive(Deserialize)]
+    struct Message {
+        message: String,
+    }
+    let message = serde_json::from_str::<Message>(&a.body)
+        .map(|m| m.message)
+        .unwrap_or_else(|_| a.status.canonical_reason().unwrap_or("").to_string());
+    Failure {
+        status: Some(a.status.as_u16()),
+        retry_after: header_u64(&a.headers, "retry-after"),
+        ratelimit_remaining: header_u64(&a.headers, "x-ratelimit-remaining"),
+        ratelimit_reset: header_u64(&a.headers, "x-ratelimit-reset"),
+        message,
+    }
+}
+
+fn final_error(f: &Failure, attempts: u32, path: &str) -> GithubError {
+    match f.status {
+        Some(401) => GithubError::BadCredentials,
+        Some(403) if !f.is_retryable() => GithubError::Forbidden {
+            message: f.message.clone(),
+        },
+        Some(404) => GithubError::NotFound {
+            what: path.split('?').next().unwrap_or(path).to_string(),
+        },
+        Some(s) if (400..500).contains(&s) && !f.is_retryable() => GithubError::Rejected {
+            status: s,
+            message: f.message.clone(),
+        },
+        _ => GithubError::Unavailable {
+            attempts,
+            last: match f.status {
+                Some(s) => format!("{s} {}", f.message),
+                None => f.message.clone(),
+            },
+        },
+    }
+}
+
+/// The path and query of the `rel="next"` link, if any.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        if !params.split(';').any(|p| p.trim() == "rel=\"next\"") {
+            return None;
+        }
+        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
+        let uri: http::Uri = url.parse().ok()?;
+        uri.path_and_query().map(|pq| pq.as_str().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_is_found_among_the_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            r#"<https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=1>; rel="prev", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=3>; rel="next", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=3>; rel="last""#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("/repositories/1/issues/2/comments?per_page=100&page=3")
+        );
+        h.insert(
+            "link",
+            r#"<https://x/y?page=1>; rel="first""#.parse().unwrap(),
+        );
+        assert_eq!(next_link(&h), None);
+    }
+}

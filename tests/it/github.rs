@@ -1,0 +1,521 @@
+//! The PR comment on GitHub: `tfgate plan` and `tfgate comment` against the GitHub fake, through
+//! octocrab exactly as in production.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::github::{Fault, GitHubFake, Kind};
+use crate::support::*;
+
+const REPO: &str = "acme/infra";
+const PR: u64 = 7;
+const HEAD: &str = "1111111111111111111111111111111111111111";
+const TOKEN: &str = "ghs_SECRETtokenValue0123456789";
+const BOT: &str = "github-actions[bot]";
+
+/// A GitHub Actions `pull_request` run for PR 7, talking to the fake with an installation
+/// token (as Actions' GITHUB_TOKEN is).
+fn actions_env(gh: &GitHubFake, event: &str, payload: &str) -> TestEnv {
+    gh.add_user(TOKEN, BOT, Kind::Installation);
+    let mut env = TestEnv::new();
+    let event_path = env.path().join("event.json");
+    std::fs::write(&event_path, payload).unwrap();
+    let summary = env.path().join("step_summary");
+    let outputs = env.path().join("outputs");
+    env.set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_REPOSITORY", REPO)
+        .set("GITHUB_EVENT_NAME", event)
+        .set("GITHUB_EVENT_PATH", event_path.display().to_string())
+        .set("GITHUB_API_URL", gh.url())
+        .set("GITHUB_SERVER_URL", "https://github.com")
+        .set("GITHUB_RUN_ID", "99")
+        .set("GITHUB_SHA", "2222222222222222222222222222222222222222")
+        .set("GITHUB_TOKEN", TOKEN)
+        .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
+        .set("GITHUB_OUTPUT", outputs.display().to_string());
+    env
+}
+
+fn pr_payload(number: u64, head: &str) -> String {
+    format!(
+        r#"{{"action":"synchronize","number":{number},"pull_request":{{"number":{number},"head":{{"sha":"{head}","ref":"feature"}},"base":{{"ref":"main"}}}}}}"#
+    )
+}
+
+fn pr_env(gh: &GitHubFake) -> TestEnv {
+    gh.add_pr(REPO, PR, HEAD);
+    actions_env(gh, "pull_request", &pr_payload(PR, HEAD))
+}
+
+fn plan(env: &TestEnv, root: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    env.run(&args)
+}
+
+fn tfgate_comments(gh: &GitHubFake) -> Vec<crate::support::github::FakeComment> {
+    gh.comments(REPO, PR)
+        .into_iter()
+        .filter(|c| c.body.starts_with("<!-- tfgate:"))
+        .collect()
+}
+
+#[test]
+fn first_run_creates_and_a_rerun_updates_in_place() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("demo");
+    let run = plan(&env, &root, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains(&format!("tfgate: commented on {REPO}#{PR}")),
+        "{}",
+        run.stderr
+    );
+    let comments = tfgate_comments(&gh);
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].author_login, BOT);
+    let body = &comments[0].body;
+    assert!(body.contains(&format!("\"head_sha\":\"{HEAD}\"")), "{body}");
+    assert!(
+        body.contains("https://github.com/acme/infra/actions/runs/99"),
+        "{body}"
+    );
+    let bundle = only_bundle(&root);
+    assert!(
+        bundle.to_str().unwrap().contains(&format!("/pr-{PR}/")),
+        "{}",
+        bundle.display()
+    );
+    assert_eq!(
+        &std::fs::read_to_string(bundle.join("comment.md")).unwrap(),
+        body
+    );
+
+    let run = plan(&env, &root, &["--", "-var=environment=production"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("tfgate: updated the comment"),
+        "{}",
+        run.stderr
+    );
+    let after = tfgate_comments(&gh);
+    assert_eq!(after.len(), 1, "still one comment");
+    assert_eq!(after[0].id, comments[0].id, "edited in place");
+    assert!(after[0].body.contains("production.example.com"));
+    assert_eq!(gh.count("POST", "/repos/acme/infra/issues/7/comments"), 1);
+    assert_eq!(gh.count("PATCH", "/repos/acme/infra/issues/comments/"), 1);
+}
+
+#[test]
+fn an_unchanged_body_makes_no_write() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("nochange");
+    plan(&env, &root, &[]).assert_code(0);
+    let bundle = only_bundle(&root);
+    gh.clear_requests();
+    let run = env.run(&["comment", bundle.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("is up to date"), "{}", run.transcript());
+    let writes: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[test]
+fn roots_and_workspaces_each_get_their_own_comment() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let demo = env.stage("demo");
+    let changes = env.stage("changes");
+    plan(&env, &demo, &[]).assert_code(0);
+    plan(&env, &changes, &[]).assert_code(0);
+    plan(&env, &demo, &["--workspace", "staging"]).assert_code(0);
+    // And again: all three are updated, none duplicated.
+    plan(&env, &demo, &[]).assert_code(0);
+    plan(&env, &changes, &[]).assert_code(0);
+    plan(&env, &demo, &["--workspace", "staging"]).assert_code(0);
+    let comments = tfgate_comments(&gh);
+    assert_eq!(comments.len(), 3, "{comments:#?}");
+    let metas: Vec<(String, String)> = comments
+        .iter()
+        .map(|c| {
+            let first = c.body.lines().next().unwrap();
+            let json = first
+                .trim_start_matches("<!-- tfgate:")
+                .trim_end_matches(" -->");
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            (
+                v["root"].as_str().unwrap().to_string(),
+                v["workspace"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        metas.iter().filter(|(_, w)| w == "staging").count(),
+        1,
+        "{metas:?}"
+    );
+    assert_eq!(gh.count("POST", "/repos/acme/infra/issues/7/comments"), 3);
+}
+
+#[test]
+fn a_comment_by_someone_else_carrying_the_marker_is_left_alone() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("demo");
+    plan(&env, &root, &[]).assert_code(0);
+    let ours = tfgate_comments(&gh).remove(0);
+    // Someone copies our marker into a comment of their own, then a new plan runs.
+    let forged = gh.add_comment(
+        REPO,
+        PR,
+        "mallory",
+        &ours.body.replace("Terraform plan", "Totally safe plan"),
+    );
+    gh.set_comment_body(ours.id, "deleted by a maintainer");
+    plan(&env, &root, &[]).assert_code(0);
+    assert_eq!(gh.comment(forged).unwrap().author_login, "mallory");
+    assert!(
+        gh.comment(forged)
+            .unwrap()
+            .body
+            .contains("Totally safe plan"),
+        "mallory's comment was edited"
+    );
+    assert!(
+        gh.edit_attempts().iter().all(|a| !a.is_foreign()),
+        "{:?}",
+        gh.edit_attempts()
+    );
+    // Our old comment lost its marker, so a new one was created beside the forged one.
+    let ours_now: Vec<_> = tfgate_comments(&gh)
+        .into_iter()
+        .filter(|c| c.author_login == BOT)
+        .collect();
+    assert_eq!(ours_now.len(), 1);
+    assert_ne!(ours_now[0].id, forged);
+}
+
+/// API calls for an update on a PR with `others` other comments: ceil(total/100) list
+/// requests, one write, at most one identity lookup. (docs/benchmarks.md cites these.)
+fn update_calls(others: usize) -> (usize, usize, usize, usize) {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    for i in 0..others {
+        gh.add_comment(REPO, PR, "reviewer", &format!("comment {i}"));
+    }
+    let root = env.stage("demo");
+    plan(&env, &root, &[]).assert_code(0);
+    gh.clear_requests();
+    plan(&env, &root, &["--", "-var=environment=qa"]).assert_code(0);
+    let lists = gh.count("GET", "/repos/acme/infra/issues/7/comments");
+    let writes = gh.requests().iter().filter(|r| r.method != "GET").count();
+    let identity = gh.count("GET", "/user");
+    (lists, writes, identity, gh.requests().len())
+}
+
+#[test]
+fn api_calls_for_an_update_are_bounded_by_pagination() {
+    for (others, expected_lists) in [(0, 1), (99, 1), (250, 3)] {
+        let (lists, writes, identity, total) = update_calls(others);
+        assert_eq!(
+            lists, expected_lists,
+            "list requests with {others} other comments"
+        );
+        assert_eq!(writes, 1, "writes with {others} other comments");
+        assert!(identity <= 1);
+        assert_eq!(total, lists + writes + identity, "no other requests");
+    }
+}
+
+#[test]
+fn a_pr_with_250_other_comments_is_searched_to_the_end() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    for i in 0..250 {
+        gh.add_comment(
+            REPO,
+            PR,
+            "reviewer",
+            &format!("comment {i} with `code` and <!-- html -->"),
+        );
+    }
+    let root = env.stage("demo");
+    plan(&env, &root, &[]).assert_code(0);
+    let mine = tfgate_comments(&gh);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        gh.comments(REPO, PR).last().unwrap().id,
+        mine[0].id,
+        "ours is on page 3"
+    );
+    gh.clear_requests();
+    plan(&env, &root, &["--", "-var=environment=qa"]).assert_code(0);
+    assert_eq!(tfgate_comments(&gh).len(), 1);
+    assert_eq!(gh.count("GET", "/repos/acme/infra/issues/7/comments"), 3);
+    assert_eq!(gh.count("PATCH", "/repos/acme/infra/issues/comments/"), 1);
+    let queries: Vec<String> = gh
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/comments"))
+        .map(|r| r.query.clone())
+        .collect();
+    assert!(
+        queries.iter().all(|q| q.contains("per_page=100")),
+        "{queries:?}"
+    );
+}
+
+#[test]
+fn transient_faults_are_retried_without_duplicates() {
+    for fault in [
+        Fault::ServerError(502),
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        Fault::SecondaryRateLimit {
+            retry_after_secs: Some(1),
+        },
+        Fault::SecondaryRateLimit {
+            retry_after_secs: None,
+        },
+        Fault::PrimaryRateLimit,
+    ] {
+        let gh = GitHubFake::start();
+        let env = pr_env(&gh);
+        let root = env.stage("nochange");
+        gh.fail_next(2, fault.clone());
+        let run = plan(&env, &root, &[]);
+        run.assert_code(0);
+        assert!(!run.stderr.contains("warning"), "{fault:?}: {}", run.stderr);
+        assert_eq!(tfgate_comments(&gh).len(), 1, "{fault:?}");
+        assert_eq!(gh.pending_faults(), 0);
+    }
+}
+
+#[test]
+fn a_create_whose_response_was_lost_is_not_repeated() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("nochange");
+    gh.fail_next_on(
+        "POST",
+        "/repos/acme/infra/issues/7/comments",
+        1,
+        Fault::LoseResponseAfterWrite,
+    );
+    let run = plan(&env, &root, &[]);
+    run.assert_code(0);
+    assert_eq!(tfgate_comments(&gh).len(), 1, "{}", run.stderr);
+    assert_eq!(gh.count("POST", "/repos/acme/infra/issues/7/comments"), 1);
+}
+
+#[test]
+fn an_unrecoverable_failure_is_a_warning_and_keeps_the_plans_exit_code() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("demo");
+    gh.fail_next(50, Fault::ServerError(503));
+    let run = plan(&env, &root, &["--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("::warning::could not post the PR comment"),
+        "{}",
+        run.stderr
+    );
+    assert!(only_bundle(&root).join("comment.md").is_file());
+
+    // Asked for, the comment is required: exit 1.
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    gh.fail_next(50, Fault::ServerError(503));
+    let run = plan(&env, &root, &["--require-comment"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("error: could not post the PR comment"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_bad_or_missing_token_is_a_warning() {
+    let gh = GitHubFake::start();
+    let mut env = pr_env(&gh);
+    env.set("GITHUB_TOKEN", "not-a-known-token");
+    let root = env.stage("nochange");
+    let run = plan(&env, &root, &[]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("401 Bad credentials"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not-a-known-token"), "{}", run.stderr);
+
+    env.set("GITHUB_TOKEN", "");
+    let run = plan(&env, &root, &[]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("no GitHub token"), "{}", run.stderr);
+}
+
+#[test]
+fn github_enterprise_server_api_prefix() {
+    let gh = GitHubFake::start();
+    let mut env = pr_env(&gh);
+    env.set("GITHUB_API_URL", gh.ghes_url());
+    let root = env.stage("nochange");
+    plan(&env, &root, &[]).assert_code(0);
+    assert_eq!(tfgate_comments(&gh).len(), 1);
+    let requests = gh.requests();
+    assert!(
+        !requests.is_empty() && requests.iter().all(|r| r.ghes),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn a_personal_token_comments_as_its_user() {
+    let gh = GitHubFake::start();
+    let mut env = pr_env(&gh);
+    gh.add_user("ghp_personal0123", "octo-admin", Kind::User);
+    env.set("GITHUB_TOKEN", "ghp_personal0123");
+    let root = env.stage("nochange");
+    plan(&env, &root, &[]).assert_code(0);
+    plan(&env, &root, &[]).assert_code(0);
+    let mine = tfgate_comments(&gh);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].author_login, "octo-admin");
+    assert_eq!(gh.count("GET", "/user"), 2, "one identity lookup per run");
+}
+
+#[test]
+fn event_payloads() {
+    // pull_request_target carries the PR like pull_request.
+    let gh = GitHubFake::start();
+    gh.add_pr(REPO, PR, HEAD);
+    let env = actions_env(&gh, "pull_request_target", &pr_payload(PR, HEAD));
+    let root = env.stage("nochange");
+    plan(&env, &root, &[]).assert_code(0);
+    assert_eq!(tfgate_comments(&gh).len(), 1);
+
+    // push and workflow_dispatch name no PR: no comment, no API call, commit-scoped bundle.
+    for (event, payload) in [
+        (
+            "push",
+            r#"{"ref":"refs/heads/main","after":"2222222222222222222222222222222222222222"}"#,
+        ),
+        (
+            "workflow_dispatch",
+            r#"{"ref":"refs/heads/main","inputs":{}}"#,
+        ),
+    ] {
+        let gh = GitHubFake::start();
+        let env = actions_env(&gh, event, payload);
+        let root = env.stage("nochange");
+        let run = plan(&env, &root, &[]);
+        run.assert_code(0);
+        assert!(gh.requests().is_empty(), "{event}: {:?}", gh.requests());
+        assert!(
+            only_bundle(&root)
+                .to_str()
+                .unwrap()
+                .contains("/commit-2222222222222222222222222222222222222222/")
+        );
+    }
+
+    // workflow_dispatch with --pr: the head SHA is asked of GitHub.
+    let gh = GitHubFake::start();
+    gh.add_pr(REPO, 9, "3333333333333333333333333333333333333333");
+    let env = actions_env(&gh, "workflow_dispatch", r#"{"ref":"refs/heads/main"}"#);
+    let root = env.stage("nochange");
+    plan(&env, &root, &["--pr", "9"]).assert_code(0);
+    let c = gh.comments(REPO, 9);
+    assert_eq!(c.len(), 1);
+    assert!(
+        c[0].body
+            .contains("\"head_sha\":\"3333333333333333333333333333333333333333\"")
+    );
+
+    // An event tfgate does not read says so; a broken payload is a warning.
+    let gh = GitHubFake::start();
+    let env = actions_env(&gh, "schedule", "{}");
+    let root = env.stage("nochange");
+    let run = plan(&env, &root, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("the `schedule` event names no pull request"),
+        "{}",
+        run.stderr
+    );
+    let env = actions_env(&gh, "pull_request", "{not json");
+    let run = plan(&env, &root, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("cannot read the `pull_request` event payload"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn outside_actions_repo_and_pr_flags_are_enough() {
+    let gh = GitHubFake::start();
+    gh.add_user(TOKEN, "tfgate-bot", Kind::Bot);
+    gh.add_pr(REPO, 12, HEAD);
+    let mut env = TestEnv::new();
+    env.set("TFGATE_GITHUB_TOKEN", TOKEN);
+    let root = env.stage("nochange");
+    let run = env.run(&[
+        "plan",
+        "--chdir",
+        root.to_str().unwrap(),
+        "--repo",
+        REPO,
+        "--pr",
+        "12",
+        "--github-api-url",
+        &gh.url(),
+    ]);
+    run.assert_code(0);
+    let c = gh.comments(REPO, 12);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].author_login, "tfgate-bot");
+}
+
+#[test]
+fn the_token_never_appears_in_any_output() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("sensitive");
+    gh.fail_next(1, Fault::ServerError(502));
+    let run = plan(&env, &root, &["-vv"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("DEBUG"),
+        "-vv shows debug logs: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "{}",
+        run.transcript()
+    );
+    let help = env.run(&["plan", "--help"]);
+    assert!(!help.stdout.contains(TOKEN));
+    for (path, bytes) in files_under(&root.join(".tfgate")) {
+        assert!(!contains(&bytes, TOKEN), "{}", path.display());
+    }
+    for name in ["step_summary", "outputs"] {
+        let p: PathBuf = env.path().join(name);
+        assert!(
+            !std::fs::read_to_string(&p)
+                .unwrap_or_default()
+                .contains(TOKEN)
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! The GitHub fake's state: users and tokens, repositories, pull requests and the commits
+//! associated with them, comments, queued faults, the request log and edit attempts. Seeding
+//! and inspection live here; what an HTTP request does to this state lives in `routes`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use super::{EditAttempt, FakeComment, Fault, Kind, LoggedRequest};
+
+/// GitHub-like id ranges, so nothing confuses a comment id with a PR number.
+const FIRST_COMMENT_ID: u64 = 1_000_000_001;
+const FIRST_USER_ID: u64 = 10_000_001;
+const FIRST_REPO_ID: u64 = 700_000_001;
+const FIRST_PR_ID: u64 = 1_800_000_001;
+
+/// Who opens the PRs added with `add_pr`.
+pub(super) const PR_AUTHOR: &str = "pr-author";
+
+pub(super) struct User {
+    pub login: String,
+    pub id: u64,
+    pub kind: Kind,
+}
+
+pub(super) struct Repo {
+    /// "owner/name" as first spelled.
+    pub full_name: String,
+    pub id: u64,
+}
+
+impl Repo {
+    pub fn owner(&self) -> &str {
+        self.full_name.split('/').next().unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.full_name.split('/').nth(1).unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum PrState {
+    Open,
+    Closed,
+}
+
+pub(super) struct Pr {
+    pub repo: String,
+    pub number: u64,
+    pub id: u64,
+    pub author: String,
+    pub title: String,
+    pub head_ref: String,
+    pub head_sha: String,
+    pub base_ref: String,
+    pub base_sha: String,
+    pub state: PrState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub merged_at: Option<DateTime<Utc>>,
+    pub merge_commit_sha: Option<String>,
+}
+
+pub(super) struct Comment {
+    pub repo: String,
+    pub pr: u64,
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(super) struct QueuedFault {
+    pub fault: Fault,
+    pub method: Option<String>,
+    pub path_prefix: String,
+}
+
+impl QueuedFault {
+    pub fn applies_to(&self, method: &str, path: &str) -> bool {
+        self.method.as_deref().is_none_or(|m| m == method) && path.starts_with(&self.path_prefix)
+    }
+}
+
+pub(super) struct Store {
+    pub started: DateTime<Utc>,
+    /// By lower-cased login.
+    pub users: BTreeMap<String, User>,
+    /// Token → lower-cased login.
+    pub tokens: HashMap<String, String>,
+    /// By lower-cased "owner/name".
+    pub repos: BTreeMap<String, Repo>,
+    /// By (lower-cased repo, number).
+    pub prs: BTreeMap<(String, u64), Pr>,
+    /// (lower-cased repo, lower-cased sha) → PR numbers.
+    pub commits: BTreeMap<(String, String), BTreeSet<u64>>,
+    /// By id, so in creation order.
+    pub comments: BTreeMap<u64, Comment>,
+    pub faults: VecDeque<QueuedFault>,
+    pub log: Vec<LoggedRequest>,
+    pub edits: Vec<EditAttempt>,
+    pub strict: bool,
+    /// Requests per lower-cased login (`None`: unauthenticated) in this rate-limit window.
+    pub used: HashMap<Option<String>, u64>,
+    next_comment_id: u64,
+    next_user_id: u64,
+    next_repo_id: u64,
+    next_pr_id: u64,
+}
+
+/// Now, to the second: GitHub's timestamps have no fractions, and what tests read back from
+/// `comments()` should equal what the JSON said.
+pub(super) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+fn key(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+#[track_caller]
+fn check_repo(repo: &str) {
+    let mut parts = repo.split('/');
+    let ok = matches!((parts.next(), parts.next(), parts.next()), (Some(o), Some(n), None) if !o.is_empty() && !n.is_empty());
+    assert!(
+        ok,
+        "the GitHub fake wants repositories as \"owner/name\", not {repo:?}"
+    );
+}
+
+impl Store {
+    pub fn new() -> Store {
+        Store {
+            started: now(),
+            users: BTreeMap::new(),
+            tokens: HashMap::new(),
+            repos: BTreeMap::new(),
+            prs: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            comments: BTreeMap::new(),
+            faults: VecDeque::new(),
+            log: Vec::new(),
+            edits: Vec::new(),
+            strict: true,
+            used: HashMap::new(),
+            next_comment_id: FIRST_COMMENT_ID,
+            next_user_id: FIRST_USER_ID,
+            next_repo_id: FIRST_REPO_ID,
+            next_pr_id: FIRST_PR_ID,
+        }
+    }
+
+    /// The user with this login, made up on first sight: a bot if it ends in `[bot]`.
+    fn ensure_user(&mut self, login: &str, kind: Option<Kind>) -> &mut User {
+        let next_id = &mut self.next_user_id;
+        let user = self.users.entry(key(login)).or_insert_with(|| {
+            let id = *next_id;
+            *next_id += 1;
+            let guessed = if login.ends_with("[bot]") {
+                Kind::Bot
+            } else {
+                Kind::User
+            };
+            User {
+                login: login.to_owned(),
+                id,
+                kind: guessed,
+            }
+        });
+        if let Some(kind) = kind {
+            user.kind = kind;
+        }
+        user
+    }
+
+    pub fn user(&self, login: &str) -> &User {
+        self.users
+            .get(&key(login))
+            .unwrap_or_else(|| panic!("GitHub fake: no user {login:?}"))
+    }
+
+    pub fn repo(&self, repo: &str) -> &Repo {
+        self.repos
+            .get(&key(repo))
+            .unwrap_or_else(|| panic!("GitHub fake: no repository {repo:?}"))
+    }
+
+    pub fn add_user(&mut self, token: &str, login: &str, kind: Kind) {
+        self.ensure_user(login, Some(kind));
+        self.tokens.insert(token.to_owned(), key(login));
+    }
+
+    pub fn login_for_token(&self, token: &str) -> Option<&User> {
+        self.tokens.get(token).and_then(|l| self.users.get(l))
+    }
+
+    fn ensure_repo(&mut self, repo: &str) {
+        check_repo(repo);
+        if !self.repos.contains_key(&key(repo)) {
+            let id = self.next_repo_id;
+            self.next_repo_id += 1;
+            self.repos.insert(
+                key(repo),
+                Repo {
+                    full_name: repo.to_owned(),
+                    id,
+                },
+            );
+            let owner = repo.split('/').next().unwrap_or_default().to_owned();
+            self.ensure_user(&owner, None);
+        }
+    }
+
+    #[track_caller]
+    pub fn add_pr(&mut self, repo: &str, number: u64, head_sha: &str) {
+        self.ensure_repo(repo);
+        self.ensure_user(PR_AUTHOR, None);
+        let k = (key(repo), number);
+        assert!(
+            !self.prs.contains_key(&k),
+            "GitHub fake: {repo}#{number} already exists"
+        );
+        let id = self.next_pr_id;
+        self.next_pr_id += 1;
+        let at = now();
+        let full_name = self.repo(repo).full_name.clone();
+        self.prs.insert(
+            k,
+            Pr {
+                repo: full_name,
+                number,
+                id,
+                author: PR_AUTHOR.to_owned(),
+                title: format!("Change #{number}"),
+                head_ref: format!("feature-{number}"),
+                head_sha: head_sha.to_owned(),
+                base_ref: "main".to_owned(),
+                base_sha: format!("{id:040x}"),
+                state: PrState::Open,
+                created_at: at,
+                updated_at: at,
+                closed_at: None,
+                merged_at: None,
+                merge_commit_sha: None,
+            },
+        );
+        self.associate_commit(repo, head_sha, number);
+    }
+
+    #[track_caller]
+    fn pr_mut(&mut self, repo: &str, number: u64) -> &mut Pr {
+        self.prs
+            .get_mut(&(key(repo), number))
+            .unwrap_or_else(|| panic!("GitHub fake: no PR {repo}#{number}; add_pr it first"))
+    }
+
+    #[track_caller]
+    pub fn set_pr_head(&mut self, repo: &str, number: u64, head_sha: &str) {
+        let pr = self.pr_mut(repo, number);
+        pr.head_sha = head_sha.to_owned();
+        pr.updated_at = now();
+        self.associate_commit(repo, head_sha, number);
+    }
+
+    #[track_caller]
+    pub fn merge_pr(&mut self, repo: &str, number: u64, merge_commit_sha: &str) {
+        let pr = self.pr_mut(repo, number);
+        let at = now();
+        pr.state = PrState::Closed;
+        pr.closed_at = Some(at);
+        pr.merged_at = Some(at);
+        pr.updated_at = at;
+        pr.merge_commit_sha = Some(merge_commit_sha.to_owned());
+        self.associate_commit(repo, merge_commit_sha, number);
+    }
+
+    #[track_caller]
+    pub fn close_pr(&mut self, repo: &str, number: u64) {
+        let pr = self.pr_mut(repo, number);
+        let at = now();
+        pr.state = PrState::Closed;
+        pr.closed_at = Some(at);
+        pr.updated_at = at;
+    }
+
+    pub fn associate_commit(&mut self, repo: &str, sha: &str, number: u64) {
+        check_repo(repo);
+        self.commits
+            .entry((key(repo), key(sha)))
+            .or_default()
+            .insert(number);
+    }
+
+    pub fn pr(&self, repo: &str, number: u64) -> Option<&Pr> {
+        self.prs.get(&(key(repo), number))
+    }
+
+    pub fn prs_for_commit(&self, repo: &str, sha: &str) -> Vec<&Pr> {
+        self.commits
+            .get(&(key(repo), key(sha)))
+            .into_iter()
+            .flatten()
+            .filter_map(|n| self.pr(repo, *n))
+            .collect()
+    }
+
+    /// Creates a comment (the PR must exist) and returns its id.
+    #[track_caller]
+    pub fn add_comment(&mut self, repo: &str, pr: u64, author: &str, body: &str) -> u64 {
+        assert!(
+            self.pr(repo, pr).is_some(),
+            "GitHub fake: no PR {repo}#{pr}; add_pr it first"
+        );
+        let author = self.ensure_user(author, None).login.clone();
+        let id = self.next_comment_id;
+        self.next_comment_id += 1;
+        let at = now();
+        self.comments.insert(
+            id,
+            Comment {
+                repo: key(repo),
+                pr,
+                author,
+                body: body.to_owned(),
+                created_at: at,
+                updated_at: at,
+            },
+        );
+        id
+    }
+
+    #[track_caller]
+    pub fn set_comment_body(&mut self, id: u64, body: &str) {
+        let c = self
+            .comments
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("GitHub fake: no comment {id}"));
+        c.body = body.to_owned();
+        c.updated_at = now();
+    }
+
+    pub fn comments_of(&self, repo: &str, pr: u64) -> Vec<FakeComment> {
+        let repo = key(repo);
+        self.comments
+            .iter()
+            .filter(|(_, c)| c.repo == repo && c.pr == pr)
+            .map(|(id, c)| fake_comment(*id, c))
+            .collect()
+    }
+
+    pub fn comment(&self, id: u64) -> Option<FakeComment> {
+        self.comments.get(&id).map(|c| fake_comment(id, c))
+    }
+
+    pub fn queue_faults(
+        &mut self,
+        n: usize,
+        fault: Fault,
+        method: Option<String>,
+        path_prefix: &str,
+    ) {
+        for _ in 0..n {
+            self.faults.push_back(QueuedFault {
+                fault: fault.clone(),
+                method: method.clone(),
+                path_prefix: path_prefix.to_owned(),
+            });
+        }
+    }
+
+    /// The earliest queued fault that applies to this request, removed from the queue.
+    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
+        let i = self
+            .faults
+            .iter()
+            .position(|f| f.applies_to(method, path))?;
+        self.faults.remove(i).map(|f| f.fault)
+    }
+}
+
+fn fake_comment(id: u64, c: &Comment) -> FakeComment {
+    FakeComment {
+        id,
+        author_login: c.author.clone(),
+        body: c.body.clone(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
