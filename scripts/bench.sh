@@ -5,6 +5,8 @@
 #      same file: wall time, throughput (MB/s of plan JSON), peak RSS vs file size.
 #   2. tfgate's own overhead in `tfgate plan --no-init` on a 1,000-resource root: its wall time
 #      minus the wall time of the same terraform commands run directly.
+#   3. `tfgate diff --format json` of two generated 50,000-resource plans that differ in 10
+#      resources vs `diff <(jq -S . A) <(jq -S . B)`: wall time, peak RSS vs the two files' size.
 # Needs: cargo, python3, terraform, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,3 +69,32 @@ print(f"| tfgate plan --no-init | {g['wall_min']:.3f} / {g['wall_median']:.3f} /
 print(f"\noverhead (median - median): {(g['wall_median']-b['wall_median'])*1000:.0f} ms; (min - min): {(g['wall_min']-b['wall_min'])*1000:.0f} ms (target < 50 ms)")
 PY
 rm -rf "$root/.tfgate"
+
+# 3. diff of two large plans that differ in 10 resources (same seed and timestamp)
+DIFFER=${DIFFER:-10}
+diff_a="$work/diff-a-$N.json"
+diff_b="$work/diff-b-$N-differ-$DIFFER.json"
+[ -s "$diff_a" ] || python3 scripts/gen-plan-json.py "$N" "$diff_a"
+[ -s "$diff_b" ] || python3 scripts/gen-plan-json.py "$N" "$diff_b" --differ "$DIFFER"
+# tfgate diff exits 3 when the plans differ, as they do here: any other status fails the run.
+found=$("$tfgate" diff --format json "$diff_a" "$diff_b") || [ $? -eq 3 ]
+t=$(measure -- bash -c '"$0" diff --format json "$1" "$2"; [ $? -eq 3 ]' "$tfgate" "$diff_a" "$diff_b")
+# diff(1) exits 1 when the files differ, as they do here: only a status above 1 is trouble.
+j=$(measure -- bash -c 'diff <(jq -S . "$0") <(jq -S . "$1"); [ $? -le 1 ]' "$diff_a" "$diff_b")
+python3 - "$(stat -c %s "$diff_a")" "$(stat -c %s "$diff_b")" "$t" "$j" "$N" "$DIFFER" "$found" <<'PY'
+import json, sys
+size_a, size_b = int(sys.argv[1]), int(sys.argv[2])
+t, j = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+n, k, found = sys.argv[5], int(sys.argv[6]), json.loads(sys.argv[7])
+subjects = {(d["address"], d.get("deposed")) for d in found["differences"]}
+resources = [s for s in subjects if not s[0].startswith("output.")]
+print(f"\n## diff --format json, {n} resources per plan ({size_a/1e6:.1f} MB + {size_b/1e6:.1f} MB), {k} differ")
+print("| command | wall min / median / max (s) | peak RSS (MB) |")
+print("|---|---|---|")
+for name, r in (("tfgate diff --format json A B", t), ("diff <(jq -S . A) <(jq -S . B)", j)):
+    print(f"| {name} | {r['wall_min']:.3f} / {r['wall_median']:.3f} / {r['wall_max']:.3f} | {r['peak_rss']/1e6:.0f} |")
+print(f"\ntfgate found {len(resources)} differing resources (expected {k}) and {len(subjects) - len(resources)} outputs")
+print(f"tfgate vs diff+jq: {j['wall_median']/t['wall_median']:.1f}x faster")
+print(f"tfgate wall median: {t['wall_median']:.3f} s, max {t['wall_max']:.3f} s (target < 1 s)")
+print(f"peak RSS / (size A + size B): {t['peak_rss']/(size_a + size_b):.2f} (target <= 2)")
+PY

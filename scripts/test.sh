@@ -11,6 +11,13 @@ command -v terraform >/dev/null 2>&1 \
   || die "terraform is not on PATH (the end-to-end tests run the real binary)"
 command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH"
 
+# S3 and DynamoDB for the tests: moto_server, a real protocol peer on loopback.
+if ! command -v moto_server >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+fi
+command -v moto_server >/dev/null 2>&1 \
+  || die "moto_server is not on PATH after installing moto[server] (is pip's bin directory on PATH?)"
+
 # Terraform must not read the user's CLI config or call home while tests run; each test also
 # sets its own TF_CLI_CONFIG_FILE.
 export CHECKPOINT_DISABLE=1

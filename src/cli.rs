@@ -69,6 +69,27 @@ pub struct GlobalArgs {
 
     #[command(flatten)]
     pub github: GithubArgs,
+
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// Where bundles are archived besides the root's .tfgate/archive/.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Archive")]
+pub struct ArchiveArgs {
+    /// Also upload every bundle to S3, under s3://BUCKET/PREFIX/OWNER/REPO/ROOT/WORKSPACE/…; `archive list` then lists S3
+    #[arg(
+        long,
+        global = true,
+        env = "TFGATE_ARCHIVE",
+        value_name = "s3://BUCKET/PREFIX"
+    )]
+    pub archive: Option<String>,
+
+    /// Encrypt archived objects with this KMS key (SSE-KMS) instead of SSE-S3
+    #[arg(long, global = true, env = "TFGATE_KMS_KEY", value_name = "KEY_ARN")]
+    pub kms_key: Option<String>,
 }
 
 /// Where the PR comment goes. Under GitHub Actions all of this comes from the workflow's
@@ -125,7 +146,13 @@ pub enum Format {
 pub enum Command {
     Plan(PlanArgs),
     Show(ShowArgs),
+    Apply(crate::commands::apply::ApplyArgs),
+    Diff(crate::commands::diff::DiffArgs),
     Comment(CommentArgs),
+    #[command(subcommand)]
+    Lock(crate::commands::lock::LockCommand),
+    #[command(subcommand)]
+    Archive(crate::commands::archive::ArchiveCommand),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -161,6 +188,9 @@ pub struct PlanArgs {
 
 /// Summarize a plan: a plan JSON file, a bundle directory, or a binary plan file (read with
 /// `terraform show -json` in the --chdir root, which must be initialised).
+///
+/// An archived bundle's s3://… URI (as `archive list` shows it) is downloaded and checked
+/// against its manifest first.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The plan to summarize

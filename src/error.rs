@@ -99,11 +99,147 @@ pub enum Error {
     #[error("invalid settings in {}: {message}", path.display())]
     Settings { path: PathBuf, message: String },
 
+    #[error("{message}")]
+    ReviewedPlanMissing { message: String },
+
+    #[error(
+        "the reviewed plan is stale: pull request #{pr} was planned at {planned} but merged at {merged}"
+    )]
+    StalePlan {
+        pr: u64,
+        planned: String,
+        merged: String,
+    },
+
     #[error("could not post the PR comment: {message}")]
     Comment { message: String, hint: String },
 
     #[error("invalid --mask pattern `{pattern}`: {message}")]
     MaskPattern { pattern: String, message: String },
+
+    /// An S3 archive call failed (after the SDK's bounded retries). `cause` is one line from
+    /// S3's error code and message or the transport's error chain, never from the request.
+    #[error("S3 archive: cannot {action} {uri}: {cause}")]
+    Archive {
+        action: &'static str,
+        uri: String,
+        cause: String,
+        hint: String,
+    },
+
+    #[error("no complete bundle at {uri}: {reason}")]
+    BundleMissing { uri: String, reason: String },
+
+    // `tfgate lock`: the backend's settings, AWS, and the lock and digest repairs.
+    #[error("no S3 backend is configured in {}", root.display())]
+    BackendNotConfigured { root: PathBuf },
+
+    #[error("{} configures the `{kind}` backend; tfgate lock reads the s3 backend only", origin.display())]
+    BackendNotS3 { origin: PathBuf, kind: String },
+
+    /// A setting is missing or not a literal. `supply` says how to give it instead.
+    #[error("the s3 backend's `{setting}` {problem} ({})", origin.display())]
+    BackendSetting {
+        setting: &'static str,
+        problem: String,
+        origin: PathBuf,
+        supply: &'static str,
+    },
+
+    #[error("cannot read the backend configuration in {}: {message}", path.display())]
+    BackendFile { path: PathBuf, message: String },
+
+    #[error("no AWS region is configured for the s3 backend")]
+    AwsNoRegion,
+
+    #[error("the DynamoDB table `{table}` does not exist in {region}")]
+    LockTableNotFound { table: String, region: String },
+
+    #[error("the S3 bucket `{bucket}` does not exist")]
+    BucketNotFound { bucket: String },
+
+    /// `message` is AWS's own (it names the principal and the action), never the request's.
+    #[error("access denied: {operation} on {resource}: {message}")]
+    AwsAccessDenied {
+        operation: &'static str,
+        resource: String,
+        message: String,
+    },
+
+    #[error("the S3 bucket `{bucket}` is not in {region}{}", actual.as_ref().map(|a| format!(" but in {a}")).unwrap_or_default())]
+    AwsWrongRegion {
+        bucket: String,
+        region: String,
+        actual: Option<String>,
+    },
+
+    /// Missing, invalid or expired credentials. `code` is AWS's error code (or `NoCredentials`).
+    #[error("AWS refused the credentials ({code}): {message}")]
+    AwsCredentials { code: String, message: String },
+
+    #[error("cannot reach {service} at {endpoint}: {message}")]
+    AwsUnreachable {
+        service: &'static str,
+        endpoint: String,
+        message: String,
+    },
+
+    #[error("{service} {operation} on {resource} failed: {message}")]
+    Aws {
+        service: &'static str,
+        operation: &'static str,
+        resource: String,
+        message: String,
+    },
+
+    #[error("the {kind} lock on {path} holds no lock info tfgate can read: {message}")]
+    LockInfoUnreadable {
+        kind: &'static str,
+        path: String,
+        message: String,
+    },
+
+    /// `held`: the locks that are held instead, described for the hint.
+    #[error("no lock with ID {id} is held on {path}; nothing was removed")]
+    LockNotFound {
+        id: String,
+        path: String,
+        held: Vec<String>,
+    },
+
+    /// `age`: "only 3m 2s old", or "of unknown age" when its `Created` is not a time.
+    #[error("the lock {id} is {age} (--min-age {min_age}); nothing was removed")]
+    LockTooYoung {
+        id: String,
+        age: String,
+        min_age: String,
+    },
+
+    #[error(
+        "the {kind} lock was replaced while tfgate released it (it is now {now}); it was left alone"
+    )]
+    LockChanged {
+        kind: &'static str,
+        id: String,
+        now: String,
+    },
+
+    #[error("the state is locked by {holder}; fix-digest changes nothing while a lock is held")]
+    StateLocked { holder: String },
+
+    #[error(
+        "the digest item {lock_id} changed while tfgate was writing it; it was not overwritten"
+    )]
+    DigestChanged { lock_id: String },
+
+    #[error("no DynamoDB table is configured, so the state has no digest to fix")]
+    NoDigestTable,
+
+    #[error("{action} needs confirmation, and stdin is not a terminal")]
+    ConfirmationRequired { action: &'static str },
+
+    #[error("{action} was not confirmed; nothing was changed")]
+    NotConfirmed { action: &'static str },
 }
 
 fn status_text(status: Option<i32>) -> String {
@@ -133,7 +269,11 @@ impl Error {
         match self {
             // The shell convention for death by signal: 128 + signal number.
             Error::Interrupted { signal, .. } => 128u8.saturating_add(*signal as u8),
-            Error::ChecksumMismatch { .. } => code::REVIEWED_PLAN_MISSING,
+            Error::ChecksumMismatch { .. }
+            | Error::ReviewedPlanMissing { .. }
+            | Error::StalePlan { .. }
+            | Error::BundleMissing { .. } => code::REVIEWED_PLAN_MISSING,
+            Error::StateLocked { .. } => code::LOCKED,
             _ => code::ERROR,
         }
     }
@@ -141,7 +281,7 @@ impl Error {
     /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            Error::Usage { hint, .. } | Error::Comment { hint, .. } => hint.clone(),
+            Error::Usage { hint, .. } | Error::Comment { hint, .. } | Error::Archive { hint, .. } => hint.clone(),
             Error::RootNotFound { .. } | Error::RootNotADirectory { .. } => {
                 "pass the directory holding the root's .tf files with --chdir (or TFGATE_CHDIR)"
                     .into()
@@ -161,7 +301,35 @@ impl Error {
             Error::Settings { .. } => "see the README's settings section for the keys .tfgate.toml accepts".into(),
             Error::MaskPattern { .. } => "--mask takes a Rust regular expression (https://docs.rs/regex)".into(),
             Error::ChecksumMismatch { .. } => "do not trust this bundle: compare it with the copy in the archive, or plan again".into(),
+            Error::ReviewedPlanMissing { .. } => "nothing was applied. Plan on the pull request first (tfgate plan posts the plan and archives it), or pass --reviewed BUNDLE".into(),
+            Error::StalePlan { .. } => "nothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again".into(),
+            Error::BundleMissing { .. } => "`tfgate archive list --all` shows the archived bundles and whether each is complete; plan again to make a new one".into(),
             Error::BadManifest { .. } => "the bundle may be from a newer tfgate, or damaged; plan again to make a new one".into(),
+            Error::BackendNotConfigured { .. } => "tfgate reads the backend from .terraform/terraform.tfstate (run `terraform init`) or from the root's `backend \"s3\"` block; pass --chdir to point at the root, or give --bucket and --key (TFGATE_BUCKET, TFGATE_KEY)".into(),
+            Error::BackendNotS3 { .. } => "tfgate lock inspects Terraform's S3 backend (DynamoDB and S3 lock files); for another backend use `terraform force-unlock`".into(),
+            Error::BackendSetting { supply, .. } => format!("pass it with {supply}"),
+            Error::BackendFile { .. } => "fix the file (`terraform validate` reports the same), or give the backend with --bucket and --key (TFGATE_BUCKET, TFGATE_KEY)".into(),
+            Error::AwsNoRegion => "set `region` in the backend block, pass --region (TFGATE_REGION), or set AWS_REGION".into(),
+            Error::LockTableNotFound { .. } => "check the backend's dynamodb_table and region (a table lives in one region), or pass --dynamodb-table and --region".into(),
+            Error::BucketNotFound { .. } => "check the backend's bucket (or --bucket), and that the credentials belong to the account that owns it".into(),
+            Error::AwsAccessDenied { .. } => "the credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID or the assumed role) need s3:GetObject on the state and its .tflock and dynamodb:GetItem on the table to read the lock; s3:DeleteObject and dynamodb:DeleteItem to release it; dynamodb:PutItem to fix the digest. `aws sts get-caller-identity` shows who they are".into(),
+            Error::AwsWrongRegion { actual: Some(r), .. } => format!("pass --region {r} (TFGATE_REGION), or fix the backend's region"),
+            Error::AwsWrongRegion { .. } => "pass the bucket's region with --region (TFGATE_REGION), or fix the backend's region".into(),
+            Error::AwsCredentials { code, .. } if code.contains("Expired") => "the credentials have expired: renew them (`aws sso login`, a fresh role session, or the workflow's OIDC step) and run again".into(),
+            Error::AwsCredentials { code, .. } if code == "NoCredentials" => "tfgate uses the AWS SDK's default chain: AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity (GitHub OIDC) or instance metadata".into(),
+            Error::AwsCredentials { .. } => "check that AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) belong together and are current, and that the clock is right".into(),
+            Error::AwsUnreachable { .. } => "check the network, and the endpoint: the backend's endpoints block, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB".into(),
+            Error::Aws { .. } => "run again with -vv for the SDK's debug log".into(),
+            Error::LockInfoUnreadable { .. } => "tfgate cannot tell whose lock this is, so it will not remove it; inspect it with the AWS CLI".into(),
+            Error::LockNotFound { held, .. } if held.is_empty() => "the state is not locked: there is nothing to release".into(),
+            Error::LockNotFound { held, .. } => format!("held instead: {}. Run `tfgate lock status` and pass the ID of the lock to release; tfgate never guesses", held.join("; ")),
+            Error::LockTooYoung { .. } => "a young lock usually belongs to a terraform that is still running; if you know it is dead, pass --force (or a smaller --min-age)".into(),
+            Error::LockChanged { .. } => "someone took the lock after tfgate read it; run `tfgate lock status` again before releasing anything".into(),
+            Error::StateLocked { .. } => "wait for the holder to finish (tfgate lock status shows it), or release a dead holder's lock with `tfgate lock release --id ID` first".into(),
+            Error::DigestChanged { .. } => "terraform wrote the state meanwhile; run `tfgate lock status` to see whether the digest still needs fixing".into(),
+            Error::NoDigestTable => "the digest item exists only with DynamoDB locking (dynamodb_table); pass --dynamodb-table if the backend uses one".into(),
+            Error::ConfirmationRequired { .. } => "run it in a terminal to confirm, or pass --yes".into(),
+            Error::NotConfirmed { .. } => "run it again and answer y to go ahead".into(),
             Error::Interrupted { .. } | Error::Io { .. } | Error::TerraformSpawn { .. } => return None,
         })
     }

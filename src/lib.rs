@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod archive;
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -70,6 +71,23 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
             runtime.block_on(commands::plan::run(ui, &opts))
         }
         Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
+        Command::Apply(args) => {
+            let plan_defaults = settings::resolve_apply(args, &file, env);
+            let opts = commands::apply::ApplyOptions {
+                common: &common,
+                ctx: &ctx,
+                github: &github,
+                args,
+                ignore: plan_defaults.ignore,
+                lock_timeout: plan_defaults.lock_timeout,
+            };
+            runtime.block_on(commands::apply::run(ui, &opts))
+        }
+        Command::Diff(args) => runtime.block_on(commands::diff::run(ui, &common, &github, args)),
+        Command::Lock(cmd) => runtime.block_on(commands::lock::run(ui, &common, cmd)),
+        Command::Archive(cmd) => {
+            runtime.block_on(commands::archive::run(ui, &common, &github, cmd))
+        }
         Command::Comment(args) => {
             runtime.block_on(commands::comment::run(ui, &github, &args.bundle))
         }

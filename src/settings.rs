@@ -30,6 +30,13 @@ pub struct FileSettings {
     /// Run `terraform init` before planning (default true).
     pub init: Option<bool>,
     pub detailed_exitcode: Option<bool>,
+    /// The S3 archive, `s3://BUCKET/PREFIX`.
+    pub archive: Option<String>,
+    /// KMS key for SSE-KMS of archived objects.
+    pub kms_key: Option<String>,
+    /// Ignore rules for comparing plans (`apply`, `diff`): `ADDRESS_GLOB[:ATTRIBUTE_PATH]`.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 /// Settings every command shares.
@@ -44,6 +51,10 @@ pub struct Common {
     pub masks: Vec<String>,
     /// Where the settings file was found, if anywhere.
     pub file: Option<PathBuf>,
+    /// The S3 archive (`s3://BUCKET/PREFIX`), unparsed; `None`: the local archive only.
+    pub archive: Option<String>,
+    /// KMS key (id, alias or ARN) for the S3 archive's objects; `None`: SSE-S3.
+    pub kms_key: Option<String>,
 }
 
 impl Common {
@@ -148,8 +159,14 @@ pub fn resolve_common(global: &GlobalArgs, ctx: &Context) -> Result<(Common, Fil
         masks,
         root,
         file: path,
+        archive: non_empty(&global.archive.archive).or_else(|| non_empty(&file.archive)),
+        kms_key: non_empty(&global.archive.kms_key).or_else(|| non_empty(&file.kms_key)),
     };
     Ok((common, file))
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.trim().is_empty())
 }
 
 pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSettings {
@@ -178,9 +195,34 @@ pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSett
     }
 }
 
+/// Settings of `apply` that `.tfgate.toml` may also hold.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    pub ignore: Vec<String>,
+    pub lock_timeout: String,
+}
+
+pub fn resolve_apply(
+    args: &crate::commands::apply::ApplyArgs,
+    file: &FileSettings,
+    _env: &Env,
+) -> ApplySettings {
+    // Ignore rules add up like masks: the file's are the team's, the flags the run's.
+    let mut ignore = file.ignore.clone();
+    ignore.extend(args.ignore.iter().filter(|r| !r.is_empty()).cloned());
+    ApplySettings {
+        ignore,
+        lock_timeout: args
+            .lock_timeout
+            .clone()
+            .or_else(|| file.lock_timeout.clone())
+            .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
+    }
+}
+
 /// Reads `.tfgate.toml` from the root, else from the repository root (the nearest ancestor
 /// holding `.git`). A missing file is no error.
-fn load_file(root: &Path) -> Result<(FileSettings, Option<PathBuf>), Error> {
+pub fn load_file(root: &Path) -> Result<(FileSettings, Option<PathBuf>), Error> {
     let Some(path) = find_file(root) else {
         return Ok((FileSettings::default(), None));
     };

@@ -109,6 +109,29 @@ impl Ui {
         }
     }
 
+    /// Asks a yes/no question on stderr and reads the answer from stdin; anything but `y` or
+    /// `yes` is no. `None` when stdin is not a terminal: nobody can answer, so the caller needs
+    /// an explicit flag (such as `--yes`) instead.
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return None;
+        }
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{} [y/N] ", self.mask(question));
+            let _ = err.flush();
+        }
+        let mut answer = String::new();
+        match stdin.read_line(&mut answer) {
+            Ok(n) if n > 0 => Some(matches!(
+                answer.trim().to_ascii_lowercase().as_str(),
+                "y" | "yes"
+            )),
+            _ => Some(false),
+        }
+    }
+
     pub fn warning(&self, text: &str) {
         let text = self.mask(text);
         if self.annotations {

@@ -20,6 +20,10 @@ pub const PLAN_TEXT: &str = "plan.txt";
 pub const SUMMARY: &str = "summary.json";
 pub const COMMENT: &str = "comment.md";
 pub const APPLY_LOG: &str = "apply.log";
+/// In an apply bundle: the reviewed plan's JSON the fresh plan was compared with.
+pub const REVIEWED_PLAN_JSON: &str = "reviewed-plan.json";
+/// In an apply bundle: the comparison report (markdown).
+pub const REPORT: &str = "report.md";
 
 /// Manifest schema version; bumped only for incompatible changes.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -56,6 +60,12 @@ pub struct Manifest {
     pub has_changes: bool,
     pub counts: Counts,
     pub files: BTreeMap<String, FileEntry>,
+    /// Apply bundles: what happened (`applied`, `refused`, `failed`, `applied_despite_drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// Apply bundles: where the reviewed plan came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<String>,
 }
 
 impl Manifest {

@@ -189,6 +189,8 @@ mod tests {
             has_changes: false,
             counts: Default::default(),
             files: BTreeMap::new(),
+            verdict: None,
+            reviewed: None,
         }
     }
 

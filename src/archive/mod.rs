@@ -1,4 +1,6 @@
-//! Archive bundles: the format (`bundle`) and the local store (`local`).
+//! Archive bundles: the format (`bundle`), the local store (`local`), and what both the local
+//! and the S3 archive answer (`store`).
 
 pub mod bundle;
 pub mod local;
+pub mod store;

@@ -8,6 +8,8 @@ use chrono::{SecondsFormat, Utc};
 use crate::actions;
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local::{self, BundleWriter};
+use crate::archive::store::{BundleAddress, RootAddress};
+use crate::aws::s3_archive::S3Archive;
 use crate::cli::Format;
 use crate::commands::comment::{self as pr_comment, PrRef};
 use crate::context::{Context, Event};
@@ -97,6 +99,8 @@ pub async fn plan_and_archive(
 ) -> Result<PlanResult, Error> {
     let common = opts.common;
     let root = resolve_root(&common.root)?;
+    // The S3 archive, when configured: credentials and region are checked before terraform runs.
+    let s3 = S3Archive::from_settings(common).await?;
     let mut tf = Terraform::new(common.terraform.clone(), root.clone());
     if let Some(ws) = &common.workspace {
         tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
@@ -120,9 +124,19 @@ pub async fn plan_and_archive(
     let scope = scope(opts.ctx, pr);
     let archive_dir = local::default_archive_dir(&root);
     let mut bundle = BundleWriter::create(&archive_dir, common.workspace_name(), &scope, &id)?;
-    match fill_bundle(ui, opts, pr, &tf, &mut bundle, created).await {
+    // The comment names the bundle before it is finished: its S3 URI is known from the layout.
+    let s3_bundle = s3.map(|s3| (s3, s3_address(opts, pr, &scope, &id)));
+    let archive_uri = match &s3_bundle {
+        Some((s3, addr)) => s3.bundle_uri(addr),
+        None => bundle.dir().display().to_string(),
+    };
+    match fill_bundle(ui, opts, pr, &tf, &mut bundle, created, &archive_uri).await {
         Ok((analysis, comment, manifest)) => {
             let dir = bundle.finish(manifest)?;
+            if let Some((s3, addr)) = &s3_bundle {
+                ui.status(&format!("tfgate: uploading the bundle to {archive_uri}"));
+                s3.upload_bundle(&dir, addr).await?;
+            }
             Ok(PlanResult {
                 analysis,
                 bundle: dir,
@@ -136,26 +150,32 @@ pub async fn plan_and_archive(
     }
 }
 
-async fn fill_bundle(
+/// A plan terraform just made, written into a bundle (`tfplan`, `plan.json`, `plan.txt`).
+pub struct FreshPlan {
+    pub analysis: Analysis,
+    /// `terraform show -no-color`, masked.
+    pub text: String,
+}
+
+/// Runs `terraform plan -out` into the bundle, then `show -json` and `show -no-color`. The
+/// plan's stdout is held and shown, masked, once the plan is read: terraform prints values it
+/// does not know to be secret (a computed copy of a sensitive input, say), and which values
+/// are secret is known only from the plan. Its stderr streams live.
+pub async fn plan_into_bundle(
     ui: &Ui,
-    opts: &PlanOptions<'_>,
-    pr: Option<&PrRef>,
     tf: &Terraform,
     bundle: &mut BundleWriter,
-    created: chrono::DateTime<Utc>,
-) -> Result<(Analysis, String, Manifest), Error> {
-    let common = opts.common;
+    lock_timeout: &str,
+    terraform_args: &[String],
+) -> Result<FreshPlan, Error> {
     let plan_file = bundle.path(bundle::PLAN_BINARY);
     let plan_file_arg = plan_file.display().to_string();
 
-    // terraform prints values it does not know to be secret (a computed copy of a sensitive
-    // input, say), and which values are secret is known only once the plan is read. So the
-    // plan's stdout is held and shown, masked, after that; its stderr streams live.
     ui.status("tfgate: terraform plan (its output is shown once the plan is read, masked)");
     let mut plan_args = args(&["plan", "-input=false", "-no-color"]);
-    plan_args.push(format!("-lock-timeout={}", opts.plan.lock_timeout));
+    plan_args.push(format!("-lock-timeout={lock_timeout}"));
     plan_args.push(format!("-out={plan_file_arg}"));
-    plan_args.extend(opts.plan.terraform_args.iter().cloned());
+    plan_args.extend(terraform_args.iter().cloned());
     let planned = tf.run(&plan_args, Stdout::Capture, ui).await?;
     if !planned.status.success() {
         // No plan to learn secrets from: show what terraform said through the known masks.
@@ -172,7 +192,7 @@ async fn fill_bundle(
     )
     .await?;
     bundle.add_existing(bundle::PLAN_JSON)?;
-    let json = std::fs::read(&json_path).map_err(|e| Error::io("read", &json_path, e))?;
+    let json = crate::terraform::plan_file::read(&json_path)?;
     let analysis = plan::analyze(&json).map_err(|kind| Error::PlanJson {
         path: json_path.clone(),
         kind,
@@ -193,10 +213,30 @@ async fn fill_bundle(
         )
         .await?
         .stdout;
-    let masker = ui.masker();
-    let text = masker.mask(&text).into_owned();
+    let text = ui.mask(&text);
     bundle.write(bundle::PLAN_TEXT, text.as_bytes())?;
+    Ok(FreshPlan { analysis, text })
+}
 
+async fn fill_bundle(
+    ui: &Ui,
+    opts: &PlanOptions<'_>,
+    pr: Option<&PrRef>,
+    tf: &Terraform,
+    bundle: &mut BundleWriter,
+    created: chrono::DateTime<Utc>,
+    archive_uri: &str,
+) -> Result<(Analysis, String, Manifest), Error> {
+    let common = opts.common;
+    let FreshPlan { analysis, text } = plan_into_bundle(
+        ui,
+        tf,
+        bundle,
+        &opts.plan.lock_timeout,
+        &opts.plan.terraform_args,
+    )
+    .await?;
+    let masker = ui.masker();
     let summary = &analysis.summary;
     let summary_json = serde_json::to_string_pretty(summary).expect("a summary always serializes");
     bundle.write(bundle::SUMMARY, masker.mask(&summary_json).as_bytes())?;
@@ -207,7 +247,7 @@ async fn fill_bundle(
         workspace: common.workspace_name().to_string(),
         head_sha: pr.and_then(|p| p.head_sha.clone()),
         fingerprint: summary.fingerprint.clone(),
-        archive: Some(bundle.dir().display().to_string()),
+        archive: Some(archive_uri.to_string()),
         run_url: opts.ctx.run_url.clone(),
         status: CommentStatus::Planned,
     };
@@ -239,6 +279,8 @@ async fn fill_bundle(
         has_changes: summary.has_changes,
         counts: summary.counts.clone(),
         files: Default::default(),
+        verdict: None,
+        reviewed: None,
     };
     Ok((analysis, body, manifest))
 }
@@ -327,8 +369,27 @@ fn abbreviate(items: &[&str], max: usize) -> String {
     s
 }
 
-fn args(a: &[&str]) -> Vec<String> {
+pub fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
+}
+
+/// Where the bundle goes in the S3 archive (§5): OWNER/REPO of the PR or the workflow's
+/// repository, else `local/local`.
+fn s3_address(opts: &PlanOptions<'_>, pr: Option<&PrRef>, scope: &str, id: &str) -> BundleAddress {
+    let repository = match pr {
+        Some(p) => Some((p.owner.as_str(), p.repo.as_str())),
+        None => opts
+            .github
+            .repository
+            .as_ref()
+            .map(|(o, r)| (o.as_str(), r.as_str())),
+    };
+    let root = RootAddress::new(
+        repository,
+        &root_name(&opts.common.root),
+        opts.common.workspace_name(),
+    );
+    BundleAddress::new(root, scope, id)
 }
 
 /// The archive scope (§5): the PR, else the commit, else `local`.

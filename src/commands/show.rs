@@ -11,6 +11,7 @@ use crate::plan::{self, Analysis};
 use crate::render::comment::render_summary_markdown;
 use crate::render::table::{self, TableOptions};
 use crate::settings::Common;
+use crate::terraform::plan_file::{self, PlanBytes};
 use crate::terraform::{Stdout, Terraform};
 use crate::ui::Ui;
 
@@ -49,11 +50,17 @@ pub async fn load(ui: &Ui, common: &Common, source: &Path) -> Result<Analysis, E
     })
 }
 
-async fn read_plan_json(
+/// The plan JSON of any source `show` accepts, and the file it came from (`diff` reads both of
+/// its plans through this too).
+pub async fn read_plan_json(
     ui: &Ui,
     common: &Common,
     source: &Path,
-) -> Result<(Vec<u8>, PathBuf), Error> {
+) -> Result<(PlanBytes, PathBuf), Error> {
+    // An archived bundle in S3: downloaded and checked against its manifest.
+    if let Some(uri) = source.to_str().filter(|s| s.starts_with("s3://")) {
+        return crate::archive::store::fetch_plan_json(uri).await;
+    }
     let meta = std::fs::metadata(source).map_err(|e| Error::io("read", source, e))?;
     if meta.is_dir() {
         return read_bundle(ui, source);
@@ -61,12 +68,11 @@ async fn read_plan_json(
     if is_zip(source)? {
         return binary_plan_json(ui, common, source).await;
     }
-    let bytes = std::fs::read(source).map_err(|e| Error::io("read", source, e))?;
-    Ok((bytes, source.to_path_buf()))
+    Ok((plan_file::read(source)?, source.to_path_buf()))
 }
 
 /// A bundle folder: its `plan.json`, after checking the manifest's checksums.
-fn read_bundle(ui: &Ui, dir: &Path) -> Result<(Vec<u8>, PathBuf), Error> {
+fn read_bundle(ui: &Ui, dir: &Path) -> Result<(PlanBytes, PathBuf), Error> {
     let json_path = dir.join(bundle::PLAN_JSON);
     if !json_path.is_file() {
         return Err(Error::UnknownPlanSource {
@@ -80,8 +86,7 @@ fn read_bundle(ui: &Ui, dir: &Path) -> Result<(Vec<u8>, PathBuf), Error> {
             dir.display()
         )),
     }
-    let bytes = std::fs::read(&json_path).map_err(|e| Error::io("read", &json_path, e))?;
-    Ok((bytes, json_path))
+    Ok((plan_file::read(&json_path)?, json_path))
 }
 
 /// A binary plan file (a zip archive), read with `terraform show -json` in the root.
@@ -89,7 +94,7 @@ async fn binary_plan_json(
     ui: &Ui,
     common: &Common,
     plan: &Path,
-) -> Result<(Vec<u8>, PathBuf), Error> {
+) -> Result<(PlanBytes, PathBuf), Error> {
     let root = resolve_root(&common.root)?;
     let plan_abs = std::fs::canonicalize(plan).map_err(|e| Error::io("resolve", plan, e))?;
     let mut tf = Terraform::new(common.terraform.clone(), root);
@@ -106,7 +111,7 @@ async fn binary_plan_json(
     tf.run_ok(&args, Stdout::File(tmp.path().to_path_buf()), ui)
         .await?;
     let bytes = std::fs::read(tmp.path()).map_err(|e| Error::io("read", tmp.path(), e))?;
-    Ok((bytes, plan.to_path_buf()))
+    Ok((PlanBytes::Read(bytes), plan.to_path_buf()))
 }
 
 fn is_zip(path: &Path) -> Result<bool, Error> {

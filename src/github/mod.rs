@@ -11,7 +11,7 @@ pub mod retry;
 
 use std::fmt;
 
-use crate::render::comment::CommentMeta;
+use crate::render::comment::{CommentMeta, CommentStatus, with_status};
 
 /// Which comment: a repository's pull request, and the (root, workspace) the comment is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,4 +149,37 @@ pub trait PullRequests {
         repo: &str,
         sha: &str,
     ) -> Result<Vec<PullRequest>, GithubError>;
+
+    /// Replaces the body of a comment tfgate wrote (found with `find_comment`); no write when
+    /// the body is the same.
+    async fn edit_comment(
+        &self,
+        target: &CommentTarget,
+        comment: &OurComment,
+        body: &str,
+    ) -> Result<Upsert, GithubError>;
+
+    /// Sets the status of the target's comment (applied, refused, failed, superseded) with a
+    /// detail section, keeping the reviewed plan in it. The one call `apply` makes.
+    async fn set_status(
+        &self,
+        target: &CommentTarget,
+        status: CommentStatus,
+        detail: &str,
+    ) -> Result<Upsert, GithubError> {
+        let comment = self
+            .find_comment(target)
+            .await?
+            .ok_or_else(|| GithubError::NotFound {
+                what: format!(
+                    "tfgate's comment for {} ({})",
+                    target.root, target.workspace
+                ),
+            })?;
+        let body =
+            with_status(&comment.body, status, detail).ok_or_else(|| GithubError::Protocol {
+                message: "the comment lost its marker".into(),
+            })?;
+        self.edit_comment(target, &comment, &body).await
+    }
 }

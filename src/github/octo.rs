@@ -306,15 +306,7 @@ impl PullRequests for OctoPullRequests {
         target: &CommentTarget,
         body: &str,
     ) -> Result<Upsert, GithubError> {
-        let chars = body.chars().count();
-        if chars > MAX_BODY_CHARS {
-            return Err(GithubError::Rejected {
-                status: 422,
-                message: format!(
-                    "the comment has {chars} characters; GitHub accepts at most {MAX_BODY_CHARS}"
-                ),
-            });
-        }
+        check_length(body)?;
         match self.find_ours(target).await? {
             Some(c) if c.body == body => Ok(Upsert::Unchanged(c.id)),
             Some(c) => self.update(target, c.id, body).await,
@@ -327,6 +319,19 @@ impl PullRequests for OctoPullRequests {
         target: &CommentTarget,
     ) -> Result<Option<OurComment>, GithubError> {
         self.find_ours(target).await
+    }
+
+    async fn edit_comment(
+        &self,
+        target: &CommentTarget,
+        comment: &OurComment,
+        body: &str,
+    ) -> Result<Upsert, GithubError> {
+        check_length(body)?;
+        if comment.body == body {
+            return Ok(Upsert::Unchanged(comment.id));
+        }
+        self.update(target, comment.id, body).await
     }
 
     async fn pull_request(
@@ -363,6 +368,20 @@ impl PullRequests for OctoPullRequests {
             .map(Into::into)
             .collect())
     }
+}
+
+/// GitHub's limit, checked before sending (tfgate's comments are built to stay far below it).
+fn check_length(body: &str) -> Result<(), GithubError> {
+    let chars = body.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(GithubError::Rejected {
+            status: 422,
+            message: format!(
+                "the comment has {chars} characters; GitHub accepts at most {MAX_BODY_CHARS}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, GithubError> {

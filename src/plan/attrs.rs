@@ -8,6 +8,9 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::plan::node::{NULL, Node};
+use crate::terraform::plan_json::Change;
+
 /// One step in an attribute path: an object key or a list index.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seg {
@@ -108,20 +111,54 @@ impl AttrChange {
     }
 }
 
-/// The parsed values of one change, ready for walking.
-pub struct ChangeValues {
-    pub before: Value,
-    pub after: Value,
-    pub after_unknown: Value,
-    pub before_sensitive: Value,
-    pub after_sensitive: Value,
+/// The parsed values of one change, ready for walking. They borrow from the plan's bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeValues<'a> {
+    pub before: Node<'a>,
+    pub after: Node<'a>,
+    pub after_unknown: Node<'a>,
+    pub before_sensitive: Node<'a>,
+    pub after_sensitive: Node<'a>,
 }
 
-/// Every attribute path whose value changes, in path order. Objects and lists are walked down
-/// to the attribute that differs; a value that changes type or appears/disappears whole is
-/// reported at the deepest path where both sides still have the same shape.
-pub fn changed_attributes(values: &ChangeValues) -> Vec<AttrChange> {
-    let mut out = Vec::new();
+impl<'a> ChangeValues<'a> {
+    /// All five values of a change.
+    pub fn of(c: &Change<'a>) -> ChangeValues<'a> {
+        ChangeValues {
+            before: Node::parse(c.before),
+            after: Node::parse(c.after),
+            after_unknown: Node::parse(c.after_unknown),
+            before_sensitive: Node::parse(c.before_sensitive),
+            after_sensitive: Node::parse(c.after_sensitive),
+        }
+    }
+
+    /// Only what decides *which* attributes change (the fingerprint needs no masks).
+    pub fn without_masks(c: &Change<'a>) -> ChangeValues<'a> {
+        ChangeValues {
+            before: Node::parse(c.before),
+            after: Node::parse(c.after),
+            after_unknown: Node::parse(c.after_unknown),
+            ..ChangeValues::default()
+        }
+    }
+}
+
+/// A changed attribute as the walk finds it, borrowing from the values.
+pub struct Found<'n, 'a> {
+    pub path: &'n AttrPath,
+    pub before: &'n Node<'a>,
+    /// `None`: known only after apply.
+    pub after: Option<&'n Node<'a>>,
+    pub before_sensitive: &'n Node<'a>,
+    pub after_sensitive: &'n Node<'a>,
+}
+
+/// Calls `found` for every attribute path whose value changes, in path order. Objects and
+/// lists are walked down to the attribute that differs; a value that changes type or
+/// appears/disappears whole is reported at the deepest path where both sides still have the
+/// same shape. This is the one walk the fingerprint, drift and comparisons share.
+pub fn walk_changes<'a>(values: &ChangeValues<'a>, found: &mut dyn FnMut(Found<'_, 'a>)) {
     walk(
         &values.before,
         &values.after,
@@ -129,57 +166,76 @@ pub fn changed_attributes(values: &ChangeValues) -> Vec<AttrChange> {
         &values.before_sensitive,
         &values.after_sensitive,
         &mut AttrPath::default(),
-        &mut out,
+        found,
     );
+}
+
+/// Every changed attribute, with owned values.
+pub fn changed_attributes(values: &ChangeValues<'_>) -> Vec<AttrChange> {
+    let mut out = Vec::new();
+    walk_changes(values, &mut |f| {
+        out.push(AttrChange {
+            path: f.path.clone(),
+            before: f.before.to_value(),
+            after: f
+                .after
+                .map_or(After::Unknown, |a| After::Known(a.to_value())),
+            before_sensitive: f.before_sensitive.to_value(),
+            after_sensitive: f.after_sensitive.to_value(),
+        });
+    });
     out
 }
 
-const NULL: Value = Value::Null;
+static TRUE: Node<'static> = Node::Bool(true);
 
-fn walk(
-    before: &Value,
-    after: &Value,
-    unknown: &Value,
-    bsens: &Value,
-    asens: &Value,
+fn walk<'a>(
+    before: &Node<'a>,
+    after: &Node<'a>,
+    unknown: &Node<'a>,
+    bsens: &Node<'a>,
+    asens: &Node<'a>,
     path: &mut AttrPath,
-    out: &mut Vec<AttrChange>,
+    found: &mut dyn FnMut(Found<'_, 'a>),
 ) {
-    if unknown == &Value::Bool(true) {
-        out.push(AttrChange {
-            path: path.clone(),
-            before: before.clone(),
-            after: After::Unknown,
-            before_sensitive: bsens.clone(),
-            after_sensitive: asens.clone(),
+    if unknown.is_true() {
+        found(Found {
+            path,
+            before,
+            after: None,
+            before_sensitive: bsens,
+            after_sensitive: asens,
         });
         return;
     }
-    let nested_unknown = matches!(unknown, Value::Object(m) if !m.is_empty())
-        || matches!(unknown, Value::Array(a) if a.iter().any(any_true));
+    let nested_unknown = match unknown {
+        Node::Object(entries) => !entries.is_empty(),
+        Node::Array(items) => items.iter().any(Node::any_true),
+        _ => false,
+    };
     if before == after && !nested_unknown {
         return;
     }
     match (container(before, after), container(after, before)) {
         (Some(Shape::Object), Some(Shape::Object)) => {
-            let mut keys: Vec<&String> = Vec::new();
+            let mut keys: Vec<&str> = Vec::new();
             for v in [before, after, unknown] {
-                if let Value::Object(m) = v {
-                    keys.extend(m.keys());
+                if let Node::Object(entries) = v {
+                    keys.extend(entries.iter().map(|(k, _)| k.as_ref()));
                 }
             }
-            keys.sort();
+            keys.sort_unstable();
             keys.dedup();
             for k in keys {
-                path.0.push(Seg::Key(k.clone()));
+                path.0.push(Seg::Key(k.to_string()));
                 walk(
                     before.get(k).unwrap_or(&NULL),
                     after.get(k).unwrap_or(&NULL),
-                    unknown.get(k.as_str()).unwrap_or(&NULL),
-                    sens_child(bsens, |v| v.get(k.as_str())),
-                    sens_child(asens, |v| v.get(k.as_str())),
+                    unknown.get(k).unwrap_or(&NULL),
+                    sens_child(bsens, |v| v.get(k)),
+                    sens_child(asens, |v| v.get(k)),
                     path,
-                    out,
+                    found,
                 );
                 path.0.pop();
             }
@@ -187,29 +243,32 @@ fn walk(
         (Some(Shape::Array), Some(Shape::Array)) => {
             let len = [before, after, unknown]
                 .iter()
-                .filter_map(|v| v.as_array().map(Vec::len))
+                .filter_map(|v| match v {
+                    Node::Array(items) => Some(items.len()),
+                    _ => None,
+                })
                 .max()
                 .unwrap_or(0);
             for i in 0..len {
                 path.0.push(Seg::Index(i));
                 walk(
-                    before.get(i).unwrap_or(&NULL),
-                    after.get(i).unwrap_or(&NULL),
-                    unknown.get(i).unwrap_or(&NULL),
-                    sens_child(bsens, |v| v.get(i)),
-                    sens_child(asens, |v| v.get(i)),
+                    before.index(i).unwrap_or(&NULL),
+                    after.index(i).unwrap_or(&NULL),
+                    unknown.index(i).unwrap_or(&NULL),
+                    sens_child(bsens, |v| v.index(i)),
+                    sens_child(asens, |v| v.index(i)),
                     path,
-                    out,
+                    found,
                 );
                 path.0.pop();
             }
         }
-        _ => out.push(AttrChange {
-            path: path.clone(),
-            before: before.clone(),
-            after: After::Known(after.clone()),
-            before_sensitive: bsens.clone(),
-            after_sensitive: asens.clone(),
+        _ => found(Found {
+            path,
+            before,
+            after: Some(after),
+            before_sensitive: bsens,
+            after_sensitive: asens,
         }),
     }
 }
@@ -222,18 +281,20 @@ enum Shape {
 
 /// The container shape of `v`, treating `null` as an empty container of the other side's shape
 /// (so a create or a delete is reported attribute by attribute).
-fn container(v: &Value, other: &Value) -> Option<Shape> {
+fn container(v: &Node<'_>, other: &Node<'_>) -> Option<Shape> {
     match (v, other) {
-        (Value::Object(_), _) | (Value::Null, Value::Object(_)) => Some(Shape::Object),
-        (Value::Array(_), _) | (Value::Null, Value::Array(_)) => Some(Shape::Array),
+        (Node::Object(_), _) | (Node::Null, Node::Object(_)) => Some(Shape::Object),
+        (Node::Array(_), _) | (Node::Null, Node::Array(_)) => Some(Shape::Array),
         _ => None,
     }
 }
 
 /// The sensitivity mask below a path: `true` is inherited by every descendant.
-fn sens_child<'v>(mask: &'v Value, get: impl FnOnce(&'v Value) -> Option<&'v Value>) -> &'v Value {
-    static TRUE: Value = Value::Bool(true);
-    if mask == &Value::Bool(true) {
+fn sens_child<'n, 'a>(
+    mask: &'n Node<'a>,
+    get: impl FnOnce(&'n Node<'a>) -> Option<&'n Node<'a>>,
+) -> &'n Node<'a> {
+    if mask.is_true() {
         &TRUE
     } else {
         get(mask).unwrap_or(&NULL)
@@ -255,17 +316,32 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn node(v: &Value) -> Node<'static> {
+        let text: &'static str = Box::leak(v.to_string().into_boxed_str());
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn values(
+        before: Value,
+        after: Value,
+        unknown: Value,
+        bs: Value,
+        a_s: Value,
+    ) -> ChangeValues<'static> {
+        ChangeValues {
+            before: node(&before),
+            after: node(&after),
+            after_unknown: node(&unknown),
+            before_sensitive: node(&bs),
+            after_sensitive: node(&a_s),
+        }
+    }
+
     fn changes(before: Value, after: Value, unknown: Value) -> Vec<(String, Value, After)> {
-        changed_attributes(&ChangeValues {
-            before,
-            after,
-            after_unknown: unknown,
-            before_sensitive: json!({}),
-            after_sensitive: json!({}),
-        })
-        .into_iter()
-        .map(|c| (c.path.to_string(), c.before, c.after))
-        .collect()
+        changed_attributes(&values(before, after, unknown, json!({}), json!({})))
+            .into_iter()
+            .map(|c| (c.path.to_string(), c.before, c.after))
+            .collect()
     }
 
     #[test]
@@ -314,13 +390,13 @@ mod tests {
 
     #[test]
     fn sensitivity_is_inherited() {
-        let c = changed_attributes(&ChangeValues {
-            before: json!({"creds": {"password": "old"}}),
-            after: json!({"creds": {"password": "new"}}),
-            after_unknown: json!({}),
-            before_sensitive: json!({"creds": true}),
-            after_sensitive: json!({"creds": {"password": true}}),
-        });
+        let c = changed_attributes(&values(
+            json!({"creds": {"password": "old"}}),
+            json!({"creds": {"password": "new"}}),
+            json!({}),
+            json!({"creds": true}),
+            json!({"creds": {"password": true}}),
+        ));
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].path.to_string(), "creds.password");
         assert!(c[0].is_sensitive());

@@ -6,32 +6,51 @@
 //! sorted keys and then sorted, so the JSON's key and array order do not matter. Sensitive
 //! values take part in the hash; the hash reveals nothing about them.
 
-use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::plan::attrs::{After, AttrChange, ChangeValues, changed_attributes};
+use crate::plan::attrs::{
+    AttrChange, AttrPath, ChangeValues, Seg, changed_attributes, walk_changes,
+};
+use crate::plan::node::Node;
 use crate::terraform::plan_json::{Change, Plan, ResourceChange};
 
-/// `"sha256:<hex>"` of the plan's change set.
+/// `"sha256:<hex>"` of the plan's change set: the sha256 of the sorted sha256s of its entries.
+/// Entries are hashed on all cores; a 50,000-resource plan is the case this is sized for.
 pub fn of_plan(plan: &Plan<'_>) -> String {
-    let mut entries: Vec<Vec<u8>> = plan
+    let changes: Vec<&ResourceChange<'_>> = plan
         .resource_changes
         .iter()
         .filter(|rc| is_in_change_set(rc))
-        .map(resource_entry)
         .collect();
-    entries.extend(
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = changes.len().div_ceil(threads).max(256);
+    let mut digests: Vec<[u8; 32]> = std::thread::scope(|scope| {
+        let workers: Vec<_> = changes
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|rc| resource_digest(rc))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("fingerprint worker panicked"))
+            .collect()
+    });
+    digests.extend(
         plan.output_changes
             .iter()
             .filter(|(_, c)| !c.is_no_op())
-            .map(|(name, c)| output_entry(name, c)),
+            .map(|(name, c)| output_digest(name, c)),
     );
-    entries.sort_unstable();
+    digests.sort_unstable();
     let mut hasher = Sha256::new();
-    for e in &entries {
-        hasher.update(e);
-        hasher.update(b"\n");
+    for d in &digests {
+        hasher.update(d);
     }
     format!("sha256:{}", hex::encode(hasher.finalize()))
 }
@@ -48,107 +67,118 @@ pub fn is_in_change_set(rc: &ResourceChange<'_>) -> bool {
             .is_some_and(|p| *p != rc.address)
 }
 
-fn resource_entry(rc: &ResourceChange<'_>) -> Vec<u8> {
-    let changes = attribute_changes(&rc.change);
-    let mut replace_paths: Vec<Value> = match Change::value(rc.change.replace_paths) {
-        Value::Array(a) => a,
+/// Canonical entry bytes: fields in a fixed order, each a canonical JSON value.
+fn resource_digest(rc: &ResourceChange<'_>) -> [u8; 32] {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"resource\0");
+    field(&mut out, &Node::String(rc.address.as_str().into()));
+    let previous = rc.previous_address.as_deref().filter(|p| *p != rc.address);
+    field(&mut out, &opt_string(previous));
+    field(&mut out, &opt_string(rc.deposed.as_deref()));
+    field(&mut out, &strings(&rc.change.actions));
+    let mut replace_paths: Vec<Vec<u8>> = match Node::parse(rc.change.replace_paths) {
+        Node::Array(paths) => paths.iter().map(canonical_node).collect(),
         _ => Vec::new(),
     };
-    replace_paths.sort_by_cached_key(canonical);
-    let entry = serde_json::json!({
-        "address": rc.address,
-        "previous_address": rc.previous_address.as_ref().filter(|p| **p != rc.address),
-        "deposed": rc.deposed,
-        "actions": rc.change.actions,
-        "replace_paths": replace_paths,
-        "import_id": rc.change.importing.as_ref().map(|i| i.id.clone()),
-        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-    });
-    canonical(&entry)
-}
-
-fn output_entry(name: &str, c: &Change<'_>) -> Vec<u8> {
-    let changes = attribute_changes(c);
-    let entry = serde_json::json!({
-        "output": name,
-        "actions": c.actions,
-        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-    });
-    canonical(&entry)
-}
-
-fn change_json(c: &AttrChange) -> Value {
-    serde_json::json!([
-        c.path.to_json(),
-        c.before,
-        match &c.after {
-            After::Known(v) => serde_json::json!({ "known": v }),
-            After::Unknown => serde_json::json!({ "unknown": true }),
-        }
-    ])
-}
-
-/// Parses the raw values of one change for walking.
-pub fn change_values(c: &Change<'_>) -> ChangeValues {
-    ChangeValues {
-        before: Change::value(c.before),
-        after: Change::value(c.after),
-        after_unknown: Change::value(c.after_unknown),
-        before_sensitive: Change::value(c.before_sensitive),
-        after_sensitive: Change::value(c.after_sensitive),
+    replace_paths.sort_unstable();
+    for p in &replace_paths {
+        out.extend_from_slice(p);
+        out.push(b',');
     }
+    out.push(b'\0');
+    let import_id = rc
+        .change
+        .importing
+        .as_ref()
+        .map(|i| i.id.as_deref().unwrap_or(""));
+    field(&mut out, &opt_string(import_id));
+    write_changes(&rc.change, &mut out);
+    Sha256::digest(&out).into()
 }
 
-/// Changed attributes of one change. When `before` and `after` are byte-identical and nothing is
-/// unknown there is nothing to parse: the common no-op case on large plans costs a comparison.
-pub fn attribute_changes(c: &Change<'_>) -> Vec<AttrChange> {
+fn output_digest(name: &str, c: &Change<'_>) -> [u8; 32] {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(b"output\0");
+    field(&mut out, &Node::String(name.into()));
+    field(&mut out, &strings(&c.actions));
+    write_changes(c, &mut out);
+    Sha256::digest(&out).into()
+}
+
+/// Each changed attribute as `[path, before, after]`, `after` being `{"unknown":true}` or
+/// `{"known":VALUE}`. The walk visits paths in order, so no sort is needed.
+fn write_changes(c: &Change<'_>, out: &mut Vec<u8>) {
+    if !may_change(c) {
+        return;
+    }
+    let values = ChangeValues::without_masks(c);
+    walk_changes(&values, &mut |f| {
+        out.push(b'[');
+        path_node(f.path).write_canonical(out);
+        out.push(b',');
+        f.before.write_canonical(out);
+        match f.after {
+            Some(a) => {
+                out.extend_from_slice(b",{\"known\":");
+                a.write_canonical(out);
+                out.extend_from_slice(b"}]");
+            }
+            None => out.extend_from_slice(b",{\"unknown\":true}]"),
+        }
+    });
+}
+
+/// When `before` and `after` are byte-identical and nothing is unknown there is nothing to
+/// parse: the common no-op case on large plans costs a comparison.
+fn may_change(c: &Change<'_>) -> bool {
     fn raw(r: Option<&RawValue>) -> &str {
         r.map_or("null", RawValue::get)
     }
-    let unknown = raw(c.after_unknown);
-    if raw(c.before) == raw(c.after) && matches!(unknown, "null" | "false" | "{}" | "[]") {
+    raw(c.before) != raw(c.after) || !matches!(raw(c.after_unknown), "null" | "false" | "{}" | "[]")
+}
+
+/// Changed attributes of one change, with owned values (see `attrs::changed_attributes`).
+pub fn attribute_changes(c: &Change<'_>) -> Vec<AttrChange> {
+    if !may_change(c) {
         return Vec::new();
     }
-    changed_attributes(&change_values(c))
+    changed_attributes(&ChangeValues::of(c))
 }
 
-/// JSON with object keys sorted at every level and no insignificant whitespace. Written here
-/// rather than relying on serde_json's map order, which a feature flag elsewhere in the build
-/// could change.
-pub fn canonical(v: &Value) -> Vec<u8> {
+fn field(out: &mut Vec<u8>, v: &Node<'_>) {
+    v.write_canonical(out);
+    out.push(b'\0');
+}
+
+fn opt_string<'s>(s: Option<&'s str>) -> Node<'s> {
+    s.map_or(Node::Null, |s| Node::String(s.into()))
+}
+
+fn strings<'s>(items: &'s [String]) -> Node<'s> {
+    Node::Array(
+        items
+            .iter()
+            .map(|s| Node::String(s.as_str().into()))
+            .collect(),
+    )
+}
+
+fn path_node(path: &AttrPath) -> Node<'_> {
+    Node::Array(
+        path.0
+            .iter()
+            .map(|s| match s {
+                Seg::Key(k) => Node::String(k.as_str().into()),
+                Seg::Index(i) => Node::Number((*i as u64).into()),
+            })
+            .collect(),
+    )
+}
+
+fn canonical_node(n: &Node<'_>) -> Vec<u8> {
     let mut out = Vec::new();
-    write_canonical(v, &mut out);
+    n.write_canonical(&mut out);
     out
-}
-
-fn write_canonical(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(&Value::String(k.clone()), out);
-                out.push(b':');
-                write_canonical(&m[k], out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(a) => {
-            out.push(b'[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(b']');
-        }
-        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
-    }
 }
 
 #[cfg(test)]
@@ -211,11 +241,5 @@ mod tests {
             assert_ne!(v, BASE, "variant {i} did not change the input");
             assert_ne!(fp(v), base, "variant {i} kept the fingerprint");
         }
-    }
-
-    #[test]
-    fn canonical_sorts_keys() {
-        let v: Value = serde_json::from_str(r#"{"b":[{"d":1,"c":2}],"a":"x\"y"}"#).unwrap();
-        assert_eq!(canonical(&v), br#"{"a":"x\"y","b":[{"c":2,"d":1}]}"#);
     }
 }

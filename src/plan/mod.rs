@@ -3,7 +3,9 @@
 //! network.
 
 pub mod attrs;
+pub mod compare;
 pub mod fingerprint;
+pub mod node;
 pub mod redact;
 pub mod summary;
 

@@ -13,6 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::plan::node::Node;
 use crate::terraform::plan_json::{Change, Plan};
 
 pub const SENSITIVE: &str = "(sensitive value)";
@@ -107,7 +108,7 @@ pub fn secrets_of_plan(plan: &Plan<'_>) -> Vec<String> {
             if var.sensitive
                 && let Some(v) = plan.variables.get(name).and_then(|v| v.value)
             {
-                collect_strings(&parse_raw(Some(v)), &mut out);
+                collect_strings(&Node::parse(Some(v)), &mut out);
             }
         }
     }
@@ -117,8 +118,8 @@ pub fn secrets_of_plan(plan: &Plan<'_>) -> Vec<String> {
             .and_then(|o| o.get(name))
             .is_some_and(|o| o.sensitive);
         if declared {
-            collect_strings(&parse_raw(change.before), &mut out);
-            collect_strings(&parse_raw(change.after), &mut out);
+            collect_strings(&Node::parse(change.before), &mut out);
+            collect_strings(&Node::parse(change.after), &mut out);
         } else {
             collect_change(change, &mut out);
         }
@@ -137,7 +138,7 @@ fn collect_change(change: &Change<'_>, out: &mut Vec<String>) {
         (change.after, change.after_sensitive),
     ] {
         if mask_may_be_true(mask) {
-            collect_sensitive(&parse_raw(value), &parse_raw(mask), out);
+            collect_sensitive(&Node::parse(value), &Node::parse(mask), out);
         }
     }
 }
@@ -147,23 +148,19 @@ fn mask_may_be_true(mask: Option<&RawValue>) -> bool {
     mask.is_some_and(|m| m.get().contains("true"))
 }
 
-fn parse_raw(raw: Option<&RawValue>) -> Value {
-    Change::value(raw)
-}
-
-fn collect_sensitive(value: &Value, mask: &Value, out: &mut Vec<String>) {
+fn collect_sensitive(value: &Node<'_>, mask: &Node<'_>, out: &mut Vec<String>) {
     match mask {
-        Value::Bool(true) => collect_strings(value, out),
-        Value::Object(m) => {
-            for (k, sub) in m {
+        Node::Bool(true) => collect_strings(value, out),
+        Node::Object(entries) => {
+            for (k, sub) in entries {
                 if let Some(v) = value.get(k) {
                     collect_sensitive(v, sub, out);
                 }
             }
         }
-        Value::Array(a) => {
-            for (i, sub) in a.iter().enumerate() {
-                if let Some(v) = value.get(i) {
+        Node::Array(items) => {
+            for (i, sub) in items.iter().enumerate() {
+                if let Some(v) = value.index(i) {
                     collect_sensitive(v, sub, out);
                 }
             }
@@ -173,19 +170,19 @@ fn collect_sensitive(value: &Value, mask: &Value, out: &mut Vec<String>) {
 }
 
 /// All scalar leaves of a value, as the text they would appear as.
-fn collect_strings(value: &Value, out: &mut Vec<String>) {
+fn collect_strings(value: &Node<'_>, out: &mut Vec<String>) {
     match value {
-        Value::String(s) => {
-            out.push(s.clone());
+        Node::String(s) => {
+            out.push(s.to_string());
             // Terraform may print a multi-line secret one line at a time.
             if s.contains('\n') {
                 out.extend(s.lines().map(str::to_string));
             }
         }
-        Value::Number(n) => out.push(n.to_string()),
-        Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
-        Value::Object(m) => m.values().for_each(|v| collect_strings(v, out)),
-        Value::Bool(_) | Value::Null => {}
+        Node::Number(n) => out.push(n.to_string()),
+        Node::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Node::Object(entries) => entries.iter().for_each(|(_, v)| collect_strings(v, out)),
+        Node::Bool(_) | Node::Null => {}
     }
 }
 

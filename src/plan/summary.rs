@@ -298,11 +298,10 @@ fn drift(plan: &Plan<'_>) -> Drift {
 }
 
 fn changed_paths(rc: &ResourceChange<'_>) -> Vec<AttrPath> {
-    let values = fingerprint::change_values(&rc.change);
-    crate::plan::attrs::changed_attributes(&values)
-        .into_iter()
-        .map(|c| c.path)
-        .collect()
+    let values = crate::plan::attrs::ChangeValues::without_masks(&rc.change);
+    let mut paths = Vec::new();
+    crate::plan::attrs::walk_changes(&values, &mut |f| paths.push(f.path.clone()));
+    paths
 }
 
 fn checks(plan: &Plan<'_>) -> Checks {

@@ -6,5 +6,7 @@
 //! here before it is placed in the output.
 
 pub mod comment;
+pub mod lock;
 pub mod markdown;
+pub mod report;
 pub mod table;

@@ -3,8 +3,13 @@
 
 mod support;
 
+mod apply;
+mod archive;
+mod aws_harness;
+mod diff;
 mod github;
 mod github_fake;
+mod lock;
 mod plan;
 mod secrets;
 mod show;

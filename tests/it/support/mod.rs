@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod github;
+pub mod moto;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,11 @@ impl TestEnv {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The environment tfgate runs with (for running terraform directly alongside it).
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.env
     }
 
     pub fn set(&mut self, k: &str, v: impl Into<String>) -> &mut Self {

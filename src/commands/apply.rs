@@ -1,0 +1,632 @@
+//! `tfgate apply`: find the reviewed plan, re-plan now, compare, and apply only what was
+//! reviewed.
+//!
+//! - The reviewed plan: `--reviewed BUNDLE`, or, on a push to the default branch, the merged
+//!   PR's tfgate comment for this root and workspace → its archive location. Its checksums are
+//!   verified before it is trusted.
+//! - Stale check: the PR's head at merge must be the head the plan was made for.
+//! - Re-plan, compare, then apply the fresh saved plan (never an unsaved apply) or refuse. The
+//!   apply queue wraps exactly these steps (`decide_and_apply`).
+//! - The PR comment's status and an apply bundle (both plans, the report, `apply.log`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+
+use crate::actions;
+use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::local::{self, BundleWriter};
+use crate::archive::store::{self, BundleAddress, Files, RootAddress};
+use crate::aws::s3_archive::S3Archive;
+use crate::commands::comment::{self as pr_comment};
+use crate::commands::plan::{FreshPlan, args, plan_into_bundle, resolve_root, root_name};
+use crate::context::Context;
+use crate::error::{Error, Outcome};
+use crate::github::octo::OctoPullRequests;
+use crate::github::{CommentTarget, PullRequest, PullRequests};
+use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
+use crate::render::comment::CommentStatus;
+use crate::render::report::{self, ReportOptions};
+use crate::render::table::TableOptions;
+use crate::settings::{Common, GithubSettings};
+use crate::terraform::{Stdout, Terraform};
+use crate::ui::Ui;
+
+/// Apply exactly what was reviewed on the pull request.
+///
+/// Finds the reviewed plan (--reviewed, or through the merged PR's tfgate comment), checks
+/// that the PR did not move after it was planned, re-plans now, compares the two plans, and
+/// applies the fresh saved plan only if they match. Otherwise it refuses (exit 3) and reports
+/// exactly what changed, on the terminal, in the step summary and on the PR.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The reviewed plan: a bundle folder [default: found through the merged PR's comment]
+    #[arg(long, env = "TFGATE_REVIEWED", value_name = "BUNDLE")]
+    pub reviewed: Option<String>,
+
+    /// Ignore an expected difference, ADDRESS_GLOB[:ATTRIBUTE_PATH] (repeatable; also
+    /// `ignore = [..]` in .tfgate.toml). In TFGATE_IGNORE, one rule per line.
+    #[arg(
+        long = "ignore",
+        env = "TFGATE_IGNORE",
+        value_name = "RULE",
+        value_delimiter = '\n'
+    )]
+    pub ignore: Vec<String>,
+
+    /// When the fresh plan differs from the reviewed one: refuse (fail), or apply anyway and
+    /// say so loudly (warn)
+    #[arg(long, env = "TFGATE_ON_DRIFT", value_enum, default_value_t = OnDrift::Fail)]
+    pub on_drift: OnDrift,
+
+    /// Skip `terraform init`
+    #[arg(long, env = "TFGATE_NO_INIT")]
+    pub no_init: bool,
+
+    /// How long terraform waits for the state lock [default: 5m]
+    #[arg(long, env = "TFGATE_LOCK_TIMEOUT", value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// Arguments passed to `terraform plan`, after `--` (the same as on the PR)
+    #[arg(last = true, value_name = "TERRAFORM_ARGS")]
+    pub terraform_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnDrift {
+    Fail,
+    Warn,
+}
+
+/// Room for the comparison report in the PR comment (which is capped at 60,000 bytes).
+const REPORT_BYTES: usize = 30_000;
+
+/// Everything `apply` needs, resolved.
+pub struct ApplyOptions<'a> {
+    pub common: &'a Common,
+    pub ctx: &'a Context,
+    pub github: &'a GithubSettings,
+    pub args: &'a ApplyArgs,
+    pub ignore: Vec<String>,
+    pub lock_timeout: String,
+}
+
+/// The reviewed plan, verified.
+struct Reviewed {
+    /// Where it came from, for messages and the apply manifest.
+    location: String,
+    manifest: Manifest,
+    plan_json: Vec<u8>,
+    /// The PR it was reviewed on, when known (for the stale check and the comment).
+    pr: Option<ReviewedPr>,
+}
+
+struct ReviewedPr {
+    owner: String,
+    repo: String,
+    pull: PullRequest,
+    /// The head the plan was made for, from the comment's marker.
+    planned_head: Option<String>,
+}
+
+/// What happened, for the comment, the manifest and the exit code.
+enum Verdict {
+    Applied { seconds: u64, despite_drift: bool },
+    Refused,
+    Failed { tail: String },
+}
+
+pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
+    let rules = opts
+        .ignore
+        .iter()
+        .map(|r| IgnoreRule::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::usage(
+                e.to_string(),
+                "rules look like ADDRESS_GLOB or ADDRESS_GLOB:ATTRIBUTE_PATH, e.g. 'aws_instance.web:tags.LastSeen'",
+            )
+        })?;
+    // Checked before anything runs: a bad archive setting should not surface after an apply.
+    let s3 = S3Archive::from_settings(opts.common).await?;
+    let client = pr_comment::client(opts.github)
+        .map_err(|e| Error::usage(e.to_string(), "check --github-api-url"))?;
+    let reviewed = find_reviewed(ui, opts, client.as_ref()).await?;
+    check_same_root(opts, &reviewed)?;
+    check_not_stale(&reviewed)?;
+    ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
+
+    // The apply queue wraps from here to the end of the apply.
+    decide_and_apply(ui, opts, client.as_ref(), s3.as_ref(), &reviewed, &rules).await
+}
+
+/// Re-plan, compare, apply or refuse, report, archive.
+async fn decide_and_apply(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    s3: Option<&S3Archive>,
+    reviewed: &Reviewed,
+    rules: &[IgnoreRule],
+) -> Result<Outcome, Error> {
+    let common = opts.common;
+    let root = resolve_root(&common.root)?;
+    let mut tf = Terraform::new(common.terraform.clone(), root.clone());
+    if let Some(ws) = &common.workspace {
+        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
+    }
+    if !opts.args.no_init {
+        ui.status("tfgate: terraform init");
+        tf.run_ok(
+            &args(&["init", "-input=false", "-no-color"]),
+            Stdout::Stream,
+            ui,
+        )
+        .await?;
+    }
+
+    let created = Utc::now();
+    let id = format!(
+        "{}-apply-{}",
+        created.format("%Y%m%dT%H%M%S%3fZ"),
+        std::process::id()
+    );
+    let scope = match (&reviewed.pr, &opts.ctx.sha) {
+        (Some(pr), _) => format!("pr-{}", pr.pull.number),
+        (None, Some(sha)) => format!("commit-{sha}"),
+        (None, None) => "local".to_string(),
+    };
+    let mut bundle = BundleWriter::create(
+        &local::default_archive_dir(&root),
+        common.workspace_name(),
+        &scope,
+        &id,
+    )?;
+    let result =
+        apply_into_bundle(ui, opts, client, reviewed, rules, &tf, &mut bundle, created).await;
+    match result {
+        Ok((outcome, manifest)) => {
+            let dir = bundle.finish(manifest)?;
+            ui.status(&format!(
+                "tfgate: apply bundle written to {}",
+                dir.display()
+            ));
+            if let Some(s3) = s3 {
+                let repository = reviewed
+                    .pr
+                    .as_ref()
+                    .map(|p| (p.owner.as_str(), p.repo.as_str()))
+                    .or(opts
+                        .github
+                        .repository
+                        .as_ref()
+                        .map(|(o, r)| (o.as_str(), r.as_str())));
+                let at = RootAddress::new(
+                    repository,
+                    &root_name(&common.root),
+                    common.workspace_name(),
+                );
+                let addr = BundleAddress::new(at, &scope, &id);
+                ui.status(&format!(
+                    "tfgate: uploading the apply bundle to {}",
+                    s3.bundle_uri(&addr)
+                ));
+                s3.upload_bundle(&dir, &addr).await?;
+            }
+            if let Some(path) = &opts.ctx.github_output {
+                actions::write_outputs(path, &[("bundle", dir.display().to_string())])?;
+            }
+            outcome
+        }
+        Err(e) => {
+            bundle.abandon();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; the pieces are all distinct
+async fn apply_into_bundle(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    reviewed: &Reviewed,
+    rules: &[IgnoreRule],
+    tf: &Terraform,
+    bundle: &mut BundleWriter,
+    created: chrono::DateTime<Utc>,
+) -> Result<(Result<Outcome, Error>, Manifest), Error> {
+    // Secrets of the reviewed plan are masked too (its `before` values may differ from now).
+    let reviewed_plan =
+        crate::terraform::plan_json::parse(&reviewed.plan_json).map_err(|kind| {
+            Error::PlanJson {
+                path: PathBuf::from(&reviewed.location),
+                kind,
+            }
+        })?;
+    ui.add_secrets(crate::plan::redact::secrets_of_plan(&reviewed_plan));
+    bundle.write(bundle::REVIEWED_PLAN_JSON, &reviewed.plan_json)?;
+
+    let FreshPlan { analysis, .. } = plan_into_bundle(
+        ui,
+        tf,
+        bundle,
+        &opts.lock_timeout,
+        &opts.args.terraform_args,
+    )
+    .await?;
+    let fresh_bytes = crate::terraform::plan_file::read(&bundle.path(bundle::PLAN_JSON))?;
+    let fresh_plan =
+        crate::terraform::plan_json::parse(&fresh_bytes).map_err(|kind| Error::PlanJson {
+            path: bundle.path(bundle::PLAN_JSON),
+            kind,
+        })?;
+
+    let masker = ui.masker();
+    let comparison: Comparison = compare::compare(
+        &reviewed_plan,
+        &fresh_plan,
+        &CompareOptions {
+            ignore: rules,
+            masker: &masker,
+        },
+    );
+    let reviewed_label = format!("reviewed ({})", reviewed.location);
+    let report_md =
+        report::report_markdown(&comparison, &reviewed_label, "now", &masker, REPORT_BYTES);
+    let drifted = !comparison.identical;
+    if drifted {
+        bundle.write(bundle::REPORT, report_md.as_bytes())?;
+        ui.result(&report::human(
+            &comparison,
+            &ReportOptions {
+                a_label: &reviewed_label,
+                b_label: "now",
+                context: 3,
+            },
+            &masker,
+            &TableOptions {
+                color: ui.color(),
+                width: None,
+            },
+        ));
+    } else {
+        ui.status("tfgate: the plan now is the plan that was reviewed");
+    }
+
+    let verdict = if drifted && opts.args.on_drift == OnDrift::Fail {
+        ui.warning(&format!(
+            "not applied: the plan changed since review ({} difference(s)); re-plan and review the pull request again, or add --ignore rules for expected differences",
+            comparison.differences.len()
+        ));
+        Verdict::Refused
+    } else {
+        if drifted {
+            ui.warning("APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): see the report above");
+        }
+        run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?
+    };
+
+    // Step summary and PR comment.
+    let detail = status_detail(&verdict, &report_md, drifted, opts.ctx.run_url.as_deref());
+    if let Some(path) = &opts.ctx.step_summary {
+        actions::append_step_summary(
+            path,
+            &format!("### tfgate apply: {}\n\n{detail}", verdict_word(&verdict)),
+        )?;
+    }
+    bundle.write(bundle::COMMENT, detail.as_bytes())?;
+    if let (Some(pr), Some(client)) = (&reviewed.pr, client) {
+        let target = CommentTarget {
+            owner: pr.owner.clone(),
+            repo: pr.repo.clone(),
+            pr: pr.pull.number,
+            root: root_name(&opts.common.root),
+            workspace: opts.common.workspace_name().to_string(),
+        };
+        if let Err(e) = client
+            .set_status(&target, comment_status(&verdict), &detail)
+            .await
+        {
+            ui.warning(&format!("could not update the PR comment's status: {e}"));
+        }
+    }
+
+    let summary = &analysis.summary;
+    let manifest = Manifest {
+        manifest_version: bundle::MANIFEST_VERSION,
+        tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
+        kind: BundleKind::Apply,
+        created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        repository: opts.ctx.repository.clone(),
+        pr: reviewed.pr.as_ref().map(|p| p.pull.number),
+        commit: opts.ctx.sha.clone(),
+        pr_head_sha: reviewed.pr.as_ref().map(|p| p.pull.head_sha.clone()),
+        run_url: opts.ctx.run_url.clone(),
+        root: root_name(&opts.common.root),
+        workspace: opts.common.workspace_name().to_string(),
+        terraform_version: summary.terraform_version.clone(),
+        fingerprint: summary.fingerprint.clone(),
+        has_changes: summary.has_changes,
+        counts: summary.counts.clone(),
+        files: Default::default(),
+        verdict: Some(verdict_word(&verdict).to_string()),
+        reviewed: Some(reviewed.location.clone()),
+    };
+    let outcome = match verdict {
+        Verdict::Applied { .. } => Ok(Outcome::Success),
+        Verdict::Refused => Ok(Outcome::Different),
+        Verdict::Failed { tail } => Err(Error::TerraformFailed {
+            binary: tf.binary.clone(),
+            args: vec!["apply".into()],
+            status: None,
+            stderr_tail: tail,
+        }),
+    };
+    Ok((outcome, manifest))
+}
+
+/// `terraform apply` of the fresh saved plan, streamed (masked) and kept in `apply.log`.
+async fn run_apply(
+    ui: &Ui,
+    tf: &Terraform,
+    bundle: &mut BundleWriter,
+    lock_timeout: &str,
+    despite_drift: bool,
+) -> Result<Verdict, Error> {
+    let plan_file = bundle.path(bundle::PLAN_BINARY).display().to_string();
+    let mut apply_args = args(&["apply", "-input=false", "-no-color", "-auto-approve"]);
+    apply_args.push(format!("-lock-timeout={lock_timeout}"));
+    apply_args.push(plan_file);
+    ui.status("tfgate: terraform apply (the fresh saved plan)");
+    let started = Instant::now();
+    let log = LogSink {
+        ui,
+        lines: std::cell::RefCell::new(String::new()),
+    };
+    let out = tf.run(&apply_args, Stdout::Stream, &log).await?;
+    bundle.write(bundle::APPLY_LOG, log.lines.borrow().as_bytes())?;
+    if out.status.success() {
+        Ok(Verdict::Applied {
+            seconds: started.elapsed().as_secs(),
+            despite_drift,
+        })
+    } else {
+        Ok(Verdict::Failed {
+            tail: ui.mask(&out.stderr_tail),
+        })
+    }
+}
+
+/// Streams terraform's output through the Ui and keeps a masked copy for `apply.log`.
+struct LogSink<'u> {
+    ui: &'u Ui,
+    lines: std::cell::RefCell<String>,
+}
+
+impl crate::terraform::LineSink for LogSink<'_> {
+    fn line(&self, _stream: crate::terraform::Stream, line: &str) {
+        let masked = self.ui.mask(line);
+        self.ui.terraform_line(&masked);
+        let mut lines = self.lines.borrow_mut();
+        lines.push_str(&masked);
+        lines.push('\n');
+    }
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Applied {
+            despite_drift: false,
+            ..
+        } => "applied",
+        Verdict::Applied {
+            despite_drift: true,
+            ..
+        } => "applied_despite_drift",
+        Verdict::Refused => "refused",
+        Verdict::Failed { .. } => "failed",
+    }
+}
+
+fn comment_status(v: &Verdict) -> CommentStatus {
+    match v {
+        Verdict::Applied { .. } => CommentStatus::Applied,
+        Verdict::Refused => CommentStatus::Refused,
+        Verdict::Failed { .. } => CommentStatus::Failed,
+    }
+}
+
+/// The markdown under the comment's headline: what happened, and the report when the plans
+/// differ.
+fn status_detail(v: &Verdict, report_md: &str, drifted: bool, run_url: Option<&str>) -> String {
+    let run = run_url
+        .map(|u| format!(" ([run]({u}))"))
+        .unwrap_or_default();
+    let mut out = match v {
+        Verdict::Applied {
+            seconds,
+            despite_drift: false,
+        } => format!("Applied in {}{run}.\n", duration_words(*seconds)),
+        Verdict::Applied {
+            seconds,
+            despite_drift: true,
+        } => format!(
+            "> [!WARNING]\n> Applied in {} **although the plan changed since review** (`--on-drift warn`){run}.\n",
+            duration_words(*seconds)
+        ),
+        Verdict::Refused => format!("Not applied: the plan changed since review{run}.\n"),
+        Verdict::Failed { tail } => {
+            let fence = crate::render::markdown::fence_for(tail);
+            format!("terraform apply failed{run}:\n\n{fence}\n{tail}\n{fence}\n")
+        }
+    };
+    if drifted {
+        out.push_str("\n<details><summary>What changed since review</summary>\n\n");
+        out.push_str(report_md);
+        if !report_md.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("\n</details>\n");
+    }
+    out
+}
+
+fn duration_words(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds}s"),
+        60..=3599 => format!("{}m {}s", seconds / 60, seconds % 60),
+        _ => format!("{}h {}m", seconds / 3600, (seconds % 3600) / 60),
+    }
+}
+
+/// Step 1: the reviewed plan, from `--reviewed` or the merged PR's comment.
+async fn find_reviewed(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+) -> Result<Reviewed, Error> {
+    let gh = opts.github;
+    let pr = match client {
+        Some(c) => merged_pr(ui, opts, c).await?,
+        None => None,
+    };
+    let (location, planned_head) = match (&opts.args.reviewed, &pr) {
+        (Some(loc), _) => (loc.clone(), None),
+        (None, Some((owner, repo, pull))) => {
+            let c = client.expect("a PR was found through the client");
+            let target = CommentTarget {
+                owner: owner.clone(),
+                repo: repo.clone(),
+                pr: pull.number,
+                root: root_name(&opts.common.root),
+                workspace: opts.common.workspace_name().to_string(),
+            };
+            let comment = c.find_comment(&target).await.map_err(|e| {
+                missing(format!(
+                    "cannot read the comments of {owner}/{repo}#{}: {e}",
+                    pull.number
+                ))
+            })?;
+            let Some(comment) = comment else {
+                return Err(missing(format!(
+                    "pull request {owner}/{repo}#{} has no tfgate plan for {} ({})",
+                    pull.number, target.root, target.workspace
+                )));
+            };
+            let Some(archive) = comment.meta.archive.clone() else {
+                return Err(missing(format!(
+                    "the plan comment on {owner}/{repo}#{} names no archive",
+                    pull.number
+                )));
+            };
+            (archive, comment.meta.head_sha.clone())
+        }
+        (None, None) => {
+            return Err(missing(if gh.token.is_none() {
+                "no reviewed plan: pass --reviewed BUNDLE, or run on a push with GITHUB_TOKEN so tfgate can find the merged PR's plan".to_string()
+            } else {
+                "no merged pull request is associated with this commit".to_string()
+            }));
+        }
+    };
+    let (manifest, plan_json) = load_reviewed(&location).await?;
+    let planned_head = planned_head.or_else(|| manifest.pr_head_sha.clone());
+    Ok(Reviewed {
+        location,
+        manifest,
+        plan_json,
+        pr: pr.map(|(owner, repo, pull)| ReviewedPr {
+            owner,
+            repo,
+            pull,
+            planned_head,
+        }),
+    })
+}
+
+/// The PR merged as this commit (`GITHUB_SHA` on a push), or the `--pr` given.
+async fn merged_pr(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: &OctoPullRequests,
+) -> Result<Option<(String, String, PullRequest)>, Error> {
+    let gh = opts.github;
+    let Some((owner, repo)) = gh.repository.clone() else {
+        return Ok(None);
+    };
+    if let Some(n) = gh.pr {
+        let pull = client
+            .pull_request(&owner, &repo, n)
+            .await
+            .map_err(|e| missing(format!("cannot read pull request {owner}/{repo}#{n}: {e}")))?;
+        return Ok(Some((owner, repo, pull)));
+    }
+    let Some(sha) = opts.ctx.sha.clone() else {
+        return Ok(None);
+    };
+    let pulls = client
+        .pulls_for_commit(&owner, &repo, &sha)
+        .await
+        .map_err(|e| missing(format!("cannot find the pull request of commit {sha}: {e}")))?;
+    let merged = pulls
+        .iter()
+        .find(|p| p.merged && p.merge_commit_sha.as_deref() == Some(sha.as_str()))
+        .or_else(|| pulls.iter().find(|p| p.merged))
+        .cloned();
+    if merged.is_none() && !pulls.is_empty() {
+        ui.warning(&format!(
+            "commit {sha} belongs to pull requests that are not merged"
+        ));
+    }
+    Ok(merged.map(|p| (owner, repo, p)))
+}
+
+/// Fetches a reviewed bundle (folder or `s3://` URI) and verifies its plan against the
+/// manifest's checksum.
+async fn load_reviewed(location: &str) -> Result<(Manifest, Vec<u8>), Error> {
+    let fetched = store::fetch(location, Files::Only(&[bundle::PLAN_JSON])).await?;
+    let path = fetched.dir.join(bundle::PLAN_JSON);
+    let json = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+    Ok((fetched.manifest, json))
+}
+
+/// A plan reviewed for another root or workspace is no plan for this one.
+fn check_same_root(opts: &ApplyOptions<'_>, reviewed: &Reviewed) -> Result<(), Error> {
+    let root = root_name(&opts.common.root);
+    let workspace = opts.common.workspace_name();
+    let m = &reviewed.manifest;
+    if m.root == root && m.workspace == workspace {
+        Ok(())
+    } else {
+        Err(missing(format!(
+            "{} is a plan for {} ({}), not for {root} ({workspace})",
+            reviewed.location, m.root, m.workspace
+        )))
+    }
+}
+
+/// Step 2: the PR's head at merge must be the head the plan was made for.
+fn check_not_stale(reviewed: &Reviewed) -> Result<(), Error> {
+    let Some(pr) = &reviewed.pr else {
+        return Ok(());
+    };
+    match &pr.planned_head {
+        Some(planned) if *planned == pr.pull.head_sha => Ok(()),
+        Some(planned) => Err(Error::StalePlan {
+            pr: pr.pull.number,
+            planned: planned.clone(),
+            merged: pr.pull.head_sha.clone(),
+        }),
+        None => Err(missing(format!(
+            "the reviewed plan for #{} does not record the commit it was made for, so it cannot be checked",
+            pr.pull.number
+        ))),
+    }
+}
+
+fn missing(message: String) -> Error {
+    Error::ReviewedPlanMissing { message }
+}

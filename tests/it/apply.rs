@@ -1,0 +1,484 @@
+//! `tfgate apply`: the reviewed plan is found through the merged PR's comment, re-planned,
+//! compared, and applied only when nothing changed since review. Real terraform with its S3
+//! backend on moto_server, the S3 archive on moto, and the GitHub fake.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::github::{GitHubFake, Kind};
+use crate::support::moto::{Moto, moto};
+use crate::support::*;
+
+const REPO: &str = "acme/infra";
+const PR: u64 = 7;
+const HEAD: &str = "1111111111111111111111111111111111111111";
+const MERGE: &str = "9999999999999999999999999999999999999999";
+const TOKEN: &str = "ghs_applyTokenValue0123456789";
+const BOT: &str = "github-actions[bot]";
+
+/// One repository's world: GitHub with PR 7, an S3 bucket for state and one for the archive.
+struct World {
+    gh: GitHubFake,
+    moto: &'static Moto,
+    state_bucket: String,
+    archive: String,
+    table: String,
+}
+
+impl World {
+    fn new() -> World {
+        let gh = GitHubFake::start();
+        gh.add_user(TOKEN, BOT, Kind::Installation);
+        gh.add_pr(REPO, PR, HEAD);
+        let m = moto();
+        let state_bucket = m.unique("state");
+        let archive_bucket = m.unique("archive");
+        let table = m.unique("locks");
+        m.create_bucket(&state_bucket);
+        m.create_bucket(&archive_bucket);
+        m.create_lock_table(&table);
+        World {
+            gh,
+            moto: m,
+            state_bucket,
+            archive: format!("s3://{archive_bucket}/tfgate"),
+            table,
+        }
+    }
+
+    /// A GitHub Actions environment for `event` with `payload`.
+    fn env(&self, event: &str, payload: &str, sha: &str) -> TestEnv {
+        let mut env = TestEnv::new();
+        self.moto.configure(&mut env);
+        let event_path = env.path().join("event.json");
+        std::fs::write(&event_path, payload).unwrap();
+        let summary = env.path().join("step_summary");
+        env.set("GITHUB_ACTIONS", "true")
+            .set("GITHUB_REPOSITORY", REPO)
+            .set("GITHUB_EVENT_NAME", event)
+            .set("GITHUB_EVENT_PATH", event_path.display().to_string())
+            .set("GITHUB_API_URL", self.gh.url())
+            .set("GITHUB_SERVER_URL", "https://github.com")
+            .set("GITHUB_RUN_ID", "123")
+            .set("GITHUB_SHA", sha)
+            .set("GITHUB_TOKEN", TOKEN)
+            .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
+            .set("TFGATE_ARCHIVE", self.archive.clone());
+        env
+    }
+
+    fn pr_env(&self) -> TestEnv {
+        let payload = format!(
+            r#"{{"number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}"}}}}}}"#
+        );
+        self.env("pull_request", &payload, HEAD)
+    }
+
+    fn push_env(&self) -> TestEnv {
+        let payload = format!(r#"{{"ref":"refs/heads/main","after":"{MERGE}"}}"#);
+        self.env("push", &payload, MERGE)
+    }
+
+    /// Stages `fixture` with its state in S3 (DynamoDB locking).
+    fn root(&self, env: &TestEnv, fixture: &str) -> PathBuf {
+        let root = env.stage(fixture);
+        std::fs::write(
+            root.join("backend.tf"),
+            self.moto.backend_block(
+                &self.state_bucket,
+                &format!("{fixture}/terraform.tfstate"),
+                Some(&self.table),
+                false,
+            ),
+        )
+        .unwrap();
+        if root.join("terraform.tfstate").exists() {
+            // The fixture's setup stage left local state: move it into S3.
+            terraform(
+                env,
+                &root,
+                &["init", "-input=false", "-migrate-state", "-force-copy"],
+            );
+        }
+        root
+    }
+
+    fn comment(&self) -> String {
+        let mine: Vec<_> = self
+            .gh
+            .comments(REPO, PR)
+            .into_iter()
+            .filter(|c| c.author_login == BOT)
+            .collect();
+        assert_eq!(mine.len(), 1, "{mine:#?}");
+        mine[0].body.clone()
+    }
+
+    fn s3_keys(&self) -> Vec<String> {
+        let bucket = self
+            .archive
+            .trim_start_matches("s3://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let out = self
+            .moto
+            .block_on(self.moto.s3().list_objects_v2().bucket(&bucket).send())
+            .unwrap();
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    }
+}
+
+fn run_in(env: &TestEnv, args: &[&str], root: &Path) -> Run {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--chdir", root.to_str().unwrap()]);
+    env.run(&all)
+}
+
+/// Runs terraform directly in a root (a change made outside tfgate).
+fn terraform(env: &TestEnv, root: &Path, args: &[&str]) {
+    let out = std::process::Command::new("terraform")
+        .args(args)
+        .current_dir(root)
+        .env_clear()
+        .envs(env.vars())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "terraform {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn reviewed_plan_is_applied_after_merge() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    assert!(
+        w.comment().contains(&w.archive),
+        "the comment points at the S3 archive"
+    );
+
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("the plan now is the plan that was reviewed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Apply complete! Resources: 7 added"),
+        "{}",
+        run.stderr
+    );
+
+    let comment = w.comment();
+    assert!(comment.contains("\"status\":\"applied\""), "{comment}");
+    assert!(comment.contains("**Applied.**"), "{comment}");
+    let keys = w.s3_keys();
+    let apply_manifest = keys
+        .iter()
+        .find(|k| k.contains("-apply-") && k.ends_with("manifest.json"))
+        .unwrap_or_else(|| panic!("no apply bundle in {keys:#?}"));
+    assert!(keys.iter().any(
+        |k| k.starts_with(apply_manifest.trim_end_matches("manifest.json"))
+            && k.ends_with("apply.log")
+    ));
+    // Applied for real: a second apply of the same reviewed plan would now differ.
+    let env = w.push_env();
+    let again = run_in(&env, &["apply"], &root);
+    again.assert_code(3);
+}
+
+#[test]
+fn real_drift_between_plan_and_apply_is_refused() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    // Someone applies another change to the same state before the merge is applied.
+    terraform(&env, &root, &["init", "-input=false"]);
+    terraform(
+        &env,
+        &root,
+        &[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-var=environment=hotfix",
+        ],
+    );
+
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(3);
+    assert!(
+        run.stdout.contains("terraform_data.database"),
+        "{}",
+        run.transcript()
+    );
+    assert!(run.stdout.contains("input.host"), "{}", run.transcript());
+    assert!(
+        !run.stderr.contains("Apply complete"),
+        "nothing applied: {}",
+        run.stderr
+    );
+    let comment = w.comment();
+    assert!(comment.contains("\"status\":\"refused\""), "{comment}");
+    assert!(comment.contains("What changed since review"), "{comment}");
+    assert!(comment.contains("terraform_data.database"), "{comment}");
+    let summary = std::fs::read_to_string(env.path().join("step_summary")).unwrap();
+    assert!(summary.contains("refused"), "{summary}");
+
+    // An ignore rule for the expected difference lets it through.
+    let env = w.push_env();
+    let run = run_in(
+        &env,
+        &[
+            "apply",
+            "--ignore",
+            "terraform_data.*",
+            "--ignore",
+            "output.*",
+        ],
+        &root,
+    );
+    run.assert_code(0);
+    assert!(run.stderr.contains("Apply complete!"), "{}", run.stderr);
+}
+
+#[test]
+fn on_drift_warn_applies_and_says_so() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    terraform(&env, &root, &["init", "-input=false"]);
+    terraform(
+        &env,
+        &root,
+        &[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-var=environment=hotfix",
+        ],
+    );
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply", "--on-drift", "warn"], &root);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("APPLYING A PLAN THAT DIFFERS"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        w.comment()
+            .contains("although the plan changed since review")
+    );
+}
+
+#[test]
+fn a_changed_sensitive_value_is_reported_without_the_secret() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "sensitive");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    terraform(&env, &root, &["init", "-input=false"]);
+    terraform(
+        &env,
+        &root,
+        &[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-var=db_password=S3CRET-rotated-by-hand-5e5e",
+        ],
+    );
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(3);
+    assert!(
+        run.stdout.contains("sensitive value changed"),
+        "{}",
+        run.transcript()
+    );
+    for secret in [
+        "S3CRET-rotated-by-hand-5e5e",
+        "S3CRET-db-password-7f3a",
+        "S3CRET-db-password-old-4d21",
+    ] {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{secret} leaked:\n{}",
+            run.transcript()
+        );
+        assert!(
+            !w.comment().contains(secret),
+            "{secret} leaked into the comment"
+        );
+    }
+}
+
+#[test]
+fn a_stale_pr_head_is_refused_with_exit_4() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    // A commit is pushed after the plan and merged without a new plan.
+    w.gh.set_pr_head(REPO, PR, "2222222222222222222222222222222222222222");
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains(&format!(
+            "planned at {HEAD} but merged at 2222222222222222222222222222222222222222"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("terraform apply"), "{}", run.stderr);
+}
+
+#[test]
+fn no_reviewed_plan_is_exit_4() {
+    let w = World::new();
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let root = w.root(&env, "demo");
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(4);
+    assert!(run.stderr.contains("has no tfgate plan"), "{}", run.stderr);
+    // A push that is no merge of a PR.
+    let w2 = World::new();
+    let env = w2.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("no merged pull request"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_tampered_archive_is_refused_with_exit_4() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    let bucket = w
+        .archive
+        .trim_start_matches("s3://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let key = w
+        .s3_keys()
+        .into_iter()
+        .find(|k| k.ends_with("/plan.json"))
+        .unwrap();
+    w.moto
+        .block_on(
+            w.moto
+                .s3()
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                    b"{\"format_version\":\"1.2\"}",
+                ))
+                .send(),
+        )
+        .unwrap();
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("does not match its manifest checksum"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_failing_apply_is_reported_and_archived() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "apply-fails");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("relation \"orders\" is locked"),
+        "{}",
+        run.stderr
+    );
+    let comment = w.comment();
+    assert!(comment.contains("\"status\":\"failed\""), "{comment}");
+    assert!(
+        comment.contains("relation \\\"orders\\\" is locked")
+            || comment.contains("relation \"orders\" is locked"),
+        "{comment}"
+    );
+    let keys = w.s3_keys();
+    assert!(
+        keys.iter()
+            .any(|k| k.contains("-apply-") && k.ends_with("apply.log")),
+        "{keys:#?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.contains("-apply-") && k.ends_with("manifest.json")),
+        "{keys:#?}"
+    );
+}
+
+#[test]
+fn embedded_default_applies_a_local_reviewed_bundle() {
+    let env = TestEnv::new();
+    let root = env.stage("demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    let reviewed = only_bundle(&root);
+    let run = run_in(
+        &env,
+        &["apply", "--reviewed", reviewed.to_str().unwrap()],
+        &root,
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("Apply complete! Resources: 7 added"),
+        "{}",
+        run.stderr
+    );
+    // Once applied, the same reviewed plan no longer matches: refused.
+    let run = run_in(
+        &env,
+        &["apply", "--reviewed", reviewed.to_str().unwrap()],
+        &root,
+    );
+    run.assert_code(3);
+    assert!(
+        run.stdout.contains("terraform_data.database"),
+        "{}",
+        run.transcript()
+    );
+}
