@@ -14,6 +14,10 @@ command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH"
 # S3 and DynamoDB for the tests: moto_server, a real protocol peer on loopback.
 if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+  # pip puts console scripts in the interpreter's scripts directory, which a version manager's
+  # shims (pyenv) may not expose until a rehash.
+  PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+  export PATH
 fi
 command -v moto_server >/dev/null 2>&1 \
   || die "moto_server is not on PATH after installing moto[server] (is pip's bin directory on PATH?)"

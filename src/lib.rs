@@ -96,6 +96,21 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
     }
 }
 
+/// With `-v`: how the run's wall time splits between terraform and tfgate itself.
+pub fn report_time(ui: &Ui, total: std::time::Duration) {
+    let in_terraform = terraform::runner::time_in_terraform();
+    if in_terraform.is_zero() {
+        return;
+    }
+    let own = total.saturating_sub(in_terraform);
+    ui.detail(&format!(
+        "tfgate: {:.1} ms in all, {:.1} ms in terraform, {:.1} ms in tfgate",
+        total.as_secs_f64() * 1e3,
+        in_terraform.as_secs_f64() * 1e3,
+        own.as_secs_f64() * 1e3
+    ));
+}
+
 fn init_tracing(verbose: u8) {
     let level = match verbose {
         0 | 1 => return,

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -164,6 +164,7 @@ impl Terraform {
         };
         tokio::join!(read_out, read_err);
         let status = child.wait().await;
+        TERRAFORM_TIME.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let status = status.map_err(|e| spawn_error(self, e))?;
 
@@ -215,6 +216,15 @@ fn spawn_error(tf: &Terraform, source: std::io::Error) -> Error {
         binary: tf.binary.clone(),
         source,
     }
+}
+
+/// Wall time spent in terraform processes so far, in microseconds (for `-v`'s account of
+/// tfgate's own overhead).
+static TERRAFORM_TIME: AtomicU64 = AtomicU64::new(0);
+
+/// How long this process has waited for terraform, in total.
+pub fn time_in_terraform() -> Duration {
+    Duration::from_micros(TERRAFORM_TIME.load(Ordering::Relaxed))
 }
 
 /// The terraform process running now, if any.

@@ -402,3 +402,27 @@ fn workspace_is_passed_to_terraform_and_names_the_bundle_folder() {
         "{manifest}"
     );
 }
+
+#[test]
+fn verbose_accounts_for_time_in_terraform_and_in_tfgate() {
+    let env = TestEnv::new();
+    let root = env.stage("nochange");
+    let run = env.run(&["plan", "-v", "--chdir", root.to_str().unwrap()]);
+    run.assert_code(0);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.ends_with(" ms in tfgate"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let numbers: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 3, "{line}");
+    let (all, terraform, own) = (numbers[0], numbers[1], numbers[2]);
+    assert!(terraform > 0.0 && own > 0.0, "{line}");
+    assert!((all - terraform - own).abs() < 0.5, "{line}");
+    // Without -v there is no such line.
+    let quiet = env.run(&["plan", "--chdir", root.to_str().unwrap()]);
+    assert!(!quiet.stderr.contains("ms in tfgate"), "{}", quiet.stderr);
+}
