@@ -1398,10 +1398,7 @@ fn lock_status_cost() {
             firsts[firsts.len() / 2],
             firsts[firsts.len() - 1],
         );
-        assert!(
-            walls[walls.len() / 2] < Duration::from_secs(1),
-            "answers within a second"
-        );
+        // Time is reported, not asserted: speed is the benchmark's business (docs/benchmarks.md).
         ops.len()
     };
     assert_eq!(measure("unlocked, both lock kinds and the digest", 0), 4);
