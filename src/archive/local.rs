@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::archive::bundle::{self, FileEntry, MANIFEST, Manifest};
+use crate::archive::store::segment;
 use crate::error::Error;
 
 /// Where bundles of a root are kept by default.
@@ -33,9 +34,9 @@ impl BundleWriter {
         id: &str,
     ) -> Result<BundleWriter, Error> {
         let dir = archive_dir
-            .join(path_component(workspace))
-            .join(path_component(scope))
-            .join(path_component(id));
+            .join(segment(workspace))
+            .join(segment(scope))
+            .join(segment(id));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         Ok(BundleWriter {
             dir,
@@ -81,24 +82,6 @@ impl BundleWriter {
     /// Removes a bundle that will not be completed (e.g. terraform failed).
     pub fn abandon(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Keeps a user-supplied name (a workspace, a PR scope) to one path component.
-fn path_component(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    match cleaned.as_str() {
-        "" | "." | ".." => "_".to_string(),
-        _ => cleaned,
     }
 }
 
@@ -219,8 +202,8 @@ mod tests {
 
     #[test]
     fn hostile_names_stay_inside_the_archive() {
-        assert_eq!(path_component("../../etc"), ".._.._etc");
-        assert_eq!(path_component(".."), "_");
-        assert_eq!(path_component("env/prod"), "env_prod");
+        assert_eq!(segment("../../etc"), ".._.._etc");
+        assert_eq!(segment(".."), "_");
+        assert_eq!(segment("env/prod"), "env_prod");
     }
 }

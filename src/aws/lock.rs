@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use md5::{Digest as _, Md5};
 
+use crate::aws::{one_line, one_line_chain};
 use crate::error::Error;
 use crate::terraform::backend::{LockInfo, S3Backend, StatePaths};
 
@@ -887,20 +888,6 @@ fn to_chrono(t: &aws_sdk_s3::primitives::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
-/// An error and its sources as one line, each message once.
-fn one_line_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = one_line(&e.to_string());
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
-
 /// The innermost error's message ("Connection refused (os error 111)"), without the layers
 /// of "dispatch failure: io error: client error (Connect)" around it.
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
@@ -909,10 +896,6 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         last = next;
     }
     one_line(&last.to_string())
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -40,3 +40,23 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
     }
     loader.load().await
 }
+
+/// An error and its sources as one line, each message once (the SDK nests "dispatch failure:
+/// io error: …" layers that repeat one another).
+pub fn one_line_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = one_line(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Whitespace (newlines included) collapsed to single spaces.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -24,6 +24,7 @@ use crate::archive::bundle::{self, MANIFEST, Manifest};
 use crate::archive::store::{
     self, BundleAddress, BundleState, Files, ListedBundle, RootAddress, segment,
 };
+use crate::aws::{one_line, one_line_chain};
 use crate::error::Error;
 use crate::settings::Common;
 
@@ -773,24 +774,6 @@ impl Failure {
             },
         }
     }
-}
-
-/// An error and its sources as one line, repeated messages once.
-fn one_line_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = one_line(&e.to_string());
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

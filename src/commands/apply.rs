@@ -20,7 +20,9 @@ use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{self, BundleAddress, Files, RootAddress};
 use crate::aws::s3_archive::S3Archive;
 use crate::commands::comment::{self as pr_comment};
-use crate::commands::plan::{FreshPlan, args, plan_into_bundle, resolve_root, root_name};
+use crate::commands::plan::{
+    FreshPlan, args, bundle_id, plan_into_bundle, prepare_terraform, resolve_root, root_name,
+};
 use crate::context::Context;
 use crate::error::{Error, Outcome};
 use crate::github::octo::OctoPullRequests;
@@ -153,26 +155,9 @@ async fn decide_and_apply(
 ) -> Result<Outcome, Error> {
     let common = opts.common;
     let root = resolve_root(&common.root)?;
-    let mut tf = Terraform::new(common.terraform.clone(), root.clone());
-    if let Some(ws) = &common.workspace {
-        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
-    }
-    if !opts.args.no_init {
-        ui.status("tfgate: terraform init");
-        tf.run_ok(
-            &args(&["init", "-input=false", "-no-color"]),
-            Stdout::Stream,
-            ui,
-        )
-        .await?;
-    }
-
+    let tf = prepare_terraform(ui, common, &root, !opts.args.no_init).await?;
     let created = Utc::now();
-    let id = format!(
-        "{}-apply-{}",
-        created.format("%Y%m%dT%H%M%S%3fZ"),
-        std::process::id()
-    );
+    let id = bundle_id(created, BundleKind::Apply);
     let scope = match (&reviewed.pr, &opts.ctx.sha) {
         (Some(pr), _) => format!("pr-{}", pr.pull.number),
         (None, Some(sha)) => format!("commit-{sha}"),

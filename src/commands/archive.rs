@@ -6,8 +6,7 @@
 //! manifests (which anyone with write access to the bucket could craft) only after removing
 //! control characters.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, ContentArrangement, Table};
+use crate::render::table::{self, TableOptions};
 use serde::Serialize;
 
 use crate::archive::bundle::BundleKind;
@@ -228,22 +227,9 @@ fn human(rows: &[Row], with_status: bool, color: bool) -> String {
     if rows.is_empty() {
         return "No bundles.\n".into();
     }
-    let mut t = Table::new();
-    // Never ask the terminal anything: the output depends on the data alone.
-    t.force_no_tty();
-    t.load_style(UTF8_FULL_CONDENSED.with_rounded_corners());
-    t.set_content_arrangement(ContentArrangement::Disabled);
-    if color {
-        t.enforce_styling();
-    }
-    t.set_header(header(with_status).into_iter().map(|h| {
-        let cell = Cell::new(h);
-        if color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    }));
+    let mut t = table::styled_table(&TableOptions { color, width: None });
+    let head = header(with_status);
+    table::bold_header(&mut t, head.iter().map(AsRef::as_ref), color);
     for row in rows {
         t.add_row(row.cells(with_status));
     }
@@ -270,13 +256,7 @@ fn markdown(rows: &[Row], with_status: bool) -> String {
 /// Text safe to show in a terminal: control characters and bidirectional overrides become
 /// U+FFFD.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+    crate::render::table::clean(text, false)
 }
 
 #[cfg(test)]

@@ -78,6 +78,43 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
     })
 }
 
+/// terraform for the root and workspace, initialised unless `init` is false.
+pub async fn prepare_terraform(
+    ui: &Ui,
+    common: &Common,
+    root: &Path,
+    init: bool,
+) -> Result<Terraform, Error> {
+    let mut tf = Terraform::new(common.terraform.clone(), root.to_path_buf());
+    if let Some(ws) = &common.workspace {
+        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
+    }
+    if init {
+        ui.status("tfgate: terraform init");
+        tf.run_ok(
+            &args(&["init", "-input=false", "-no-color"]),
+            Stdout::Stream,
+            ui,
+        )
+        .await?;
+    }
+    Ok(tf)
+}
+
+/// A bundle's id: its creation time first (archives sort and date bundles by it), then its
+/// kind and this process, so two runs in the same millisecond do not collide.
+pub fn bundle_id(created: chrono::DateTime<Utc>, kind: BundleKind) -> String {
+    let kind = match kind {
+        BundleKind::Plan => "plan",
+        BundleKind::Apply => "apply",
+    };
+    format!(
+        "{}-{kind}-{}",
+        created.format("%Y%m%dT%H%M%S%3fZ"),
+        std::process::id()
+    )
+}
+
 /// Says why no comment is posted, when the user may have expected one.
 fn explain_no_pr(ui: &Ui, ctx: &Context) {
     match &ctx.event {
@@ -101,26 +138,9 @@ pub async fn plan_and_archive(
     let root = resolve_root(&common.root)?;
     // The S3 archive, when configured: credentials and region are checked before terraform runs.
     let s3 = S3Archive::from_settings(common).await?;
-    let mut tf = Terraform::new(common.terraform.clone(), root.clone());
-    if let Some(ws) = &common.workspace {
-        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
-    }
-    if opts.plan.init {
-        ui.status("tfgate: terraform init");
-        tf.run_ok(
-            &args(&["init", "-input=false", "-no-color"]),
-            Stdout::Stream,
-            ui,
-        )
-        .await?;
-    }
-
+    let tf = prepare_terraform(ui, common, &root, opts.plan.init).await?;
     let created = Utc::now();
-    let id = format!(
-        "{}-plan-{}",
-        created.format("%Y%m%dT%H%M%S%3fZ"),
-        std::process::id()
-    );
+    let id = bundle_id(created, BundleKind::Plan);
     let scope = scope(opts.ctx, pr);
     let archive_dir = local::default_archive_dir(&root);
     let mut bundle = BundleWriter::create(&archive_dir, common.workspace_name(), &scope, &id)?;

@@ -6,8 +6,7 @@
 //! control characters are replaced before it reaches a terminal.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ContentArrangement, Table};
+use comfy_table::{Cell, Color};
 use serde::Serialize;
 
 use crate::aws::lock::{DigestItem, DigestStatus, HeldLock, LockKind, Snapshot};
@@ -90,13 +89,10 @@ pub fn status_text(r: &StatusReport<'_>, color: bool) -> String {
         DigestStatus::NotApplicable => {}
     }
 
-    let mut t = Table::new();
-    t.force_no_tty();
-    t.load_style(UTF8_FULL_CONDENSED.with_rounded_corners());
-    t.set_content_arrangement(ContentArrangement::Disabled);
-    if color {
-        t.enforce_styling();
-    }
+    let mut t = crate::render::table::styled_table(&crate::render::table::TableOptions {
+        color,
+        width: None,
+    });
     let paint = |text: String, c: Color| {
         let cell = Cell::new(text);
         if color { cell.fg(c) } else { cell }
@@ -405,13 +401,7 @@ pub fn status_json(r: &StatusReport<'_>) -> StatusJson {
 
 /// Text safe for a terminal: control characters and bidirectional overrides become U+FFFD.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+    crate::render::table::clean(text, false)
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{Cell, Color, Table};
 use serde_json::Value;
 
 use crate::plan::compare::{Comparison, Difference, Kind, display_value, field};
@@ -188,30 +187,8 @@ pub fn human(
 }
 
 fn new_table(opts: &TableOptions) -> Table {
-    let mut t = Table::new();
-    // Never ask the terminal anything: width and colour come from the options.
-    t.force_no_tty();
-    t.load_style(UTF8_FULL_CONDENSED.with_rounded_corners());
-    if opts.color {
-        t.enforce_styling();
-    }
-    match opts.width {
-        Some(w) => {
-            t.set_width(w)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
-    t.set_header(["Resource", "A", "B", "What differs"].map(|h| {
-        let cell = Cell::new(h);
-        if opts.color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    }));
+    let mut t = crate::render::table::styled_table(opts);
+    crate::render::table::bold_header(&mut t, ["Resource", "A", "B", "What differs"], opts.color);
     t
 }
 
@@ -313,14 +290,7 @@ fn values(
 /// Text safe to show in a terminal: control characters and bidirectional overrides become
 /// U+FFFD (tabs become spaces), so nothing from a plan can move the cursor or hide text.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\t' => ' ',
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+    crate::render::table::clean(text, false)
 }
 
 /// The markdown report with the default context, in at most `max_bytes` bytes: what `apply`

@@ -112,8 +112,16 @@ pub fn summary_table(summary: &Summary, masker: &Masker, opts: &TableOptions) ->
 }
 
 fn new_table<const N: usize>(opts: &TableOptions, header: [&str; N]) -> Table {
+    let mut t = styled_table(opts);
+    bold_header(&mut t, header, opts.color);
+    t
+}
+
+/// A table in tfgate's style: rounded UTF-8 borders, colour only when asked, wrapped to
+/// `opts.width` when given. It never asks the terminal anything, so output depends on the data
+/// and the options alone (and snapshots hold).
+pub(crate) fn styled_table(opts: &TableOptions) -> Table {
     let mut t = Table::new();
-    // Never ask the terminal anything: width and colour come from the options.
     t.force_no_tty();
     t.load_style(UTF8_FULL_CONDENSED.with_rounded_corners());
     if opts.color {
@@ -128,15 +136,23 @@ fn new_table<const N: usize>(opts: &TableOptions, header: [&str; N]) -> Table {
             t.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    t.set_header(header.map(|h| {
+    t
+}
+
+/// Sets the header row, bold when colour is on.
+pub(crate) fn bold_header<'h>(
+    t: &mut Table,
+    header: impl IntoIterator<Item = &'h str>,
+    color: bool,
+) {
+    t.set_header(header.into_iter().map(|h| {
         let cell = Cell::new(h);
-        if opts.color {
+        if color {
             cell.add_attribute(Attribute::Bold)
         } else {
             cell
         }
     }));
-    t
 }
 
 fn push_table(out: &mut String, title: Option<&str>, table: &Table) {
@@ -214,7 +230,7 @@ fn details(r: &ResourceSummary, masker: &Masker) -> String {
 /// Text safe to show in a terminal: control characters (escape sequences, carriage returns,
 /// backspaces) and bidirectional overrides become U+FFFD, tabs become spaces, and line breaks
 /// are kept only when `multiline`.
-fn clean(text: &str, multiline: bool) -> String {
+pub(crate) fn clean(text: &str, multiline: bool) -> String {
     text.chars()
         .map(|c| match c {
             '\n' if multiline => '\n',
