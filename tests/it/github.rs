@@ -362,6 +362,42 @@ fn a_bad_or_missing_token_is_a_warning() {
 }
 
 #[test]
+fn a_forks_read_only_token_is_a_warning_with_a_way_out() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("nochange");
+    gh.fail_next_on(
+        "POST",
+        "/repos/acme/infra/issues/7/comments",
+        1,
+        Fault::ReadOnlyToken,
+    );
+    let run = plan(&env, &root, &["--detailed-exitcode"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("::warning::could not post the PR comment: GitHub refused the request (403): Resource not accessible by integration"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("tfgate comment BUNDLE"),
+        "the hint names the way out: {}",
+        run.stderr
+    );
+    assert_eq!(
+        gh.count("POST", "/repos/acme/infra/issues/7/comments"),
+        1,
+        "a permission error is not retried"
+    );
+    assert!(tfgate_comments(&gh).is_empty());
+    // The workflow_run job with a writable token posts the bundle's comment.
+    let bundle = only_bundle(&root);
+    env.run(&["comment", bundle.to_str().unwrap(), "--pr", "7"])
+        .assert_code(0);
+    assert_eq!(tfgate_comments(&gh).len(), 1);
+}
+
+#[test]
 fn github_enterprise_server_api_prefix() {
     let gh = GitHubFake::start();
     let mut env = pr_env(&gh);

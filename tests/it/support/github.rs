@@ -57,6 +57,9 @@ pub enum Fault {
     /// The request is performed (a comment is created, edited or deleted), then the answer is a
     /// 502 as if the response had been lost on the way back.
     LoseResponseAfterWrite,
+    /// 403 "Resource not accessible by integration" without rate-limit signs: what a pull
+    /// request from a fork gets when its read-only token tries to write.
+    ReadOnlyToken,
 }
 
 /// One request as the fake saw it. The token is never kept: only the login it stood for.

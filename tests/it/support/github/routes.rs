@@ -450,6 +450,11 @@ fn fault_reply(fault: &Fault, caller: Option<&Caller>) -> Reply {
             }
         }
         Fault::LoseResponseAfterWrite => Reply::error(502, "Bad Gateway", DOCS),
+        Fault::ReadOnlyToken => Reply::error(
+            403,
+            "Resource not accessible by integration",
+            "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+        ),
     }
 }
 
