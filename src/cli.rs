@@ -51,7 +51,8 @@ pub struct GlobalArgs {
         global = true,
         env = "TFGATE_MASK",
         value_name = "REGEX",
-        value_delimiter = '\n'
+        value_delimiter = '\n',
+        hide_env_values = true
     )]
     pub masks: Vec<String>,
 

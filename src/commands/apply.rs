@@ -478,10 +478,9 @@ async fn find_reviewed(
         Some(c) => merged_pr(ui, opts, c).await?,
         None => None,
     };
-    let (location, planned_head) = match (&opts.args.reviewed, &pr) {
-        (Some(loc), _) => (loc.clone(), None),
-        (None, Some((owner, repo, pull))) => {
-            let c = client.expect("a PR was found through the client");
+    let (location, planned_head) = match (&opts.args.reviewed, &pr, client) {
+        (Some(loc), _, _) => (loc.clone(), None),
+        (None, Some((owner, repo, pull)), Some(c)) => {
             let target = CommentTarget {
                 owner: owner.clone(),
                 repo: repo.clone(),
@@ -509,7 +508,7 @@ async fn find_reviewed(
             };
             (archive, comment.meta.head_sha.clone())
         }
-        (None, None) => {
+        (None, _, _) => {
             return Err(missing(if gh.token.is_none() {
                 "no reviewed plan: pass --reviewed BUNDLE, or run on a push with GITHUB_TOKEN so tfgate can find the merged PR's plan".to_string()
             } else {

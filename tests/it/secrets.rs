@@ -116,6 +116,10 @@ fn mask_patterns_apply_to_terraforms_streamed_output() {
         "{}",
         run.stderr
     );
+    // --help shows that TFGATE_MASK is read, not what it holds.
+    let help = env.run(&["plan", "--help"]);
+    assert!(help.stdout.contains("TFGATE_MASK"), "{}", help.stdout);
+    assert!(!help.stdout.contains("AKIA[0-9A-Z]"), "{}", help.stdout);
 }
 
 #[test]
