@@ -457,22 +457,8 @@ impl LockStore {
     /// Downloads the state object and returns the MD5 of its bytes with its metadata; `None`
     /// when there is no state object.
     pub async fn download_state_md5(&self) -> Result<Option<(String, StateObject)>, Error> {
-        let call = Call {
-            service: Service::S3,
-            operation: "GetObject",
-            resource: &self.paths.state_key,
-        };
-        let result = self
-            .s3
-            .get_object()
-            .bucket(&self.backend.bucket)
-            .key(&self.paths.state_key)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(e) if is_missing_key(&e) => return Ok(None),
-            Err(e) => return Err(self.classify(&call, e)),
+        let Some((out, bytes)) = self.get_object(&self.paths.state_key).await? else {
+            return Ok(None);
         };
         let meta = StateObject {
             size: out.content_length().unwrap_or_default(),
@@ -482,12 +468,6 @@ impl LockStore {
             encryption: out.server_side_encryption().map(|e| e.as_str().to_string()),
             customer_key: out.sse_customer_algorithm().is_some(),
         };
-        let bytes = out.body.collect().await.map_err(|e| Error::Aws {
-            service: "S3",
-            operation: "GetObject",
-            resource: self.paths.state_key.clone(),
-            message: one_line_chain(&e),
-        })?;
         let md5 = hex::encode(Md5::digest(bytes.into_bytes()));
         Ok(Some((md5, meta)))
     }
@@ -654,33 +634,51 @@ impl LockStore {
         if !self.backend.use_lockfile {
             return Ok(None);
         }
-        tracing::debug!(key = %self.paths.lockfile_key, "S3 GetObject");
+        let Some((out, bytes)) = self.get_object(&self.paths.lockfile_key).await? else {
+            return Ok(None);
+        };
+        let etag = out.e_tag().map(str::to_string);
+        let raw = String::from_utf8_lossy(&bytes.into_bytes()).into_owned();
+        Ok(Some(HeldLock::from_stored(LockKind::S3, raw, etag)))
+    }
+
+    /// GetObject of a key, its body read whole; `None` when there is no such object.
+    async fn get_object(
+        &self,
+        key: &str,
+    ) -> Result<
+        Option<(
+            aws_sdk_s3::operation::get_object::GetObjectOutput,
+            aws_sdk_s3::primitives::AggregatedBytes,
+        )>,
+        Error,
+    > {
+        tracing::debug!(key, "S3 GetObject");
         let call = Call {
             service: Service::S3,
             operation: "GetObject",
-            resource: &self.paths.lockfile_key,
+            resource: key,
         };
-        let result = self
+        let mut out = match self
             .s3
             .get_object()
             .bucket(&self.backend.bucket)
-            .key(&self.paths.lockfile_key)
+            .key(key)
             .send()
-            .await;
-        let out = match result {
+            .await
+        {
             Ok(out) => out,
             Err(e) if is_missing_key(&e) => return Ok(None),
             Err(e) => return Err(self.classify(&call, e)),
         };
-        let etag = out.e_tag().map(str::to_string);
-        let bytes = out.body.collect().await.map_err(|e| Error::Aws {
+        let body = std::mem::take(&mut out.body);
+        let bytes = body.collect().await.map_err(|e| Error::Aws {
             service: "S3",
             operation: "GetObject",
-            resource: self.paths.lockfile_key.clone(),
+            resource: key.to_string(),
             message: one_line_chain(&e),
         })?;
-        let raw = String::from_utf8_lossy(&bytes.into_bytes()).into_owned();
-        Ok(Some(HeldLock::from_stored(LockKind::S3, raw, etag)))
+        Ok(Some((out, bytes)))
     }
 
     async fn check_bucket(&self) -> Result<(), Error> {

@@ -619,25 +619,21 @@ fn compare_resource(
         };
         push(out, diff, None);
     }
-    let (moved_a, moved_b) = (moved_from(x), moved_from(y));
-    if moved_a != moved_b {
-        let diff = Difference {
-            paths: vec![field::PREVIOUS_ADDRESS.into()],
-            a: moved_a.map_or(Value::Null, Value::from),
-            b: moved_b.map_or(Value::Null, Value::from),
-            ..base.clone()
-        };
-        push(out, diff, None);
-    }
+    // A different move or import is a difference in what the plan does to the state.
     let (import_a, import_b) = (import_id(x), import_id(y));
-    if import_a != import_b {
-        let diff = Difference {
-            paths: vec![field::IMPORT_ID.into()],
-            a: import_a.map_or(Value::Null, Value::from),
-            b: import_b.map_or(Value::Null, Value::from),
-            ..base.clone()
-        };
-        push(out, diff, None);
+    for (path, a, b) in [
+        (field::PREVIOUS_ADDRESS, moved_from(x), moved_from(y)),
+        (field::IMPORT_ID, import_a.as_deref(), import_b.as_deref()),
+    ] {
+        if a != b {
+            let diff = Difference {
+                paths: vec![path.into()],
+                a: a.map_or(Value::Null, Value::from),
+                b: b.map_or(Value::Null, Value::from),
+                ..base.clone()
+            };
+            push(out, diff, None);
+        }
     }
     if raw(x.change.replace_paths) != raw(y.change.replace_paths) {
         let (pa, pb) = (replace_paths(&x.change), replace_paths(&y.change));
