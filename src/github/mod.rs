@@ -64,6 +64,30 @@ pub struct PullRequest {
     pub merge_commit_sha: Option<String>,
 }
 
+/// How `head` relates to `base`, as the `status` of GitHub's "compare two commits" says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitRelation {
+    /// `head` and `base` are the same commit.
+    Identical,
+    /// `head` has commits `base` lacks, and `base` is an ancestor of `head`.
+    Ahead,
+    /// `head` is an ancestor of `base`: `base` has commits `head` lacks.
+    Behind,
+    /// Each has commits the other lacks; neither is an ancestor of the other.
+    Diverged,
+}
+
+impl CommitRelation {
+    /// Whether every commit of `base` is in `head`'s history (`base` is `head` or an ancestor
+    /// of it).
+    pub fn base_is_ancestor_of_head(self) -> bool {
+        match self {
+            CommitRelation::Identical | CommitRelation::Ahead => true,
+            CommitRelation::Behind | CommitRelation::Diverged => false,
+        }
+    }
+}
+
 /// Why a GitHub call failed, after retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GithubError {
@@ -150,6 +174,17 @@ pub trait PullRequests {
         sha: &str,
     ) -> Result<Vec<PullRequest>, GithubError>;
 
+    /// How commit `head` relates to commit `base` in `owner/repo` (both SHAs, or refs GitHub
+    /// can resolve). An unknown commit, or two commits without a common history, is
+    /// `GithubError::NotFound`.
+    async fn compare_commits(
+        &self,
+        owner: &str,
+        repo: &str,
+        base: &str,
+        head: &str,
+    ) -> Result<CommitRelation, GithubError>;
+
     /// Replaces the body of a comment tfgate wrote (found with `find_comment`); no write when
     /// the body is the same.
     async fn edit_comment(
@@ -181,5 +216,22 @@ pub trait PullRequests {
                 message: "the comment lost its marker".into(),
             })?;
         self.edit_comment(target, &comment, &body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_is_an_ancestor_of_head_when_identical_or_ahead() {
+        assert!(CommitRelation::Identical.base_is_ancestor_of_head());
+        assert!(CommitRelation::Ahead.base_is_ancestor_of_head());
+    }
+
+    #[test]
+    fn base_is_not_an_ancestor_of_head_when_behind_or_diverged() {
+        assert!(!CommitRelation::Behind.base_is_ancestor_of_head());
+        assert!(!CommitRelation::Diverged.base_is_ancestor_of_head());
     }
 }

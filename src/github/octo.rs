@@ -14,7 +14,9 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 
 use crate::github::retry::{Decision, Failure, RetryPolicy};
-use crate::github::{CommentTarget, GithubError, OurComment, PullRequest, PullRequests, Upsert};
+use crate::github::{
+    CommentTarget, CommitRelation, GithubError, OurComment, PullRequest, PullRequests, Upsert,
+};
 use crate::render::comment::parse_marker;
 
 /// GitHub rejects comment bodies longer than this many characters.
@@ -82,6 +84,12 @@ impl From<RawPull> for PullRequest {
             merge_commit_sha: p.merge_commit_sha,
         }
     }
+}
+
+/// Of GitHub's comparison of two commits, only how they relate.
+#[derive(Debug, Deserialize)]
+struct RawComparison {
+    status: String,
 }
 
 /// One HTTP answer, read whole.
@@ -176,6 +184,19 @@ impl OctoPullRequests {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GithubError> {
+        self.request_or_failure(method, path, body)
+            .await
+            .map_err(|(failure, attempts)| final_error(&failure, attempts, path))
+    }
+
+    /// `request`, but a final failure comes back as its facts and the number of attempts, for
+    /// callers that tell failures of the same status apart by GitHub's message.
+    async fn request_or_failure(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, (Failure, u32)> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
@@ -191,7 +212,7 @@ impl OctoPullRequests {
                     tokio::time::sleep(wait).await;
                     waited += wait;
                 }
-                Decision::GiveUp => return Err(final_error(&failure, attempt, path)),
+                Decision::GiveUp => return Err((failure, attempt)),
             }
         }
     }
@@ -368,6 +389,50 @@ impl PullRequests for OctoPullRequests {
             .map(Into::into)
             .collect())
     }
+
+    async fn compare_commits(
+        &self,
+        owner: &str,
+        repo: &str,
+        base: &str,
+        head: &str,
+    ) -> Result<CommitRelation, GithubError> {
+        // The answer also lists the commits between the two (paginated) and the files they
+        // change (all on page 1); one commit per page keeps it as small as GitHub allows.
+        let path = format!("/repos/{owner}/{repo}/compare/{base}...{head}?per_page=1");
+        let a = self
+            .request_or_failure(Method::GET, &path, None)
+            .await
+            .map_err(|(failure, attempts)| match failure.status {
+                // GitHub answers 404 both for an unknown commit (or repository) and for two
+                // commits with no history in common: "No common ancestor between A and B."
+                Some(404) if failure.message.starts_with("No common ancestor") => {
+                    GithubError::NotFound {
+                        what: format!("a common ancestor of {base} and {head} in {owner}/{repo}"),
+                    }
+                }
+                Some(404) => GithubError::NotFound {
+                    what: format!("commit {base} or {head} in {owner}/{repo}"),
+                },
+                _ => final_error(&failure, attempts, &path),
+            })?;
+        relation(&parse::<RawComparison>(&a.body)?.status)
+    }
+}
+
+/// GitHub's comparison `status`; one tfgate does not know is an error, never a guess.
+fn relation(status: &str) -> Result<CommitRelation, GithubError> {
+    match status {
+        "identical" => Ok(CommitRelation::Identical),
+        "ahead" => Ok(CommitRelation::Ahead),
+        "behind" => Ok(CommitRelation::Behind),
+        "diverged" => Ok(CommitRelation::Diverged),
+        other => Err(GithubError::Protocol {
+            message: format!(
+                "the comparison of two commits has status `{other}`; tfgate knows identical, ahead, behind and diverged"
+            ),
+        }),
+    }
 }
 
 /// GitHub's limit, checked before sending (tfgate's comments are built to stay far below it).
@@ -484,5 +549,19 @@ mod tests {
             r#"<https://x/y?page=1>; rel="first""#.parse().unwrap(),
         );
         assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn comparison_statuses_are_read_and_unknown_ones_refused() {
+        assert_eq!(relation("identical"), Ok(CommitRelation::Identical));
+        assert_eq!(relation("ahead"), Ok(CommitRelation::Ahead));
+        assert_eq!(relation("behind"), Ok(CommitRelation::Behind));
+        assert_eq!(relation("diverged"), Ok(CommitRelation::Diverged));
+        for unknown in ["Ahead", "", "sideways"] {
+            assert!(
+                matches!(relation(unknown), Err(GithubError::Protocol { .. })),
+                "{unknown:?}"
+            );
+        }
     }
 }

@@ -1,7 +1,13 @@
 //! The PR comment on GitHub: `tfgate plan` and `tfgate comment` against the GitHub fake, through
-//! octocrab exactly as in production.
+//! octocrab exactly as in production; and the adapter's comparison of two commits, called
+//! directly.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tfgate::github::octo::{OctoOptions, OctoPullRequests};
+use tfgate::github::retry::RetryPolicy;
+use tfgate::github::{CommitRelation, GithubError, PullRequests};
 
 use crate::support::github::{Fault, GitHubFake, Kind};
 use crate::support::*;
@@ -554,4 +560,176 @@ fn the_token_never_appears_in_any_output() {
                 .contains(TOKEN)
         );
     }
+}
+
+// ----- comparing two commits, through the octocrab adapter ---------------------------------
+
+const ROOT: &str = "a000000000000000000000000000000000000001";
+const MAIN_1: &str = "a000000000000000000000000000000000000002";
+const MAIN_2: &str = "a000000000000000000000000000000000000003";
+const FEATURE_1: &str = "b000000000000000000000000000000000000001";
+const FEATURE_2: &str = "b000000000000000000000000000000000000002";
+const ORPHAN: &str = "c000000000000000000000000000000000000001";
+const UNKNOWN: &str = "ffffffffffffffffffffffffffffffffffffffff";
+
+/// `main` is ROOT ← MAIN_1 ← MAIN_2; `feature` branched at MAIN_1: MAIN_1 ← FEATURE_1 ←
+/// FEATURE_2. ORPHAN shares no history with either.
+fn fake_with_history() -> GitHubFake {
+    let gh = GitHubFake::start();
+    gh.add_user(TOKEN, BOT, Kind::Installation);
+    gh.add_commit(REPO, ROOT, &[]);
+    gh.add_commit(REPO, MAIN_1, &[ROOT]);
+    gh.add_commit(REPO, MAIN_2, &[MAIN_1]);
+    gh.add_commit(REPO, FEATURE_1, &[MAIN_1]);
+    gh.add_commit(REPO, FEATURE_2, &[FEATURE_1]);
+    gh.add_commit(REPO, ORPHAN, &[]);
+    gh
+}
+
+/// `compare_commits` on acme/infra with the production adapter, retrying quickly.
+fn compare(gh: &GitHubFake, base: &str, head: &str) -> Result<CommitRelation, GithubError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the adapter");
+    runtime.block_on(async {
+        let adapter = OctoPullRequests::new(OctoOptions {
+            api_url: gh.url(),
+            token: TOKEN.to_owned(),
+            comment_author: None,
+            policy: RetryPolicy {
+                max_attempts: 3,
+                max_total_wait: Duration::from_secs(5),
+                base_backoff: Duration::from_millis(10),
+            },
+        })
+        .expect("the adapter");
+        adapter.compare_commits("acme", "infra", base, head).await
+    })
+}
+
+#[test]
+fn compare_commits_tells_identical_ahead_behind_and_diverged_apart() {
+    let gh = fake_with_history();
+    assert_eq!(
+        compare(&gh, FEATURE_2, FEATURE_2),
+        Ok(CommitRelation::Identical)
+    );
+    assert_eq!(compare(&gh, MAIN_1, FEATURE_2), Ok(CommitRelation::Ahead));
+    assert_eq!(compare(&gh, ROOT, MAIN_2), Ok(CommitRelation::Ahead));
+    assert_eq!(compare(&gh, FEATURE_2, MAIN_1), Ok(CommitRelation::Behind));
+    assert_eq!(
+        compare(&gh, MAIN_2, FEATURE_2),
+        Ok(CommitRelation::Diverged)
+    );
+    assert_eq!(
+        compare(&gh, FEATURE_1, MAIN_2),
+        Ok(CommitRelation::Diverged)
+    );
+
+    let requests = gh.requests();
+    assert_eq!(
+        requests.len(),
+        6,
+        "one request per comparison: {requests:?}"
+    );
+    assert_eq!(
+        requests[1].path,
+        format!("/repos/acme/infra/compare/{MAIN_1}...{FEATURE_2}")
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" && r.query == "per_page=1" && r.status == 200),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn compare_commits_with_an_unknown_commit_is_not_found() {
+    let gh = fake_with_history();
+    for (base, head) in [(MAIN_1, UNKNOWN), (UNKNOWN, MAIN_1)] {
+        let err = compare(&gh, base, head).unwrap_err();
+        assert!(matches!(err, GithubError::NotFound { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("commit {base} or {head} in acme/infra was not found on GitHub (404)")
+        );
+    }
+    assert_eq!(
+        gh.count("GET", "/repos/acme/infra/compare/"),
+        2,
+        "a 404 is not retried"
+    );
+}
+
+#[test]
+fn compare_commits_without_a_common_history_is_not_found() {
+    let gh = fake_with_history();
+    let err = compare(&gh, MAIN_2, ORPHAN).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "a common ancestor of {MAIN_2} and {ORPHAN} in acme/infra was not found on GitHub (404)"
+        )
+    );
+}
+
+#[test]
+fn compare_commits_retries_a_transient_server_error() {
+    let gh = fake_with_history();
+    gh.fail_next_on(
+        "GET",
+        "/repos/acme/infra/compare/",
+        2,
+        Fault::ServerError(502),
+    );
+    assert_eq!(compare(&gh, MAIN_1, FEATURE_2), Ok(CommitRelation::Ahead));
+    assert_eq!(gh.pending_faults(), 0);
+    let statuses: Vec<u16> = gh.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [502, 502, 200]);
+}
+
+#[test]
+fn compare_commits_gives_up_on_a_lasting_server_error() {
+    let gh = fake_with_history();
+    gh.fail_next(10, Fault::ServerError(503));
+    let err = compare(&gh, MAIN_1, FEATURE_2).unwrap_err();
+    assert!(
+        matches!(err, GithubError::Unavailable { attempts: 3, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn the_fakes_comparison_counts_commits_like_github() {
+    let gh = fake_with_history();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body: serde_json::Value = runtime.block_on(async {
+        let client = octocrab::Octocrab::builder()
+            .base_uri(gh.url())
+            .unwrap()
+            .personal_token(TOKEN.to_owned())
+            .build()
+            .unwrap();
+        client
+            .get(
+                format!("/repos/acme/infra/compare/{MAIN_2}...{FEATURE_2}"),
+                None::<&()>,
+            )
+            .await
+            .unwrap()
+    });
+    assert_eq!(body["status"], "diverged");
+    assert_eq!(body["ahead_by"], 2, "FEATURE_1 and FEATURE_2");
+    assert_eq!(body["behind_by"], 1, "MAIN_2");
+    assert_eq!(body["total_commits"], 2);
+    assert_eq!(body["base_commit"]["sha"], MAIN_2);
+    assert_eq!(body["merge_base_commit"]["sha"], MAIN_1);
+    assert_eq!(body["merge_base_commit"]["parents"][0]["sha"], ROOT);
+    assert_eq!(body["commits"], serde_json::json!([]));
+    assert_eq!(body["files"], serde_json::json!([]));
 }

@@ -1,5 +1,6 @@
 //! A stateful fake of GitHub's REST API on loopback, for the PR-comment adapter: tokens and
-//! users, pull requests and their commits, issue comments with GitHub's pagination, the GitHub
+//! users, pull requests and their commits, a commit graph with GitHub's comparison of two
+//! commits, issue comments with GitHub's pagination, the GitHub
 //! Enterprise Server `/api/v3` prefix, rate-limit headers and injectable faults. It answers in
 //! GitHub's JSON shapes (close enough for octocrab to deserialize), records every request, and
 //! lets tests seed and inspect its state. It judges nothing about tfgate: assertions belong to
@@ -218,6 +219,13 @@ impl GitHubFake {
     /// Makes `GET /repos/{repo}/commits/{sha}/pulls` list the PR.
     pub fn associate_commit(&self, repo: &str, sha: &str, number: u64) {
         self.lock().associate_commit(repo, sha, number);
+    }
+
+    /// Adds commit `sha` to `repo`'s commit graph, a child of `parents` (added before it; none
+    /// for a root commit, two or more for a merge). `GET /repos/{repo}/compare/{base}...{head}`
+    /// compares commits of this graph; pull requests' SHAs are not in it unless added here.
+    pub fn add_commit(&self, repo: &str, sha: &str, parents: &[&str]) {
+        self.lock().add_commit(repo, sha, parents);
     }
 
     /// Seeds a comment on the PR (which must exist) and returns its id. An author never added

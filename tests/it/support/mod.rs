@@ -6,6 +6,7 @@
 
 pub mod github;
 pub mod moto;
+pub mod proxy;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::shapes::{self, Bases, DOCS, PullParts};
-use super::store::{self, Pr, Store};
+use super::shapes::{self, Bases, COMPARE_DOCS, DOCS, PullParts};
+use super::store::{self, NoComparison, Pr, Store};
 use super::{EditAttempt, Fault, Kind, LoggedRequest};
 
 /// The path prefix of a GitHub Enterprise Server API root.
@@ -257,6 +257,9 @@ impl Store {
                     .collect();
                 Reply::json(200, Value::Array(prs))
             }
+            ("GET", ["repos", owner, name, "compare", basehead]) => {
+                self.compare(b, &format!("{owner}/{name}"), basehead)
+            }
             ("GET", ["repos", owner, name, "issues", number, "comments"]) => {
                 match number_of(number) {
                     Some(number) => self.list_comments(inc, &format!("{owner}/{name}"), number),
@@ -310,6 +313,25 @@ impl Store {
                 since: self.started,
             },
         )
+    }
+
+    /// `GET /repos/{repo}/compare/{base}...{head}` over the repository's commit graph.
+    fn compare(&self, b: &Bases, repo: &str, basehead: &str) -> Reply {
+        let Some(repo_record) = self.repos.get(&repo.to_ascii_lowercase()) else {
+            return Reply::not_found();
+        };
+        let Some((base, head)) = basehead.split_once("...") else {
+            return Reply::not_found();
+        };
+        match self.compare_commits(repo, base, head) {
+            Ok(c) => Reply::json(200, shapes::comparison(b, repo_record, base, head, &c)),
+            Err(NoComparison::Unknown) => Reply::not_found(),
+            Err(NoComparison::NoCommonAncestor) => Reply::error(
+                404,
+                &format!("No common ancestor between {base} and {head}."),
+                COMPARE_DOCS,
+            ),
+        }
     }
 
     fn comment_in(&self, repo: &str, id: u64) -> bool {

@@ -1,5 +1,5 @@
 //! GitHub's JSON shapes for the fake's answers: simple users, the authenticated user, issue
-//! comments, pull requests, repositories and error bodies. Pure functions of the store's
+//! comments, pull requests, repositories, commits and their comparison, and error bodies. Pure functions of the store's
 //! records and the request's base URLs; they read no state and make no decisions. Fields follow
 //! GitHub's REST reference, and include at least every field octocrab's models require.
 
@@ -7,9 +7,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::Kind;
-use super::store::{Comment, Pr, PrState, Repo, User};
+use super::store::{Comment, Commit, Comparison, Pr, PrState, Repo, User};
 
 pub(super) const DOCS: &str = "https://docs.github.com/rest";
+pub(super) const COMPARE_DOCS: &str =
+    "https://docs.github.com/rest/commits/commits#compare-two-commits";
 
 /// Where the request came in: the API root (with `/api/v3` when it was used) and the web root.
 pub(super) struct Bases {
@@ -236,6 +238,90 @@ pub(super) fn pull(b: &Bases, p: &PullParts<'_>) -> Value {
     });
     extend(&mut v, rest);
     v
+}
+
+/// GitHub's `commit`, without an author or committer account (the fake's commits have none)
+/// and without stats or files.
+pub(super) fn commit(b: &Bases, repo: &Repo, c: &Commit) -> Value {
+    let full = &repo.full_name;
+    let api = format!("{}/repos/{full}", b.api);
+    let sha = &c.sha;
+    let parents: Vec<Value> = c
+        .parents
+        .iter()
+        .map(|p| {
+            json!({
+                "sha": p,
+                "url": format!("{api}/commits/{p}"),
+                "html_url": format!("{}/{full}/commit/{p}", b.web),
+            })
+        })
+        .collect();
+    let signature = json!({
+        "name": "Fake Committer",
+        "email": "committer@example.com",
+        "date": "2024-01-01T00:00:00Z",
+    });
+    json!({
+        "sha": sha,
+        "node_id": format!("C_kwDOfake{sha}"),
+        "commit": {
+            "author": signature,
+            "committer": signature,
+            "message": format!("Commit {sha}"),
+            "tree": {
+                "sha": sha,
+                "url": format!("{api}/git/trees/{sha}"),
+            },
+            "url": format!("{api}/git/commits/{sha}"),
+            "comment_count": 0,
+            "verification": {
+                "verified": false,
+                "reason": "unsigned",
+                "signature": null,
+                "payload": null,
+                "verified_at": null,
+            },
+        },
+        "url": format!("{api}/commits/{sha}"),
+        "html_url": format!("{}/{full}/commit/{sha}", b.web),
+        "comments_url": format!("{api}/commits/{sha}/comments"),
+        "author": null,
+        "committer": null,
+        "parents": parents,
+    })
+}
+
+/// GitHub's `commit-comparison` of `base...head` (as the request spelled them). It lists no
+/// commits and no files: the fake's commits have no content.
+pub(super) fn comparison(
+    b: &Bases,
+    repo: &Repo,
+    base: &str,
+    head: &str,
+    c: &Comparison<'_>,
+) -> Value {
+    let full = &repo.full_name;
+    let html = format!("{}/{full}/compare/{base}...{head}", b.web);
+    let owner = repo.owner();
+    json!({
+        "url": format!("{}/repos/{full}/compare/{base}...{head}", b.api),
+        "html_url": html,
+        "permalink_url": format!(
+            "{}/{full}/compare/{owner}:{}...{owner}:{head}",
+            b.web, c.base.sha
+        ),
+        "diff_url": format!("{html}.diff"),
+        "patch_url": format!("{html}.patch"),
+        "base_commit": commit(b, repo, c.base),
+        "merge_base_commit": commit(b, repo, c.merge_base),
+        "status": c.status,
+        "ahead_by": c.ahead_by,
+        "behind_by": c.behind_by,
+        "total_commits": c.ahead_by,
+        "commits": [],
+        "files": [],
+    })
 }
 
 /// Adds `extra`'s fields to the object `v`.

@@ -1,6 +1,7 @@
 //! The GitHub fake's state: users and tokens, repositories, pull requests and the commits
-//! associated with them, comments, queued faults, the request log and edit attempts. Seeding
-//! and inspection live here; what an HTTP request does to this state lives in `routes`.
+//! associated with them, a commit graph per repository (and how two of its commits compare),
+//! comments, queued faults, the request log and edit attempts. Seeding and inspection live
+//! here; what an HTTP request does to this state lives in `routes`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -72,6 +73,38 @@ pub(super) struct Comment {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A commit of a repository's graph.
+pub(super) struct Commit {
+    /// As first spelled.
+    pub sha: String,
+    /// Lower-cased SHAs, each a commit added earlier.
+    pub parents: Vec<String>,
+    /// How many commits the repository's graph had before this one.
+    pub order: usize,
+}
+
+/// How two commits of a graph relate, counted as GitHub's compare counts them.
+pub(super) struct Comparison<'a> {
+    /// `identical`, `ahead`, `behind` or `diverged`: how head relates to base.
+    pub status: &'static str,
+    /// Commits in head's history and not in base's.
+    pub ahead_by: usize,
+    /// Commits in base's history and not in head's.
+    pub behind_by: usize,
+    pub base: &'a Commit,
+    /// The newest common ancestor (the latest added, when several are equally good).
+    pub merge_base: &'a Commit,
+}
+
+/// Why two commits cannot be compared.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum NoComparison {
+    /// A commit (or the repository) the fake was never told of.
+    Unknown,
+    /// Histories with nothing in common.
+    NoCommonAncestor,
+}
+
 pub(super) struct QueuedFault {
     pub fault: Fault,
     pub method: Option<String>,
@@ -96,6 +129,9 @@ pub(super) struct Store {
     pub prs: BTreeMap<(String, u64), Pr>,
     /// (lower-cased repo, lower-cased sha) → PR numbers.
     pub commits: BTreeMap<(String, String), BTreeSet<u64>>,
+    /// The commit graph: (lower-cased repo, lower-cased sha) → commit. Separate from
+    /// `commits`: associating a commit with a PR does not put it in the graph.
+    pub graph: BTreeMap<(String, String), Commit>,
     /// By id, so in creation order.
     pub comments: BTreeMap<u64, Comment>,
     pub faults: VecDeque<QueuedFault>,
@@ -139,6 +175,7 @@ impl Store {
             repos: BTreeMap::new(),
             prs: BTreeMap::new(),
             commits: BTreeMap::new(),
+            graph: BTreeMap::new(),
             comments: BTreeMap::new(),
             faults: VecDeque::new(),
             log: Vec::new(),
@@ -304,6 +341,94 @@ impl Store {
             .flatten()
             .filter_map(|n| self.pr(repo, *n))
             .collect()
+    }
+
+    /// Adds `sha` to the repository's commit graph with these parents, which must be in it
+    /// already (none for a root commit).
+    #[track_caller]
+    pub fn add_commit(&mut self, repo: &str, sha: &str, parents: &[&str]) {
+        self.ensure_repo(repo);
+        let repo_key = key(repo);
+        assert!(
+            !self.graph.contains_key(&(repo_key.clone(), key(sha))),
+            "GitHub fake: commit {sha} is already in {repo}"
+        );
+        for parent in parents {
+            assert!(
+                self.graph.contains_key(&(repo_key.clone(), key(parent))),
+                "GitHub fake: parent {parent} of {sha} is not in {repo}; add_commit it first"
+            );
+        }
+        let order = self.graph.keys().filter(|(r, _)| *r == repo_key).count();
+        self.graph.insert(
+            (repo_key, key(sha)),
+            Commit {
+                sha: sha.to_owned(),
+                parents: parents.iter().map(|p| key(p)).collect(),
+                order,
+            },
+        );
+    }
+
+    /// `sha` and every commit it descends from, as lower-cased SHAs; `None` for an unknown sha.
+    fn history(&self, repo_key: &str, sha: &str) -> Option<BTreeSet<String>> {
+        let start = key(sha);
+        self.graph.get(&(repo_key.to_owned(), start.clone()))?;
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![start];
+        while let Some(sha) = todo.pop() {
+            if seen.insert(sha.clone()) {
+                todo.extend(
+                    self.graph[&(repo_key.to_owned(), sha)]
+                        .parents
+                        .iter()
+                        .cloned(),
+                );
+            }
+        }
+        Some(seen)
+    }
+
+    /// How `head` relates to `base` in the repository's commit graph.
+    pub fn compare_commits(
+        &self,
+        repo: &str,
+        base: &str,
+        head: &str,
+    ) -> Result<Comparison<'_>, NoComparison> {
+        let repo_key = key(repo);
+        let base_history = self.history(&repo_key, base).ok_or(NoComparison::Unknown)?;
+        let head_history = self.history(&repo_key, head).ok_or(NoComparison::Unknown)?;
+        let common: BTreeSet<&String> = base_history.intersection(&head_history).collect();
+        // The best common ancestors are those no other common ancestor descends from. Every
+        // commit between two common ancestors is one too, so a commit that some common
+        // ancestor descends from is the parent of a common ancestor: leave those out.
+        let commit = |sha: &str| &self.graph[&(repo_key.clone(), sha.to_owned())];
+        let parents_in_common: BTreeSet<&String> = common
+            .iter()
+            .flat_map(|sha| commit(sha).parents.iter())
+            .collect();
+        let merge_base = common
+            .iter()
+            .filter(|sha| !parents_in_common.contains(*sha))
+            .map(|sha| commit(sha))
+            .max_by_key(|c| c.order)
+            .ok_or(NoComparison::NoCommonAncestor)?;
+        let ahead_by = head_history.difference(&base_history).count();
+        let behind_by = base_history.difference(&head_history).count();
+        let status = match (key(base) == key(head), ahead_by, behind_by) {
+            (true, _, _) => "identical",
+            (false, _, 0) => "ahead",
+            (false, 0, _) => "behind",
+            _ => "diverged",
+        };
+        Ok(Comparison {
+            status,
+            ahead_by,
+            behind_by,
+            base: commit(&key(base)),
+            merge_base,
+        })
     }
 
     /// Creates a comment (the PR must exist) and returns its id.
