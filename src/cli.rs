@@ -151,6 +151,8 @@ pub enum Command {
     Diff(crate::commands::diff::DiffArgs),
     Comment(CommentArgs),
     #[command(subcommand)]
+    Queue(crate::commands::queue::QueueCommand),
+    #[command(subcommand)]
     Lock(crate::commands::lock::LockCommand),
     #[command(subcommand)]
     Archive(crate::commands::archive::ArchiveCommand),

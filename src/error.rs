@@ -74,7 +74,7 @@ pub enum Error {
         stderr_tail: String,
     },
 
-    #[error("interrupted by {signal_name}; terraform was stopped and has exited")]
+    #[error("interrupted by {signal_name}; no terraform is left running")]
     Interrupted { signal: i32, signal_name: String },
 
     #[error("cannot read plan {}: {kind}", path.display())]
@@ -240,6 +240,49 @@ pub enum Error {
 
     #[error("{action} was not confirmed; nothing was changed")]
     NotConfirmed { action: &'static str },
+
+    // The apply queue (§7).
+    #[error("the apply queue in {origin} cannot be read: {message}")]
+    QueueDocument { origin: String, message: String },
+
+    #[error(
+        "interrupted by {signal_name} while waiting in the apply queue; ticket {ticket} was removed and nothing was applied"
+    )]
+    QueueCancelled {
+        signal: i32,
+        signal_name: String,
+        ticket: String,
+    },
+
+    #[error(
+        "gave up waiting in the apply queue after {waited} (--queue-timeout); ticket {ticket} was removed and nothing was applied"
+    )]
+    QueueTimeout { waited: String, ticket: String },
+
+    #[error("not applied: this run no longer holds the apply queue (ticket {ticket}){}", holder.as_ref().map(|h| format!("; {h} holds it now")).unwrap_or_default())]
+    LeaseLost {
+        ticket: String,
+        holder: Option<String>,
+    },
+
+    #[error(
+        "not applied: cannot confirm that this run still holds the apply queue (ticket {ticket}): {message}"
+    )]
+    LeaseUnconfirmed { ticket: String, message: String },
+
+    #[error(
+        "the apply queue in {store} kept changing under tfgate ({tries} conflicting writes in a row)"
+    )]
+    QueueContention { store: String, tries: u32 },
+
+    #[error(
+        "cannot tell whether {commit} is already in production (the last commit applied is {applied}): {reason}"
+    )]
+    AncestryUnknown {
+        commit: String,
+        applied: String,
+        reason: String,
+    },
 }
 
 fn status_text(status: Option<i32>) -> String {
@@ -268,7 +311,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             // The shell convention for death by signal: 128 + signal number.
-            Error::Interrupted { signal, .. } => 128u8.saturating_add(*signal as u8),
+            Error::Interrupted { signal, .. } | Error::QueueCancelled { signal, .. } => {
+                128u8.saturating_add(*signal as u8)
+            }
+            Error::QueueTimeout { .. } => code::LOCKED,
             Error::ChecksumMismatch { .. }
             | Error::ReviewedPlanMissing { .. }
             | Error::StalePlan { .. }
@@ -330,7 +376,13 @@ impl Error {
             Error::NoDigestTable => "the digest item exists only with DynamoDB locking (dynamodb_table); pass --dynamodb-table if the backend uses one".into(),
             Error::ConfirmationRequired { .. } => "run it in a terminal to confirm, or pass --yes".into(),
             Error::NotConfirmed { .. } => "run it again and answer y to go ahead".into(),
-            Error::Interrupted { .. } | Error::Io { .. } | Error::TerraformSpawn { .. } => return None,
+            Error::QueueDocument { .. } => "tfgate will not guess at a queue it cannot read; look at the item (or file) named above, and remove it only when no apply is running".into(),
+            Error::QueueTimeout { .. } => "`tfgate queue status` shows who is applying and who waits; raise --queue-timeout, or run the apply again later".into(),
+            Error::LeaseLost { .. } => "the lease ran out while this run could not renew it (a network partition or a paused runner), and the next run took over; run the apply again: it will queue behind the others".into(),
+            Error::LeaseUnconfirmed { .. } => "tfgate does not start terraform apply unless it knows it still holds the queue; check the network and the table, then run the apply again".into(),
+            Error::QueueContention { .. } => "too many runs write the queue at once; run the apply again".into(),
+            Error::AncestryUnknown { .. } => "nothing was applied, so production was not rolled back by accident. Check out the full history (actions/checkout with fetch-depth: 0) or give tfgate a GITHUB_TOKEN with contents: read so it can ask GitHub".into(),
+            Error::Interrupted { .. } | Error::QueueCancelled { .. } | Error::Io { .. } | Error::TerraformSpawn { .. } => return None,
         })
     }
 }

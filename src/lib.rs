@@ -13,6 +13,7 @@ pub mod context;
 pub mod error;
 pub mod github;
 pub mod plan;
+pub mod queue;
 pub mod render;
 pub mod settings;
 pub mod terraform;
@@ -85,6 +86,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         }
         Command::Diff(args) => runtime.block_on(commands::diff::run(ui, &common, &github, args)),
         Command::Lock(cmd) => runtime.block_on(commands::lock::run(ui, &common, cmd)),
+        Command::Queue(cmd) => runtime.block_on(commands::queue::run(ui, &common, cmd)),
         Command::Archive(cmd) => {
             runtime.block_on(commands::archive::run(ui, &common, &github, cmd))
         }

@@ -5,7 +5,7 @@
 //! `Masker`, so a secret known to tfgate cannot reach the terminal or the CI log. Under GitHub
 //! Actions, warnings and errors also become `::warning::`/`::error::` annotations.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 
 use crate::error::Error;
@@ -25,6 +25,10 @@ pub struct Ui {
     quiet: bool,
     verbose: u8,
     annotations: bool,
+    /// stderr is a terminal: a progress line may be redrawn in place.
+    live: bool,
+    /// A progress line is on screen and must be cleared before the next line.
+    progress_shown: Cell<bool>,
     masker: RefCell<Masker>,
 }
 
@@ -46,6 +50,8 @@ impl Ui {
             quiet,
             verbose,
             annotations,
+            live: std::io::stderr().is_terminal() && !annotations,
+            progress_shown: Cell::new(false),
             masker: RefCell::new(Masker::default()),
         }
     }
@@ -100,6 +106,21 @@ impl Ui {
         if self.verbose > 0 && !self.quiet {
             self.stderr_line(&self.mask(text));
         }
+    }
+
+    /// A live progress line on a terminal, redrawn in place by the next call and cleared by
+    /// the next ordinary line; nothing at all when stderr is not a terminal (CI logs get the
+    /// periodic `status` lines instead).
+    pub fn progress(&self, text: &str) {
+        if self.quiet || !self.live {
+            return;
+        }
+        let text = self.mask(text);
+        let line: String = text.chars().take(160).collect();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+        self.progress_shown.set(true);
     }
 
     /// One line of terraform's output, passed through live.
@@ -171,6 +192,9 @@ impl Ui {
 
     fn stderr_line(&self, text: &str) {
         let mut err = std::io::stderr().lock();
+        if self.progress_shown.replace(false) {
+            let _ = err.write_all(b"\r\x1b[2K");
+        }
         let _ = err.write_all(text.as_bytes());
         if !text.ends_with('\n') {
             let _ = err.write_all(b"\n");

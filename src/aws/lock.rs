@@ -207,7 +207,9 @@ pub enum Removal {
     AlreadyGone,
 }
 
-/// The lock, digest and state of one workspace, with clients for both services.
+/// The lock, digest and state of one workspace, with clients for both services. Cloning is
+/// cheap (the clients share their connections).
+#[derive(Clone)]
 pub struct LockStore {
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -314,6 +316,24 @@ impl LockStore {
             paths,
             region: region.to_string(),
         }
+    }
+
+    /// The DynamoDB client, for other items in the lock table (the apply queue's).
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.dynamodb
+    }
+
+    /// A DynamoDB error as tfgate's (see `classify`), for calls made with `dynamodb()`.
+    pub fn dynamodb_error<E>(&self, operation: &'static str, table: &str, err: SdkError<E>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let call = Call {
+            service: Service::DynamoDb,
+            operation,
+            resource: table,
+        };
+        self.classify(&call, err)
     }
 
     pub fn backend(&self) -> &S3Backend {

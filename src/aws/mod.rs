@@ -7,6 +7,7 @@
 //! waits a minute on a retry storm.
 
 pub mod lock;
+pub mod queue_store;
 pub mod s3_archive;
 
 use std::time::Duration;

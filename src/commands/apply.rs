@@ -10,7 +10,7 @@
 //! - The PR comment's status and an apply bundle (both plans, the report, `apply.log`).
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 
@@ -20,14 +20,18 @@ use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{self, BundleAddress, Files, RootAddress};
 use crate::aws::s3_archive::S3Archive;
 use crate::commands::comment::{self as pr_comment};
+use crate::commands::lock::parse_duration;
 use crate::commands::plan::{
     FreshPlan, args, bundle_id, plan_into_bundle, prepare_terraform, resolve_root, root_name,
 };
+use crate::commands::queue as queue_cmd;
 use crate::context::Context;
 use crate::error::{Error, Outcome};
 use crate::github::octo::OctoPullRequests;
 use crate::github::{CommentTarget, PullRequest, PullRequests};
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
+use crate::queue::doc::Applied;
+use crate::queue::{self, Holding, QueueOptions, TicketInfo, ancestry};
 use crate::render::comment::CommentStatus;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
@@ -69,6 +73,19 @@ pub struct ApplyArgs {
     /// How long terraform waits for the state lock [default: 5m]
     #[arg(long, env = "TFGATE_LOCK_TIMEOUT", value_name = "DURATION")]
     pub lock_timeout: Option<String>,
+
+    #[command(flatten)]
+    pub queue: queue_cmd::QueueTableArg,
+
+    /// Give up waiting in the apply queue after this long (e.g. 30m, 2h), exit 5 [default:
+    /// wait as long as it takes]
+    #[arg(long, env = "TFGATE_QUEUE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub queue_timeout: Option<Duration>,
+
+    /// How long a run that stops renewing its place in the queue (a dead runner) blocks the
+    /// others at most; renewed every third of it
+    #[arg(long, env = "TFGATE_QUEUE_LEASE", value_name = "DURATION", value_parser = parse_duration, default_value = "3m")]
+    pub queue_lease: Duration,
 
     /// Arguments passed to `terraform plan`, after `--` (the same as on the PR)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
@@ -140,22 +157,181 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
     check_not_stale(&reviewed)?;
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
 
-    // The apply queue wraps from here to the end of the apply.
-    decide_and_apply(ui, opts, client.as_ref(), s3.as_ref(), &reviewed, &rules).await
-}
-
-/// Re-plan, compare, apply or refuse, report, archive.
-async fn decide_and_apply(
-    ui: &Ui,
-    opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
-    s3: Option<&S3Archive>,
-    reviewed: &Reviewed,
-    rules: &[IgnoreRule],
-) -> Result<Outcome, Error> {
     let common = opts.common;
     let root = resolve_root(&common.root)?;
     let tf = prepare_terraform(ui, common, &root, !opts.args.no_init).await?;
+
+    // The apply queue wraps everything from the re-plan to the end of the apply.
+    let store = queue_cmd::open_store(
+        ui,
+        common,
+        &root,
+        opts.args.queue.queue_table.as_deref(),
+        true,
+    )
+    .await?;
+    let info = TicketInfo {
+        commit: opts.ctx.sha.clone(),
+        pr: reviewed.pr.as_ref().map(|p| p.pull.number),
+        run_url: opts.ctx.run_url.clone(),
+        who: queue_cmd::who(),
+    };
+    let queue_opts = QueueOptions {
+        lease: opts.args.queue_lease,
+        timeout: opts.args.queue_timeout,
+    };
+    let holding = queue::wait_turn(ui, &store, &info, &queue_opts).await?;
+    let outcome = match superseded_by(opts, client.as_ref(), &root, &holding).await {
+        Err(e) => Err(e),
+        Ok(Some(last)) => report_superseded(ui, opts, client.as_ref(), &reviewed, &last).await,
+        Ok(None) => {
+            let work = Work {
+                opts,
+                client: client.as_ref(),
+                s3: s3.as_ref(),
+                reviewed: &reviewed,
+                rules: &rules,
+                root: &root,
+                tf: &tf,
+                holding: &holding,
+            };
+            tokio::select! {
+                r = decide_and_apply(ui, &work) => r,
+                never = holding.heartbeat() => match never {},
+            }
+        }
+    };
+    // Only an apply records its commit as the last applied (a refusal, a failure or a skip
+    // does not).
+    let applied = match (&outcome, &opts.ctx.sha) {
+        (Ok(Finished::Applied), Some(sha)) => Some(sha.as_str()),
+        _ => None,
+    };
+    holding.release(applied).await;
+    outcome.map(Finished::outcome)
+}
+
+/// How a run inside the queue ended.
+enum Finished {
+    Applied,
+    /// Refused, or skipped as superseded.
+    Other(Outcome),
+}
+
+impl Finished {
+    fn outcome(self) -> Outcome {
+        match self {
+            Finished::Applied => Outcome::Success,
+            Finished::Other(o) => o,
+        }
+    }
+}
+
+/// The last applied commit, when it already contains this run's commit.
+async fn superseded_by(
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    root: &std::path::Path,
+    holding: &Holding<'_>,
+) -> Result<Option<Applied>, Error> {
+    let (Some(commit), Some(last)) = (&opts.ctx.sha, &holding.last_applied) else {
+        return Ok(None);
+    };
+    let github = match (client, &opts.github.repository) {
+        (Some(client), Some((owner, repo))) => Some(ancestry::GitHubRepo {
+            client,
+            owner,
+            repo,
+        }),
+        _ => None,
+    };
+    let (ancestor, _) = ancestry::is_ancestor(root, commit, &last.commit, github).await?;
+    Ok(ancestor.then(|| last.clone()))
+}
+
+/// Skips an apply whose commit is already in production: says so on the terminal, in the step
+/// summary and on the PR. Applying it would roll production back.
+async fn report_superseded(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    reviewed: &Reviewed,
+    last: &Applied,
+) -> Result<Finished, Error> {
+    let commit = opts.ctx.sha.as_deref().unwrap_or_default();
+    let pr = last.pr.map(|p| format!(" (#{p})")).unwrap_or_default();
+    let at = last.at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let run = opts
+        .ctx
+        .run_url
+        .as_deref()
+        .map(|u| format!(" ([run]({u}))"))
+        .unwrap_or_default();
+    if last.commit == commit {
+        // A re-run of an apply that succeeded: the PR comment already says "applied".
+        let line = format!("{commit} was applied at {at}{pr}; already applied, nothing to do");
+        ui.status(&format!("tfgate: {line}"));
+        if let Some(path) = &opts.ctx.step_summary {
+            actions::append_step_summary(
+                path,
+                &format!(
+                    "### tfgate apply: already applied\n\n`{commit}` was applied at {at}{run}; nothing was applied again.\n"
+                ),
+            )?;
+        }
+        return Ok(Finished::Other(Outcome::Success));
+    }
+    let detail = format!(
+        "Superseded by `{}`{pr}, applied at {at}, which already contains this commit; nothing was applied{run}.\n",
+        last.commit
+    );
+    ui.status(&format!(
+        "tfgate: not applying {commit}: superseded by {}{pr}, applied at {at}, which already contains it",
+        last.commit
+    ));
+    if let Some(path) = &opts.ctx.step_summary {
+        actions::append_step_summary(path, &format!("### tfgate apply: superseded\n\n{detail}"))?;
+    }
+    if let (Some(pr), Some(client)) = (&reviewed.pr, client)
+        && let Err(e) = client
+            .set_status(
+                &comment_target(opts, pr),
+                CommentStatus::Superseded,
+                &detail,
+            )
+            .await
+    {
+        ui.warning(&format!("could not update the PR comment's status: {e}"));
+    }
+    Ok(Finished::Other(Outcome::Success))
+}
+
+fn comment_target(opts: &ApplyOptions<'_>, pr: &ReviewedPr) -> CommentTarget {
+    CommentTarget {
+        owner: pr.owner.clone(),
+        repo: pr.repo.clone(),
+        pr: pr.pull.number,
+        root: root_name(&opts.common.root),
+        workspace: opts.common.workspace_name().to_string(),
+    }
+}
+
+/// What the steps inside the queue work on.
+struct Work<'a> {
+    opts: &'a ApplyOptions<'a>,
+    client: Option<&'a OctoPullRequests>,
+    s3: Option<&'a S3Archive>,
+    reviewed: &'a Reviewed,
+    rules: &'a [IgnoreRule],
+    root: &'a std::path::Path,
+    tf: &'a Terraform,
+    holding: &'a Holding<'a>,
+}
+
+/// Re-plan, compare, apply or refuse, report, archive.
+async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
+    let (opts, reviewed) = (w.opts, w.reviewed);
+    let common = opts.common;
     let created = Utc::now();
     let id = bundle_id(created, BundleKind::Apply);
     let scope = match (&reviewed.pr, &opts.ctx.sha) {
@@ -164,13 +340,12 @@ async fn decide_and_apply(
         (None, None) => "local".to_string(),
     };
     let mut bundle = BundleWriter::create(
-        &local::default_archive_dir(&root),
+        &local::default_archive_dir(w.root),
         common.workspace_name(),
         &scope,
         &id,
     )?;
-    let result =
-        apply_into_bundle(ui, opts, client, reviewed, rules, &tf, &mut bundle, created).await;
+    let result = apply_into_bundle(ui, w, &mut bundle, created).await;
     match result {
         Ok((outcome, manifest)) => {
             let dir = bundle.finish(manifest)?;
@@ -178,7 +353,7 @@ async fn decide_and_apply(
                 "tfgate: apply bundle written to {}",
                 dir.display()
             ));
-            if let Some(s3) = s3 {
+            if let Some(s3) = w.s3 {
                 let repository = reviewed
                     .pr
                     .as_ref()
@@ -212,17 +387,13 @@ async fn decide_and_apply(
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; the pieces are all distinct
 async fn apply_into_bundle(
     ui: &Ui,
-    opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
-    reviewed: &Reviewed,
-    rules: &[IgnoreRule],
-    tf: &Terraform,
+    w: &Work<'_>,
     bundle: &mut BundleWriter,
     created: chrono::DateTime<Utc>,
-) -> Result<(Result<Outcome, Error>, Manifest), Error> {
+) -> Result<(Result<Finished, Error>, Manifest), Error> {
+    let (opts, reviewed, rules, tf) = (w.opts, w.reviewed, w.rules, w.tf);
     // Secrets of the reviewed plan are masked too (its `before` values may differ from now).
     let reviewed_plan =
         crate::terraform::plan_json::parse(&reviewed.plan_json).map_err(|kind| {
@@ -291,6 +462,8 @@ async fn apply_into_bundle(
         if drifted {
             ui.warning("APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): see the report above");
         }
+        // The last moment to find out that another run took over the queue.
+        w.holding.confirm().await?;
         run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?
     };
 
@@ -303,20 +476,12 @@ async fn apply_into_bundle(
         )?;
     }
     bundle.write(bundle::COMMENT, detail.as_bytes())?;
-    if let (Some(pr), Some(client)) = (&reviewed.pr, client) {
-        let target = CommentTarget {
-            owner: pr.owner.clone(),
-            repo: pr.repo.clone(),
-            pr: pr.pull.number,
-            root: root_name(&opts.common.root),
-            workspace: opts.common.workspace_name().to_string(),
-        };
-        if let Err(e) = client
-            .set_status(&target, comment_status(&verdict), &detail)
+    if let (Some(pr), Some(client)) = (&reviewed.pr, w.client)
+        && let Err(e) = client
+            .set_status(&comment_target(opts, pr), comment_status(&verdict), &detail)
             .await
-        {
-            ui.warning(&format!("could not update the PR comment's status: {e}"));
-        }
+    {
+        ui.warning(&format!("could not update the PR comment's status: {e}"));
     }
 
     let summary = &analysis.summary;
@@ -341,8 +506,8 @@ async fn apply_into_bundle(
         reviewed: Some(reviewed.location.clone()),
     };
     let outcome = match verdict {
-        Verdict::Applied { .. } => Ok(Outcome::Success),
-        Verdict::Refused => Ok(Outcome::Different),
+        Verdict::Applied { .. } => Ok(Finished::Applied),
+        Verdict::Refused => Ok(Finished::Other(Outcome::Different)),
         Verdict::Failed { tail } => Err(Error::TerraformFailed {
             binary: tf.binary.clone(),
             args: vec!["apply".into()],

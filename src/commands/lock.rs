@@ -11,9 +11,12 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::aws::lock::{HeldLock, LockStore, Removal};
+use crate::aws::queue_store::DynamoStore;
 use crate::cli::Format;
 use crate::error::{Error, Outcome};
+use crate::queue::store::QueueStore;
 use crate::render::lock::{self as render, StatusReport};
+use crate::render::queue as render_queue;
 use crate::settings::Common;
 use crate::terraform::backend::{self, Overrides, age_words};
 use crate::ui::Ui;
@@ -107,6 +110,9 @@ impl BackendArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
+
+    #[command(flatten)]
+    pub queue: crate::commands::queue::QueueTableArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,7 +145,7 @@ pub struct FixDigestArgs {
 
 pub async fn run(ui: &Ui, common: &Common, cmd: &LockCommand) -> Result<Outcome, Error> {
     match cmd {
-        LockCommand::Status(a) => status(ui, common, &a.backend).await,
+        LockCommand::Status(a) => status(ui, common, a).await,
         LockCommand::Release(a) => release(ui, common, a).await,
         LockCommand::FixDigest(a) => fix_digest(ui, common, a).await,
     }
@@ -157,16 +163,33 @@ async fn open(ui: &Ui, common: &Common, args: &BackendArgs) -> Result<LockStore,
     LockStore::connect(backend, paths).await
 }
 
-async fn status(ui: &Ui, common: &Common, args: &BackendArgs) -> Result<Outcome, Error> {
-    let store = open(ui, common, args).await?;
-    let snapshot = store.snapshot().await?;
+async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, Error> {
+    let store = open(ui, common, &args.backend).await?;
+    // The apply queue's item is read beside the four reads of the lock and digest.
+    let queue_table = args
+        .queue
+        .queue_table
+        .clone()
+        .or_else(|| store.backend().dynamodb_table.clone());
+    let queue = queue_table.map(|t| DynamoStore::new(store.clone(), &t));
+    let (snapshot, head) = tokio::join!(store.snapshot(), async {
+        match &queue {
+            Some(q) => q.read().await.map(|v| render_queue::head(&v.doc)),
+            None => Ok(None),
+        }
+    });
+    let snapshot = snapshot?;
+    // The queue is extra: when it cannot be read, the lock report still stands.
+    let head = head.unwrap_or_else(|e| {
+        ui.warning(&format!("cannot read the apply queue: {}", e.error));
+        None
+    });
     let report = StatusReport {
         backend: store.backend(),
         paths: store.paths(),
         region: store.region(),
         snapshot: &snapshot,
-        // The apply queue's head goes here once the queue exists.
-        queue: None,
+        queue: head.as_ref(),
         now: Utc::now(),
     };
     let text = match common.format {

@@ -7,4 +7,5 @@ pub mod completions;
 pub mod diff;
 pub mod lock;
 pub mod plan;
+pub mod queue;
 pub mod show;

@@ -12,8 +12,8 @@ use serde::Serialize;
 use crate::aws::lock::{DigestItem, DigestStatus, HeldLock, LockKind, Snapshot};
 use crate::terraform::backend::{DEFAULT_WORKSPACE, S3Backend, StatePaths, age_words};
 
-/// The head of the apply queue (§7), shown beside the lock when the queue is in use. The
-/// queue fills it; until then `lock status` passes `None` and neither output mentions it.
+/// The head of the apply queue (§7), shown beside the lock when a run holds the queue; `None`
+/// (nobody holds it, or the state has no DynamoDB queue) and neither output mentions it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueueHead {
     pub ticket: String,
@@ -251,6 +251,9 @@ fn queue_line(q: &QueueHead) -> String {
         parts.push(format!("commit {}", clean(c)));
     }
     parts.push(format!("since {}", clean(&q.since)));
+    if let Some(l) = &q.lease_expires {
+        parts.push(format!("lease until {}", clean(l)));
+    }
     if let Some(u) = &q.run_url {
         parts.push(clean(u));
     }

@@ -8,5 +8,6 @@
 pub mod comment;
 pub mod lock;
 pub mod markdown;
+pub mod queue;
 pub mod report;
 pub mod table;

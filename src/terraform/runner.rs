@@ -6,14 +6,16 @@
 //! Ctrl-C reaches it once, from tfgate: `install_signal_handlers` makes SIGINT/SIGTERM forward
 //! to the running terraform, which tfgate then waits for (terraform releases its state lock on
 //! the way out) before reporting `Error::Interrupted`. With no terraform running, the signal
-//! ends tfgate at once, as it would without handlers.
+//! ends tfgate at once, as it would without handlers, unless a caller holds something that
+//! must be given back first (a place in the apply queue): after `defer_signals`, the signal is
+//! only recorded, `signalled()` wakes, and no terraform is started any more.
 
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -91,6 +93,14 @@ impl Terraform {
         stdout: Stdout,
         sink: &dyn LineSink,
     ) -> Result<RunOutput, Error> {
+        // A signal already received (while tfgate held its place in the queue) means: start
+        // nothing new.
+        if let Some(sig) = pending_signal() {
+            return Err(Error::Interrupted {
+                signal: sig as i32,
+                signal_name: sig.as_str().to_string(),
+            });
+        }
         let started = Instant::now();
         let mut cmd = Command::new(&self.binary);
         cmd.args(args)
@@ -168,7 +178,7 @@ impl Terraform {
         *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let status = status.map_err(|e| spawn_error(self, e))?;
 
-        if let Some(sig) = take_received() {
+        if let Some(sig) = pending_signal() {
             return Err(Error::Interrupted {
                 signal: sig as i32,
                 signal_name: sig.as_str().to_string(),
@@ -229,13 +239,36 @@ pub fn time_in_terraform() -> Duration {
 
 /// The terraform process running now, if any.
 static RUNNING: Mutex<Option<Pid>> = Mutex::new(None);
-/// The first signal received while terraform ran (0: none).
+/// The first signal received while terraform ran or signals were deferred (0: none). It is
+/// never cleared: once asked to stop, tfgate stops.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// Set by `defer_signals`: with no terraform running, record the signal instead of exiting.
+static DEFERRED: AtomicBool = AtomicBool::new(false);
+/// Wakes `signalled()`.
+static SIGNALLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-fn take_received() -> Option<Signal> {
-    match RECEIVED.swap(0, Ordering::SeqCst) {
+/// The first SIGINT/SIGTERM received, if any.
+pub fn pending_signal() -> Option<Signal> {
+    match RECEIVED.load(Ordering::SeqCst) {
         0 => None,
         n => Signal::try_from(n).ok(),
+    }
+}
+
+/// From now on a signal received while no terraform runs does not end tfgate: it is recorded
+/// (`pending_signal`), wakes `signalled()`, and keeps any further terraform from starting. For
+/// callers that must clean up first (leave the apply queue).
+pub fn defer_signals() {
+    DEFERRED.store(true, Ordering::SeqCst);
+}
+
+/// Resolves once a signal has been received (at once if one already was).
+pub async fn signalled() -> Signal {
+    loop {
+        if let Some(sig) = pending_signal() {
+            return sig;
+        }
+        SIGNALLED.notified().await;
     }
 }
 
@@ -263,8 +296,14 @@ fn on_signal(sig: Signal) {
         Some(pid) => {
             tracing::debug!(signal = sig.as_str(), "forwarding signal to terraform");
             let _ = RECEIVED.compare_exchange(0, sig as i32, Ordering::SeqCst, Ordering::SeqCst);
+            SIGNALLED.notify_one();
             // terraform may have exited a moment ago; then there is nothing to forward to.
             let _ = kill(pid, sig);
+        }
+        None if DEFERRED.load(Ordering::SeqCst) => {
+            tracing::debug!(signal = sig.as_str(), "signal recorded for the caller");
+            let _ = RECEIVED.compare_exchange(0, sig as i32, Ordering::SeqCst, Ordering::SeqCst);
+            SIGNALLED.notify_one();
         }
         None => {
             let _ = writeln!(

@@ -193,10 +193,25 @@ fn reviewed_plan_is_applied_after_merge() {
         |k| k.starts_with(apply_manifest.trim_end_matches("manifest.json"))
             && k.ends_with("apply.log")
     ));
-    // Applied for real: a second apply of the same reviewed plan would now differ.
+    // A re-run of the same commit's apply (a workflow re-run) applies nothing again.
     let env = w.push_env();
     let again = run_in(&env, &["apply"], &root);
-    again.assert_code(3);
+    again.assert_code(0);
+    assert!(
+        again.stderr.contains(&format!("{MERGE} was applied at"))
+            && again.stderr.contains("already applied"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        !again.stderr.contains("terraform apply"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        w.comment().contains("**Applied.**"),
+        "the comment still says applied"
+    );
 }
 
 #[test]

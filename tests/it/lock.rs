@@ -4,20 +4,20 @@
 //! terraform and corrupted by hand, and repairs are proven by `terraform plan` working again.
 //!
 //! What moto cannot produce (access denied, expired credentials, a bucket in another region)
-//! comes from `Stub`, a loopback server that answers with AWS's documented error responses. A
-//! counting proxy in front of moto measures how many requests `lock status` makes.
+//! comes from `stub`, a loopback server that answers with AWS's documented error responses. The
+//! logging proxy of `support::proxy` in front of moto counts the requests `lock status` makes.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 use crate::support::moto::{REGION, moto};
+use crate::support::proxy::{Exchange, Proxy, Request, read_request};
 use crate::support::*;
 
 const KEY: &str = "prod/terraform.tfstate";
@@ -1028,70 +1028,6 @@ fn a_missing_table_or_bucket_and_an_unreachable_endpoint() {
     );
 }
 
-/// One request as read off the wire.
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    /// `X-Amz-Target` (DynamoDB's operation).
-    target: Option<String>,
-    head: Vec<u8>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn operation(&self) -> String {
-        match &self.target {
-            Some(t) => format!("DynamoDB {}", t.rsplit('.').next().unwrap_or(t)),
-            None => format!("S3 {} {}", self.method, self.path),
-        }
-    }
-}
-
-/// Reads one HTTP/1.1 request (with a Content-Length body); `None` when the peer closed.
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut head = Vec::new();
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        head.extend_from_slice(line.as_bytes());
-        if line == "\r\n" {
-            break;
-        }
-        lines.push(line.trim_end().to_string());
-    }
-    let first = lines.first()?.clone();
-    let mut parts = first.split(' ');
-    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
-    let header = |name: &str| {
-        lines.iter().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    };
-    assert!(
-        header("transfer-encoding").is_none(),
-        "chunked requests are not expected here"
-    );
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request {
-        method,
-        path,
-        target: header("x-amz-target"),
-        head,
-        body,
-    })
-}
-
 /// A loopback server answering every request with what `answer` says (AWS's documented error
 /// responses, for what moto cannot produce).
 fn stub(answer: fn(&Request) -> String) -> String {
@@ -1278,76 +1214,21 @@ fn a_multipart_state_is_downloaded_to_check_its_digest() {
     );
 }
 
-/// A TCP proxy in front of moto that logs every HTTP request passing through.
-struct CountingProxy {
-    endpoint: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl CountingProxy {
-    fn start(upstream: SocketAddr) -> CountingProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let log = Arc::clone(&shared);
-                std::thread::spawn(move || {
-                    let Ok(mut server) = TcpStream::connect(upstream) else {
-                        return;
-                    };
-                    let mut back = server.try_clone().unwrap();
-                    let mut client = conn.try_clone().unwrap();
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut back, &mut client);
-                        let _ = client.shutdown(std::net::Shutdown::Both);
-                    });
-                    let mut reader = BufReader::new(conn);
-                    while let Some(req) = read_request(&mut reader) {
-                        log.lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .push(req.operation());
-                        if server.write_all(&req.head).is_err()
-                            || server.write_all(&req.body).is_err()
-                        {
-                            return;
-                        }
-                    }
-                    let _ = server.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        });
-        CountingProxy { endpoint, log }
-    }
-
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.log.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
 /// Requests, wall time and time to first output of `lock status` against moto, through a
-/// counting proxy. `cargo test --test it lock_status_cost -- --nocapture` prints the numbers.
+/// logging proxy. `cargo test --test it lock_status_cost -- --nocapture` prints the numbers.
 #[test]
 #[allow(clippy::print_stderr)] // the measurements are this test's report
 fn lock_status_cost() {
     let root = Root::new(true, true, "");
     root.init();
     root.apply();
-    let port: u16 = moto()
-        .endpoint()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let proxy = CountingProxy::start(SocketAddr::from(([127, 0, 0, 1], port)));
+    let proxy = Proxy::for_moto();
     let dir = block_root(
         &root.env,
         "measured",
         &root.bucket,
         root.table.as_deref(),
-        &proxy.endpoint,
+        &proxy.endpoint(),
     );
     let block = std::fs::read_to_string(dir.join("backend.tf")).unwrap();
     std::fs::write(
@@ -1380,7 +1261,13 @@ fn lock_status_cost() {
             let status = child.wait().unwrap();
             walls.push(start.elapsed());
             assert_eq!(status.code(), Some(expect_code));
-            requests.push(proxy.take());
+            requests.push(
+                proxy
+                    .take()
+                    .iter()
+                    .map(Exchange::operation)
+                    .collect::<Vec<_>>(),
+            );
         }
         walls.sort();
         firsts.sort();
@@ -1401,7 +1288,8 @@ fn lock_status_cost() {
         // Time is reported, not asserted: speed is the benchmark's business (docs/benchmarks.md).
         ops.len()
     };
-    assert_eq!(measure("unlocked, both lock kinds and the digest", 0), 4);
+    // The lock, the digest, the state, the .tflock object, and the apply queue's item.
+    assert_eq!(measure("unlocked, both lock kinds and the digest", 0), 5);
     root.put_lock("cccccccc-0000-0000-0000-000000000003", &hours_ago(1), true);
-    assert_eq!(measure("locked, both lock kinds and the digest", 5), 4);
+    assert_eq!(measure("locked, both lock kinds and the digest", 5), 5);
 }

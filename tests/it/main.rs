@@ -11,6 +11,7 @@ mod github;
 mod github_fake;
 mod lock;
 mod plan;
+mod queue;
 mod secrets;
 mod show;
 mod signals;

@@ -1,0 +1,102 @@
+//! Where a queue document lives: the `QueueStore` port and the choice between its two
+//! adapters (a file in the root for the embedded default, a DynamoDB item beside Terraform's
+//! lock for shared state).
+//!
+//! A store reads the whole document with a version and replaces it only if the version is
+//! still the one read (compare-and-swap); it knows nothing of tickets or leases. Errors say
+//! whether trying again may help (throttling, a 5xx, a timeout) or not (access denied).
+
+use crate::aws::queue_store::DynamoStore;
+use crate::error::Error;
+use crate::queue::doc::{DOC_VERSION, QueueDoc};
+use crate::queue::file::FileStore;
+
+/// A document and the version it was read at (`None`: no document stored yet).
+#[derive(Debug, Clone)]
+pub struct Versioned {
+    pub doc: QueueDoc,
+    pub version: Option<u64>,
+}
+
+/// What became of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// Someone replaced the document since it was read; nothing was written.
+    Conflict,
+}
+
+#[derive(Debug)]
+pub struct StoreError {
+    /// Throttling, a server error, a timeout: the same call may succeed later.
+    pub transient: bool,
+    pub error: Error,
+}
+
+impl StoreError {
+    pub fn permanent(error: Error) -> StoreError {
+        StoreError {
+            transient: false,
+            error,
+        }
+    }
+}
+
+#[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
+pub trait QueueStore {
+    /// Where the queue lives, for messages ("DynamoDB table tf-locks, item tfgate/queue/…").
+    fn describe(&self) -> String;
+
+    async fn read(&self) -> Result<Versioned, StoreError>;
+
+    /// Replaces the document if its version is still `expected`.
+    async fn write(&self, doc: &QueueDoc, expected: Option<u64>) -> Result<Written, StoreError>;
+}
+
+/// The store a run uses, chosen at run time.
+pub enum Store {
+    File(FileStore),
+    // Boxed: it carries the AWS clients and the backend's settings.
+    Dynamo(Box<DynamoStore>),
+}
+
+impl QueueStore for Store {
+    fn describe(&self) -> String {
+        match self {
+            Store::File(s) => s.describe(),
+            Store::Dynamo(s) => s.describe(),
+        }
+    }
+
+    async fn read(&self) -> Result<Versioned, StoreError> {
+        match self {
+            Store::File(s) => s.read().await,
+            Store::Dynamo(s) => s.read().await,
+        }
+    }
+
+    async fn write(&self, doc: &QueueDoc, expected: Option<u64>) -> Result<Written, StoreError> {
+        match self {
+            Store::File(s) => s.write(doc, expected).await,
+            Store::Dynamo(s) => s.write(doc, expected).await,
+        }
+    }
+}
+
+/// Parses a stored document, refusing one written by a newer tfgate.
+pub fn parse_doc(json: &str, origin: &str) -> Result<QueueDoc, Error> {
+    let doc: QueueDoc = serde_json::from_str(json).map_err(|e| Error::QueueDocument {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    if doc.doc_version > DOC_VERSION {
+        return Err(Error::QueueDocument {
+            origin: origin.to_string(),
+            message: format!(
+                "it was written by a newer tfgate (format {}, this one reads {DOC_VERSION})",
+                doc.doc_version
+            ),
+        });
+    }
+    Ok(doc)
+}
