@@ -7,6 +7,9 @@
 #      minus the wall time of the same terraform commands run directly.
 #   3. `tfgate diff --format json` of two generated 50,000-resource plans that differ in 10
 #      resources vs `diff <(jq -S . A) <(jq -S . B)`: wall time, peak RSS vs the two files' size.
+#   4. the apply queue: DynamoDB requests per waiting run per minute and the handoff delay,
+#      against flock(1)
+# SECTIONS=4 runs only section 4 (any subset of the digits 1234; default all).
 # Needs: cargo, python3, terraform, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,14 +24,16 @@ export CHECKPOINT_DISABLE=1
 export TF_CLI_CONFIG_FILE="$work/terraform.rc"
 : > "$TF_CLI_CONFIG_FILE"
 
-cargo build --release --quiet
 tfgate=$PWD/target/release/tfgate
 measure() { python3 scripts/measure.py --runs "$RUNS" "$@"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 echo "terraform: $(terraform version | head -1); jq: $(jq --version)"
+only() { [[ "${SECTIONS:-1234}" == *"$1"* ]]; }
+if only 1 || only 2 || only 3; then cargo build --release --quiet; fi
 
+if only 1; then
 # 1. show on a large plan
 plan="$work/plan-$N.json"
 [ -s "$plan" ] || python3 scripts/gen-plan-json.py "$N" "$plan"
@@ -49,6 +54,9 @@ print(f"throughput: {mb/t['wall_median']:.0f} MB/s (target >= 200 MB/s)")
 print(f"peak RSS / file size: {t['peak_rss']/size:.2f} (target <= 2)")
 PY
 
+fi
+
+if only 2; then
 # 2. overhead of tfgate plan
 root="$work/root-$ROOT_N"
 if [ ! -f "$root/main.tf" ]; then
@@ -75,6 +83,9 @@ print(f"overhead within each run (tfgate -v: its wall time minus the wall time o
 PY
 rm -rf "$root/.tfgate"
 
+fi
+
+if only 3; then
 # 3. diff of two large plans that differ in 10 resources (same seed and timestamp)
 DIFFER=${DIFFER:-10}
 diff_a="$work/diff-a-$N.json"
@@ -103,3 +114,19 @@ print(f"tfgate vs diff+jq: {j['wall_median']/t['wall_median']:.1f}x faster")
 print(f"tfgate wall median: {t['wall_median']:.3f} s, max {t['wall_max']:.3f} s (target < 1 s)")
 print(f"peak RSS / (size A + size B): {t['peak_rss']/(size_a + size_b):.2f} (target <= 2)")
 PY
+
+fi
+
+if only 4; then
+# 4. the apply queue: DynamoDB requests per waiting run per minute, and the handoff delay from
+#    one run releasing the queue to the next acquiring it (DynamoDB on moto_server, and the file
+#    store), against flock(1)'s kernel handoff, in the same run. Needs moto_server (scripts/test.sh
+#    installs it).
+echo
+echo "## apply queue (cargo test --test it queue_cost, debug build)"
+for i in $(seq "${QUEUE_RUNS:-3}"); do
+  cargo test --quiet --test it queue_cost -- --nocapture 2>&1 \
+    | grep -E '^(DynamoDB requests|DynamoDB queue handoffs|file queue handoffs|flock)' \
+    | sed "s/^/run $i: /"
+done
+fi

@@ -358,7 +358,7 @@ impl Error {
             Error::AwsNoRegion => "set `region` in the backend block, pass --region (TFGATE_REGION), or set AWS_REGION".into(),
             Error::LockTableNotFound { .. } => "check the backend's dynamodb_table and region (a table lives in one region), or pass --dynamodb-table and --region".into(),
             Error::BucketNotFound { .. } => "check the backend's bucket (or --bucket), and that the credentials belong to the account that owns it".into(),
-            Error::AwsAccessDenied { .. } => "the credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID or the assumed role) need s3:GetObject on the state and its .tflock and dynamodb:GetItem on the table to read the lock; s3:DeleteObject and dynamodb:DeleteItem to release it; dynamodb:PutItem to fix the digest. `aws sts get-caller-identity` shows who they are".into(),
+            Error::AwsAccessDenied { .. } => "the credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID or the assumed role) need s3:GetObject on the state and its .tflock and dynamodb:GetItem on the table to read the lock; s3:DeleteObject and dynamodb:DeleteItem to release it; dynamodb:PutItem to fix the digest; dynamodb:GetItem and dynamodb:PutItem for the apply queue's item. `aws sts get-caller-identity` shows who they are".into(),
             Error::AwsWrongRegion { actual: Some(r), .. } => format!("pass --region {r} (TFGATE_REGION), or fix the backend's region"),
             Error::AwsWrongRegion { .. } => "pass the bucket's region with --region (TFGATE_REGION), or fix the backend's region".into(),
             Error::AwsCredentials { code, .. } if code.contains("Expired") => "the credentials have expired: renew them (`aws sso login`, a fresh role session, or the workflow's OIDC step) and run again".into(),

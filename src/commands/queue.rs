@@ -81,12 +81,15 @@ pub async fn open_store(
     queue_table: Option<&str>,
     warn: bool,
 ) -> Result<Store, Error> {
-    let file = || Store::File(FileStore::new(root, common.workspace_name()));
+    // As terraform picks it: --workspace / TF_WORKSPACE, else `terraform workspace select`'s.
+    let workspace = backend::workspace(root, common.workspace.as_deref())?;
+    let file = || Store::File(FileStore::new(root, &workspace));
     let backend = match backend::resolve(root, &Overrides::default()) {
         Ok(b) => b,
         Err(Error::BackendNotConfigured { .. }) if queue_table.is_none() => return Ok(file()),
         Err(Error::BackendNotS3 { kind, .. }) if queue_table.is_none() => {
-            if warn {
+            // A local state is on this machine anyway; a remote one is shared.
+            if warn && kind != "local" {
                 ui.warning(&format!(
                     "the apply queue is a file in this checkout ({}): it orders only the applies on this machine, while the `{kind}` backend's state is shared",
                     crate::queue::file::queue_dir(root).display()
@@ -104,7 +107,6 @@ pub async fn open_store(
         }
         Err(e) => return Err(e),
     };
-    let workspace = backend::workspace(root, common.workspace.as_deref())?;
     let paths = backend.paths(&workspace);
     let Some(table) = queue_table
         .map(str::to_string)

@@ -31,12 +31,11 @@ use crate::ui::Ui;
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(180);
 /// How often a waiting run prints where it stands (§7: about every 30 s).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
-/// How often the next runs in line look whether the queue is free: the handoff delay.
-pub const POLL_NEAR: Duration = Duration::from_secs(1);
-/// How often runs further back look.
-pub const POLL_FAR: Duration = Duration::from_secs(5);
-/// Runs with at most this many tickets ahead poll at `POLL_NEAR`.
-const NEAR: usize = 2;
+/// How often a waiting run looks whether it is its turn: the handoff delay is at most this
+/// plus one read. Every waiting run polls this often, wherever it stands: one that was far
+/// back may be next a few seconds later, when the applies before it are short. The cost is
+/// one strongly consistent read a second per waiting run.
+pub const POLL: Duration = Duration::from_secs(1);
 /// Tries of one change after a transient error, on top of the store's own retries.
 const TRANSIENT_TRIES: u32 = 5;
 /// Tries of one change that keeps meeting other runs' writes.
@@ -132,7 +131,7 @@ pub async fn wait_turn<'a>(
         }
         let now = Utc::now();
         let polled = mutate(store, |doc| poll(doc, &ticket, now, lease)).await;
-        let standing = match polled {
+        match polled {
             Ok((p, doc)) => {
                 progress.troubled_since = None;
                 report_expired(ui, &p.expired);
@@ -160,19 +159,17 @@ pub async fn wait_turn<'a>(
                     }
                     Standing::Waiting { ahead } => {
                         progress.show(ui, &doc, ahead, started.elapsed(), now);
-                        ahead
                     }
                 }
             }
             Err(e) if e.transient => {
                 let since = *progress.troubled_since.get_or_insert_with(Instant::now);
-                if since.elapsed() < POLL_NEAR {
+                if since.elapsed() < POLL {
                     ui.warning(&format!(
                         "the apply queue cannot be read right now ({}); still waiting and trying again",
                         e.error
                     ));
                 }
-                usize::MAX
             }
             Err(e) => {
                 leave(ui, store, &id).await;
@@ -188,11 +185,7 @@ pub async fn wait_turn<'a>(
                 ticket: id,
             });
         }
-        let mut pause = if standing <= NEAR {
-            POLL_NEAR
-        } else {
-            POLL_FAR
-        };
+        let mut pause = POLL;
         if let Some(limit) = opts.timeout {
             pause = pause.min(limit.saturating_sub(started.elapsed()));
         }

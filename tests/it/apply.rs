@@ -497,3 +497,72 @@ fn embedded_default_applies_a_local_reviewed_bundle() {
         run.transcript()
     );
 }
+
+/// Two PRs merged one after the other, whose applies ran in the wrong order: the newer merge
+/// was applied first, so the older one is skipped as superseded (applying it would roll
+/// production back). The checkout has no history here, so GitHub's compare API answers, and
+/// the older PR's comment says what superseded it.
+#[test]
+fn an_older_merge_applied_after_a_newer_one_is_superseded() {
+    const PR8: u64 = 8;
+    const HEAD8: &str = "8888888888888888888888888888888888888888";
+    const NEWER: &str = "aaaa999999999999999999999999999999999999";
+    let w = World::new();
+    w.gh.add_pr(REPO, PR8, HEAD8);
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    let pr8 = format!(
+        r#"{{"number":{PR8},"pull_request":{{"number":{PR8},"head":{{"sha":"{HEAD8}"}}}}}}"#
+    );
+    run_in(&w.env("pull_request", &pr8, HEAD8), &["plan"], &root).assert_code(0);
+    w.gh.merge_pr(REPO, PR, MERGE);
+    w.gh.merge_pr(REPO, PR8, NEWER);
+    w.gh.add_commit(REPO, MERGE, &[]);
+    w.gh.add_commit(REPO, NEWER, &[MERGE]);
+
+    let push = |sha: &str| {
+        let payload = format!(r#"{{"ref":"refs/heads/main","after":"{sha}"}}"#);
+        w.env("push", &payload, sha)
+    };
+    let newer = run_in(&push(NEWER), &["apply"], &root);
+    newer.assert_code(0);
+    assert!(
+        newer.stderr.contains("Apply complete!"),
+        "{}",
+        newer.transcript()
+    );
+
+    let older_env = push(MERGE);
+    let older = run_in(&older_env, &["apply"], &root);
+    older.assert_code(0);
+    assert!(
+        older
+            .stderr
+            .contains(&format!("not applying {MERGE}: superseded by {NEWER} (#8)")),
+        "{}",
+        older.transcript()
+    );
+    assert!(
+        !older.stderr.contains("terraform apply"),
+        "{}",
+        older.transcript()
+    );
+    assert!(
+        w.gh.requests()
+            .iter()
+            .any(|r| r.path == format!("/repos/{REPO}/compare/{MERGE}...{NEWER}")),
+        "GitHub was asked"
+    );
+    let comment = w.comment();
+    assert!(comment.contains("\"status\":\"superseded\""), "{comment}");
+    assert!(
+        comment.contains(&format!("Superseded by `{NEWER}` (#8)")),
+        "{comment}"
+    );
+    let summary = std::fs::read_to_string(older_env.path().join("step_summary")).unwrap();
+    assert!(
+        summary.contains("### tfgate apply: superseded"),
+        "{summary}"
+    );
+}
