@@ -174,7 +174,10 @@ async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, 
     let queue = queue_table.map(|t| DynamoStore::new(store.clone(), &t));
     let (snapshot, head) = tokio::join!(store.snapshot(), async {
         match &queue {
-            Some(q) => q.read().await.map(|v| render_queue::head(&v.doc)),
+            Some(q) => q
+                .read()
+                .await
+                .map(|v| render_queue::head(&v.doc, Utc::now())),
             None => Ok(None),
         }
     });

@@ -12,16 +12,13 @@ use crate::render::lock::QueueHead;
 use crate::render::table::{TableOptions, bold_header, clean, styled_table};
 use crate::terraform::backend::age_words;
 
-/// One ticket in the §10 JSON: `holder` and each of `waiting`.
+/// One ticket in the §10 JSON: `holder` and each of `waiting`. The fields `lock status` shows
+/// for the holder (`ticket`, `commit`, `pr`, `run_url`, `since` — holding since, or waiting
+/// since — and `lease_expires`), and more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TicketJson {
-    pub ticket: String,
-    pub commit: Option<String>,
-    pub pr: Option<u64>,
-    pub run_url: Option<String>,
-    /// Holding since (the holder) or waiting since (a waiter), RFC 3339.
-    pub since: String,
-    pub lease_expires: String,
+    #[serde(flatten)]
+    pub head: QueueHead,
     pub who: String,
     pub enqueued_at: String,
     pub waited_seconds: i64,
@@ -50,12 +47,14 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 fn ticket_json(t: &Ticket, now: DateTime<Utc>) -> TicketJson {
     TicketJson {
-        ticket: t.id.clone(),
-        commit: t.commit.clone(),
-        pr: t.pr,
-        run_url: t.run_url.clone(),
-        since: rfc3339(t.holding_since.unwrap_or(t.enqueued_at)),
-        lease_expires: rfc3339(t.lease_expires),
+        head: QueueHead {
+            ticket: t.id.clone(),
+            commit: t.commit.clone(),
+            pr: t.pr,
+            run_url: t.run_url.clone(),
+            since: rfc3339(t.holding_since.unwrap_or(t.enqueued_at)),
+            lease_expires: Some(rfc3339(t.lease_expires)),
+        },
         who: t.who.clone(),
         enqueued_at: t.enqueued_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         waited_seconds: (now - t.enqueued_at).num_seconds().max(0),
@@ -77,15 +76,8 @@ pub fn status_json(doc: &QueueDoc, store: &str, now: DateTime<Utc>) -> StatusJso
 }
 
 /// The holder, for `lock status`; `None` when nobody holds the queue.
-pub fn head(doc: &QueueDoc) -> Option<QueueHead> {
-    doc.holder().map(|t| QueueHead {
-        ticket: t.id.clone(),
-        commit: t.commit.clone(),
-        pr: t.pr,
-        run_url: t.run_url.clone(),
-        since: rfc3339(t.holding_since.unwrap_or(t.enqueued_at)),
-        lease_expires: Some(rfc3339(t.lease_expires)),
-    })
+pub fn head(doc: &QueueDoc, now: DateTime<Utc>) -> Option<QueueHead> {
+    doc.holder().map(|t| ticket_json(t, now).head)
 }
 
 /// "Applying: abc1234 of #42 for 2m 5s. 2 waiting." and the like.
@@ -230,9 +222,9 @@ mod tests {
 
     #[test]
     fn head_for_lock_status() {
-        let h = head(&doc()).unwrap();
+        let h = head(&doc(), at(65)).unwrap();
         assert_eq!(h.ticket, "0001-a");
         assert_eq!(h.pr, Some(40));
-        assert!(head(&QueueDoc::new()).is_none());
+        assert!(head(&QueueDoc::new(), at(65)).is_none());
     }
 }

@@ -161,6 +161,39 @@ impl State {
     fn release_file(&self) -> PathBuf {
         self.env.path().join("release")
     }
+
+    /// A run that acquires the queue and keeps it, its apply waiting until `let_go`.
+    fn holder(&self, label: &str) -> Bg {
+        let release = self.release_file();
+        let mut h = self.spawn(
+            label,
+            &[],
+            &[("TF_VAR_hold_until", release.to_str().unwrap())],
+        );
+        h.wait_line("acquired the apply queue", Duration::from_secs(60));
+        h
+    }
+
+    /// Waits until the run labelled `label` is inside `terraform apply` (its provisioner has
+    /// written its start).
+    fn wait_for_apply(&self, label: &str) {
+        let start = Instant::now();
+        while !std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .contains(&format!("start {label} "))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "the apply of {label} never started"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Lets the `holder`'s apply finish.
+    fn let_go(&self) {
+        std::fs::write(self.release_file(), "").unwrap();
+    }
 }
 
 /// A tfgate running in the background; its stderr lines are kept with the time each arrived.
@@ -349,10 +382,7 @@ fn pid_of(ticket: &Value) -> i32 {
 /// the order of their tickets, and none is left behind.
 fn ten_concurrent_applies(store: Store) {
     let s = State::new(store);
-    let release = s.release_file();
-    let release_var = release.to_str().unwrap();
-    let mut first = s.spawn("first", &[], &[("TF_VAR_hold_until", release_var)]);
-    first.wait_line("acquired the apply queue", Duration::from_secs(60));
+    let first = s.holder("first");
     let waiters: Vec<Bg> = (0..10)
         .map(|i| s.spawn(&format!("w{i}"), &[], &[]))
         .collect();
@@ -377,7 +407,7 @@ fn ten_concurrent_applies(store: Store) {
     sorted.sort();
     assert_eq!(enqueued, sorted, "tickets are in enqueue-time order");
 
-    std::fs::write(&release, "").unwrap();
+    s.let_go();
     first.finish().assert_code(0);
     for w in waiters {
         let label = w.label.clone();
@@ -430,27 +460,13 @@ fn children(pid: i32) -> Vec<i32> {
 fn a_killed_holder_blocks_the_next_run_only_until_its_lease_ends() {
     let s = State::new(Store::Dynamo);
     let never = s.env.path().join("never");
-    let mut dead = s.spawn(
+    let dead = s.spawn(
         "dead",
         &["--queue-lease", "3s"],
         &[("TF_VAR_hold_until", never.to_str().unwrap())],
     );
-    dead.wait_line(
-        "terraform apply (the fresh saved plan)",
-        Duration::from_secs(60),
-    );
     // terraform holds the state lock once its provisioner runs.
-    let start = Instant::now();
-    while !std::fs::read_to_string(&s.log)
-        .unwrap_or_default()
-        .contains("start dead")
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the apply never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    s.wait_for_apply("dead");
     let mut next = s.spawn(
         "next",
         &["--queue-lease", "3s", "--lock-timeout", "120s"],
@@ -516,13 +532,7 @@ fn a_killed_holder_blocks_the_next_run_only_until_its_lease_ends() {
 /// the signal; the holder goes on undisturbed.
 fn a_cancelled_waiter_leaves_no_ticket(store: Store, signal: Signal, code: i32) {
     let s = State::new(store);
-    let release = s.release_file();
-    let mut holder = s.spawn(
-        "holder",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    holder.wait_line("acquired the apply queue", Duration::from_secs(60));
+    let holder = s.holder("holder");
     let mut waiter = s.spawn("waiter", &[], &[]);
     waiter.wait_line(
         "in the apply queue: position 2 of 2 (1 ahead); applying now:",
@@ -545,7 +555,7 @@ fn a_cancelled_waiter_leaves_no_ticket(store: Store, signal: Signal, code: i32) 
     assert_eq!(status["waiting"], serde_json::json!([]), "{status:#}");
     assert_eq!(pid_of(&status["holder"]), holder.pid());
 
-    std::fs::write(&release, "").unwrap();
+    s.let_go();
     holder.finish().assert_code(0);
     assert_eq!(labels(&s.applies()), ["holder"]);
     assert_eq!(s.status()["holder"], Value::Null);
@@ -565,13 +575,7 @@ fn a_waiter_stopped_by_sigint_leaves_no_ticket() {
 #[test]
 fn a_wait_longer_than_the_queue_timeout_is_exit_5() {
     let s = State::new(Store::File);
-    let release = s.release_file();
-    let mut holder = s.spawn(
-        "holder",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    holder.wait_line("acquired the apply queue", Duration::from_secs(60));
+    let holder = s.holder("holder");
     let run = s.apply("impatient", &["--queue-timeout", "2s"], &[]);
     run.assert_code(5);
     assert!(
@@ -581,7 +585,7 @@ fn a_wait_longer_than_the_queue_timeout_is_exit_5() {
         run.transcript()
     );
     assert_eq!(s.status()["waiting"], serde_json::json!([]));
-    std::fs::write(&release, "").unwrap();
+    s.let_go();
     holder.finish().assert_code(0);
     assert_eq!(labels(&s.applies()), ["holder"]);
 }
@@ -692,18 +696,12 @@ fn two_states_do_not_wait_for_each_other() {
             ..Options::default()
         },
     );
-    let release = a.release_file();
-    let mut holder = a.spawn(
-        "a",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    holder.wait_line("acquired the apply queue", Duration::from_secs(60));
+    let holder = a.holder("a");
     // b applies while a still holds its own queue.
     b.apply("b", &[], &[]).assert_code(0);
     assert_eq!(pid_of(&a.status()["holder"]), holder.pid());
     assert_eq!(labels(&b.applies()), ["b"]);
-    std::fs::write(&release, "").unwrap();
+    a.let_go();
     holder.finish().assert_code(0);
 }
 
@@ -738,13 +736,7 @@ fn dynamodb_faults_lose_and_duplicate_no_ticket() {
                     .on(Filter::operations(&["GetItem"]).containing(queue_item)),
             ),
     );
-    let release = s.release_file();
-    let mut first = s.spawn(
-        "first",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    first.wait_line("acquired the apply queue", Duration::from_secs(60));
+    let first = s.holder("first");
     let waiters: Vec<Bg> = (0..4)
         .map(|i| s.spawn(&format!("w{i}"), &[], &[]))
         .collect();
@@ -760,7 +752,7 @@ fn dynamodb_faults_lose_and_duplicate_no_ticket() {
     seen.dedup();
     assert_eq!(seen.len(), 4, "{status:#}");
 
-    std::fs::write(&release, "").unwrap();
+    s.let_go();
     first.finish().assert_code(0);
     for w in waiters {
         w.finish().assert_code(0);
@@ -844,22 +836,8 @@ fn a_holder_that_lost_its_lease_does_not_apply() {
 #[test]
 fn a_signal_while_applying_reaches_terraform_and_the_queue_is_released() {
     let s = State::new(Store::File);
-    let mut holder = s.spawn("holder", &[], &[("TF_VAR_sleep_seconds", "30")]);
-    holder.wait_line(
-        "terraform apply (the fresh saved plan)",
-        Duration::from_secs(60),
-    );
-    let start = Instant::now();
-    while !std::fs::read_to_string(&s.log)
-        .unwrap_or_default()
-        .contains("start holder")
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the apply never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let holder = s.spawn("holder", &[], &[("TF_VAR_sleep_seconds", "30")]);
+    s.wait_for_apply("holder");
     let mut next = s.spawn("next", &[], &[]);
     next.wait_line("joined the apply queue", Duration::from_secs(60));
     kill(Pid::from_raw(holder.pid()), Signal::SIGTERM).unwrap();
@@ -881,13 +859,7 @@ fn a_signal_while_applying_reaches_terraform_and_the_queue_is_released() {
 #[test]
 fn a_live_progress_line_on_a_terminal_only() {
     let s = State::new(Store::File);
-    let release = s.release_file();
-    let mut holder = s.spawn(
-        "holder",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    holder.wait_line("acquired the apply queue", Duration::from_secs(60));
+    let holder = s.holder("holder");
     let command = format!(
         "{TFGATE} apply --chdir {} --reviewed {} --ignore terraform_data.run --no-init",
         s.chdir(),
@@ -907,7 +879,7 @@ fn a_live_progress_line_on_a_terminal_only() {
         .expect("run script(1)");
     s.wait_for_waiting(1);
     std::thread::sleep(Duration::from_millis(3500));
-    std::fs::write(&release, "").unwrap();
+    s.let_go();
     let out = child.wait_with_output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{shown}");
@@ -959,19 +931,8 @@ fn queue_cost() {
             )
         })
         .collect();
-    let release = first.release_file();
-    let mut holder = first.spawn(
-        "holder",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    holder.wait_line("acquired the apply queue", Duration::from_secs(60));
-    let mut waiters = Vec::new();
-    for (i, r) in runners.iter().enumerate() {
-        let mut w = r.spawn(&format!("w{i}"), &[], &[]);
-        w.wait_line("joined the apply queue", Duration::from_secs(60));
-        waiters.push(w);
-    }
+    let holder = first.holder("holder");
+    let waiters = in_line(&runners.iter().collect::<Vec<_>>());
     for p in &proxies {
         p.take();
     }
@@ -991,51 +952,45 @@ fn queue_cost() {
         assert!(*got <= bound * 1.1, "{per_minute:?} within {bounds:?}");
     }
 
-    std::fs::write(&release, "").unwrap();
-    let released = holder.wait_line("released the apply queue", Duration::from_secs(120));
-    holder.finish().assert_code(0);
-    let mut handoffs = Vec::new();
-    let mut previous = released;
-    for mut w in waiters {
-        let acquired = w.wait_line("acquired the apply queue", Duration::from_secs(120));
-        handoffs.push(acquired.saturating_duration_since(previous));
-        previous = w.wait_line("released the apply queue", Duration::from_secs(120));
-        w.finish().assert_code(0);
-    }
-    let file = file_handoffs(3);
+    first.let_go();
+    let dynamodb = handoffs(holder, waiters);
+    let file = State::new(Store::File);
+    let holder = file.holder("holder");
+    let waiters = in_line(&[&file, &file, &file]);
+    file.let_go();
+    let file = handoffs(holder, waiters);
     let flock = flock_handoff(first.env.path());
-    eprintln!("DynamoDB queue handoffs (release to acquire): {handoffs:?}");
+    eprintln!("DynamoDB queue handoffs (release to acquire): {dynamodb:?}");
     eprintln!("file queue handoffs (release to acquire): {file:?}");
     eprintln!("flock(1) handoff, the kernel's: {flock:?}");
 }
 
-/// Handoffs on the file store: a holder and `n` runs behind it.
-fn file_handoffs(n: usize) -> Vec<Duration> {
-    let s = State::new(Store::File);
-    let release = s.release_file();
-    let mut holder = s.spawn(
-        "holder",
-        &[],
-        &[("TF_VAR_hold_until", release.to_str().unwrap())],
-    );
-    holder.wait_line("acquired the apply queue", Duration::from_secs(60));
-    let mut waiters = Vec::new();
-    for i in 0..n {
-        let mut w = s.spawn(&format!("w{i}"), &[], &[]);
-        w.wait_line("joined the apply queue", Duration::from_secs(60));
-        waiters.push(w);
-    }
-    std::fs::write(&release, "").unwrap();
+/// One run per state (checkout) given, each joining the queue after the one before.
+fn in_line(states: &[&State]) -> Vec<Bg> {
+    states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut w = s.spawn(&format!("w{i}"), &[], &[]);
+            w.wait_line("joined the apply queue", Duration::from_secs(60));
+            w
+        })
+        .collect()
+}
+
+/// The delays from each run releasing the queue to the next acquiring it, once the holder
+/// has been let go.
+fn handoffs(mut holder: Bg, waiters: Vec<Bg>) -> Vec<Duration> {
     let mut previous = holder.wait_line("released the apply queue", Duration::from_secs(120));
     holder.finish().assert_code(0);
-    let mut handoffs = Vec::new();
+    let mut out = Vec::new();
     for mut w in waiters {
         let acquired = w.wait_line("acquired the apply queue", Duration::from_secs(120));
-        handoffs.push(acquired.saturating_duration_since(previous));
+        out.push(acquired.saturating_duration_since(previous));
         previous = w.wait_line("released the apply queue", Duration::from_secs(120));
         w.finish().assert_code(0);
     }
-    handoffs
+    out
 }
 
 /// One kernel-lock handoff: the time from one `flock(1)` holder exiting to the next
