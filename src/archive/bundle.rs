@@ -60,7 +60,8 @@ pub struct Manifest {
     pub has_changes: bool,
     pub counts: Counts,
     pub files: BTreeMap<String, FileEntry>,
-    /// Apply bundles: what happened (`applied`, `refused`, `failed`, `applied_despite_drift`).
+    /// Apply bundles: what happened (`applied`, `refused`, `failed`, `applied_despite_drift`,
+    /// `not_applied` when the run lost the apply queue right before applying).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
     /// Apply bundles: where the reviewed plan came from.

@@ -131,9 +131,17 @@ struct ReviewedPr {
 
 /// What happened, for the comment, the manifest and the exit code.
 enum Verdict {
-    Applied { seconds: u64, despite_drift: bool },
+    Applied {
+        seconds: u64,
+        despite_drift: bool,
+    },
     Refused,
-    Failed { tail: String },
+    Failed {
+        tail: String,
+    },
+    /// Right before `terraform apply`, this run turned out not to hold the apply queue (any
+    /// more, or not for certain): nothing was applied.
+    QueueLost(Error),
 }
 
 pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
@@ -463,8 +471,10 @@ async fn apply_into_bundle(
             ui.warning("APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): see the report above");
         }
         // The last moment to find out that another run took over the queue.
-        w.holding.confirm().await?;
-        run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?
+        match w.holding.confirm().await {
+            Ok(()) => run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?,
+            Err(e) => Verdict::QueueLost(e),
+        }
     };
 
     // Step summary and PR comment.
@@ -514,6 +524,7 @@ async fn apply_into_bundle(
             status: None,
             stderr_tail: tail,
         }),
+        Verdict::QueueLost(e) => Err(e),
     };
     Ok((outcome, manifest))
 }
@@ -578,6 +589,7 @@ fn verdict_word(v: &Verdict) -> &'static str {
         } => "applied_despite_drift",
         Verdict::Refused => "refused",
         Verdict::Failed { .. } => "failed",
+        Verdict::QueueLost(_) => "not_applied",
     }
 }
 
@@ -585,7 +597,7 @@ fn comment_status(v: &Verdict) -> CommentStatus {
     match v {
         Verdict::Applied { .. } => CommentStatus::Applied,
         Verdict::Refused => CommentStatus::Refused,
-        Verdict::Failed { .. } => CommentStatus::Failed,
+        Verdict::Failed { .. } | Verdict::QueueLost(_) => CommentStatus::Failed,
     }
 }
 
@@ -611,6 +623,17 @@ fn status_detail(v: &Verdict, report_md: &str, drifted: bool, run_url: Option<&s
         Verdict::Failed { tail } => {
             let fence = crate::render::markdown::fence_for(tail);
             format!("terraform apply failed{run}:\n\n{fence}\n{tail}\n{fence}\n")
+        }
+        Verdict::QueueLost(e) => {
+            let text = e.to_string();
+            let mut chars = text.chars();
+            let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+            format!(
+                "{}{}{run}.\n\n{}\n",
+                first.unwrap_or_default(),
+                chars.as_str(),
+                e.hint().unwrap_or_default()
+            )
         }
     };
     if drifted {
@@ -778,4 +801,25 @@ fn check_not_stale(reviewed: &Reviewed) -> Result<(), Error> {
 
 fn missing(message: String) -> Error {
     Error::ReviewedPlanMissing { message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_queue_reads_as_not_applied_with_what_to_do() {
+        let v = Verdict::QueueLost(Error::LeaseLost {
+            ticket: "t1".into(),
+            holder: Some("abc of #9".into()),
+        });
+        let d = status_detail(&v, "", false, Some("https://x/runs/1"));
+        assert!(
+            d.starts_with("Not applied: this run no longer holds the apply queue (ticket t1); abc of #9 holds it now ([run](https://x/runs/1)).\n\n"),
+            "{d}"
+        );
+        assert!(d.contains("run the apply again"), "{d}");
+        assert_eq!(verdict_word(&v), "not_applied");
+        assert_eq!(comment_status(&v), CommentStatus::Failed);
+    }
 }

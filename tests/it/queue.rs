@@ -829,6 +829,17 @@ fn a_holder_that_lost_its_lease_does_not_apply() {
     );
     assert_eq!(labels(&s.applies()), ["next"]);
     assert_eq!(s.status()["holder"], Value::Null);
+    // Its apply bundle records why, for the review after the incident.
+    let verdicts: Vec<String> = bundles(&s.root)
+        .into_iter()
+        .filter(|(_, complete)| *complete)
+        .filter_map(|(dir, _)| {
+            let manifest = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+            let m: Value = serde_json::from_str(&manifest).ok()?;
+            m["verdict"].as_str().map(str::to_string)
+        })
+        .collect();
+    assert!(verdicts.iter().any(|v| v == "not_applied"), "{verdicts:?}");
 }
 
 /// SIGTERM while applying reaches terraform, which stops; tfgate waits for it, gives the queue
