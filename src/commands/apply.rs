@@ -156,6 +156,18 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
                 "rules look like ADDRESS_GLOB or ADDRESS_GLOB:ATTRIBUTE_PATH, e.g. 'aws_instance.web:tags.LastSeen'",
             )
         })?;
+    if opts.args.queue_lease < queue::MIN_LEASE {
+        return Err(Error::usage(
+            format!(
+                "--queue-lease {}s is too short",
+                opts.args.queue_lease.as_secs_f64()
+            ),
+            format!(
+                "a lease must outlast a few polls of the queue (one a second): give at least {}s; the default is 3m",
+                queue::MIN_LEASE.as_secs()
+            ),
+        ));
+    }
     // Checked before anything runs: a bad archive setting should not surface after an apply.
     let s3 = S3Archive::from_settings(opts.common).await?;
     let client = pr_comment::client(opts.github)

@@ -29,6 +29,9 @@ use crate::ui::Ui;
 
 /// The default lease: how long a run that stopped renewing blocks the others at most.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(180);
+/// The shortest lease a run may ask for: it must outlast a few polls, or waiting runs would
+/// drop each other's tickets between renewals.
+pub const MIN_LEASE: Duration = Duration::from_secs(2);
 /// How often a waiting run prints where it stands (§7: about every 30 s).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 /// How often a waiting run looks whether it is its turn: the handoff delay is at most this

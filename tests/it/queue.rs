@@ -1020,3 +1020,17 @@ fn flock_handoff(dir: &Path) -> Duration {
     let t: Vec<f64> = text.lines().map(|l| l.parse().unwrap()).collect();
     Duration::from_secs_f64((t[1] - t[0]).max(0.0))
 }
+
+/// A lease too short to outlast a few polls is refused before anything runs.
+#[test]
+fn a_lease_shorter_than_two_seconds_is_refused() {
+    let s = State::new(Store::File);
+    let run = s.apply("short", &["--queue-lease", "1s"], &[]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("--queue-lease 1s is too short") && run.stderr.contains("at least 2s"),
+        "{}",
+        run.transcript()
+    );
+    assert!(s.applies().is_empty());
+}
