@@ -46,14 +46,6 @@ impl DynamoStore {
         }
     }
 
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     fn error<E>(&self, operation: &'static str, err: SdkError<E>) -> StoreError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

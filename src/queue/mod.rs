@@ -102,11 +102,8 @@ pub async fn wait_turn<'a>(
     })
     .await;
     let (expired, ticket) = match enqueued {
-        Ok((expired, doc)) => (Ok(expired), doc.find(&id).cloned().unwrap_or(ticket)),
-        Err(e) => (Err(e), ticket),
-    };
-    let expired = match expired {
-        Ok(r) => r,
+        // As stored: its enqueue time may have been moved up to keep the queue in order.
+        Ok((expired, doc)) => (expired, doc.find(&id).cloned().unwrap_or(ticket)),
         Err(e) => {
             // The write may have landed although its answer was lost.
             leave(ui, store, &id).await;
@@ -241,10 +238,6 @@ fn poll(
 }
 
 impl Holding<'_> {
-    pub fn ticket(&self) -> &Ticket {
-        &self.ticket
-    }
-
     /// Renews the lease every third of it, for as long as it is polled (run it beside the
     /// work with `select!`). Never returns. Says so loudly, once, if the queue was lost.
     pub async fn heartbeat(&self) -> std::convert::Infallible {
@@ -329,9 +322,9 @@ impl Holding<'_> {
                 applied.unwrap_or_default()
             )),
             Err(e) => self.ui.warning(&format!(
-                "could not release the apply queue ({}); ticket {id} blocks the next run until its lease ends at {}",
+                "could not release the apply queue ({}); ticket {id} blocks the next run until its lease runs out, within {} of its last renewal",
                 e.error,
-                self.ticket.lease_expires.to_rfc3339_opts(SecondsFormat::Secs, true)
+                age_words(self.lease)
             )),
         }
     }
