@@ -70,6 +70,8 @@ pub struct Context {
     pub no_color: bool,
     /// `TF_WORKSPACE`, which terraform itself honours.
     pub tf_workspace: Option<String>,
+    /// `TF_DATA_DIR`, where terraform keeps what `init` wrote (instead of `.terraform`).
+    pub tf_data_dir: Option<PathBuf>,
     /// `GITHUB_API_URL` (GitHub Enterprise Server: `https://HOST/api/v3`).
     pub api_url: Option<String>,
     /// `GITHUB_TOKEN`.
@@ -208,6 +210,10 @@ impl Context {
             run_url,
             no_color: env.get("NO_COLOR").is_some(),
             tf_workspace: env.get("TF_WORKSPACE").map(str::to_string),
+            tf_data_dir: env
+                .get("TF_DATA_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
             api_url: env.get("GITHUB_API_URL").map(str::to_string),
             token: env.get("GITHUB_TOKEN").map(str::to_string),
             event: read_event(env),

@@ -55,6 +55,8 @@ pub struct Common {
     pub archive: Option<String>,
     /// KMS key (id, alias or ARN) for the S3 archive's objects; `None`: SSE-S3.
     pub kms_key: Option<String>,
+    /// `TF_DATA_DIR`, relative to the root; `None`: `.terraform`.
+    pub tf_data_dir: Option<PathBuf>,
 }
 
 impl Common {
@@ -161,6 +163,7 @@ pub fn resolve_common(global: &GlobalArgs, ctx: &Context) -> Result<(Common, Fil
         file: path,
         archive: non_empty(&global.archive.archive).or_else(|| non_empty(&file.archive)),
         kms_key: non_empty(&global.archive.kms_key).or_else(|| non_empty(&file.kms_key)),
+        tf_data_dir: ctx.tf_data_dir.clone(),
     };
     Ok((common, file))
 }

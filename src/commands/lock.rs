@@ -24,8 +24,9 @@ use crate::ui::Ui;
 /// Inspect and, carefully, repair the S3 backend's state lock and its DynamoDB digest.
 ///
 /// The backend comes from the flags below, else from .terraform/terraform.tfstate (written by
-/// `terraform init`), else from the `backend "s3"` block of the root's .tf files; the workspace
-/// from --workspace, TF_WORKSPACE or .terraform/environment. No `terraform init` is needed.
+/// `terraform init`; under TF_DATA_DIR when set), else from the `backend "s3"` block of the
+/// root's .tf files; the workspace from --workspace, TF_WORKSPACE or .terraform/environment.
+/// No `terraform init` is needed.
 /// AWS credentials and region come from the SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID,
 /// web identity), endpoints from the backend or AWS_ENDPOINT_URL.
 #[derive(Debug, clap::Subcommand)]
@@ -102,6 +103,7 @@ impl BackendArgs {
             use_lockfile: self.use_lockfile,
             workspace_key_prefix: self.workspace_key_prefix.clone(),
             profile: self.profile.clone(),
+            data_dir: None,
         }
     }
 }
@@ -153,8 +155,16 @@ pub async fn run(ui: &Ui, common: &Common, cmd: &LockCommand) -> Result<Outcome,
 
 /// The backend, the workspace's paths, and clients for them.
 async fn open(ui: &Ui, common: &Common, args: &BackendArgs) -> Result<LockStore, Error> {
-    let backend = backend::resolve(&common.root, &args.overrides())?;
-    let workspace = backend::workspace(&common.root, common.workspace.as_deref())?;
+    let flags = Overrides {
+        data_dir: common.tf_data_dir.clone(),
+        ..args.overrides()
+    };
+    let backend = backend::resolve(&common.root, &flags)?;
+    let workspace = backend::workspace(
+        &common.root,
+        common.workspace.as_deref(),
+        common.tf_data_dir.as_deref(),
+    )?;
     let paths = backend.paths(&workspace);
     ui.detail(&format!(
         "backend from {}: s3://{}/{} (workspace {workspace})",

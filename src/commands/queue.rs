@@ -82,9 +82,14 @@ pub async fn open_store(
     warn: bool,
 ) -> Result<Store, Error> {
     // As terraform picks it: --workspace / TF_WORKSPACE, else `terraform workspace select`'s.
-    let workspace = backend::workspace(root, common.workspace.as_deref())?;
+    let data_dir = common.tf_data_dir.as_deref();
+    let workspace = backend::workspace(root, common.workspace.as_deref(), data_dir)?;
     let file = || Store::File(FileStore::new(root, &workspace));
-    let backend = match backend::resolve(root, &Overrides::default()) {
+    let flags = Overrides {
+        data_dir: data_dir.map(Path::to_path_buf),
+        ..Overrides::default()
+    };
+    let backend = match backend::resolve(root, &flags) {
         Ok(b) => b,
         Err(Error::BackendNotConfigured { .. }) if queue_table.is_none() => return Ok(file()),
         Err(Error::BackendNotS3 { kind, .. }) if queue_table.is_none() => {

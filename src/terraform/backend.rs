@@ -37,6 +37,9 @@ pub struct Overrides {
     pub use_lockfile: Option<bool>,
     pub workspace_key_prefix: Option<String>,
     pub profile: Option<String>,
+    /// `TF_DATA_DIR`: where `terraform init` keeps its files, relative to the root
+    /// [default: .terraform].
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Where the backend settings came from (the command line may have overridden some).
@@ -125,13 +128,17 @@ fn join_key(parts: &[&str]) -> String {
 }
 
 /// The workspace to inspect: the one chosen (`--workspace`, `.tfgate.toml`, `TF_WORKSPACE`),
-/// else the one `terraform workspace select` recorded in `.terraform/environment`, else
-/// `default`.
-pub fn workspace(root: &Path, chosen: Option<&str>) -> Result<String, Error> {
+/// else the one `terraform workspace select` recorded in `environment` in the data folder
+/// (`.terraform`, or `TF_DATA_DIR`), else `default`.
+pub fn workspace(
+    root: &Path,
+    chosen: Option<&str>,
+    tf_data_dir: Option<&Path>,
+) -> Result<String, Error> {
     if let Some(ws) = chosen {
         return Ok(ws.to_string());
     }
-    let path = root.join(".terraform").join("environment");
+    let path = data_dir(root, tf_data_dir).join("environment");
     match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
         Ok(_) => Ok(DEFAULT_WORKSPACE.to_string()),
@@ -236,16 +243,27 @@ const READ: &[&Setting] = &[
     &USE_PATH_STYLE,
 ];
 
-/// Resolves the S3 backend of `root`: the command line, else `.terraform/terraform.tfstate`,
-/// else the `backend "s3"` block of the root's `.tf` files.
+/// The folder where `terraform init` keeps its files for `root`: `TF_DATA_DIR` (relative to
+/// the root, where terraform runs), else `.terraform`.
+pub fn data_dir(root: &Path, tf_data_dir: Option<&Path>) -> PathBuf {
+    root.join(tf_data_dir.unwrap_or(Path::new(".terraform")))
+}
+
+/// Resolves the S3 backend of `root`: the command line, else `terraform.tfstate` in the data
+/// folder (`.terraform`, or `TF_DATA_DIR`), else the `backend "s3"` block of the root's `.tf`
+/// files.
 pub fn resolve(root: &Path, flags: &Overrides) -> Result<S3Backend, Error> {
+    let mut from_init = false;
     let file = if flags.bucket.is_some() && flags.key.is_some() && !root.is_dir() {
         // A root that is not here (say, an on-call laptop without the repository): the command
         // line is the whole configuration.
         None
     } else {
-        match read_init_state(root)? {
-            Some(settings) => Some(settings),
+        match read_init_state(&data_dir(root, flags.data_dir.as_deref()))? {
+            Some(settings) => {
+                from_init = true;
+                Some(settings)
+            }
             None => read_block(root)?,
         }
     };
@@ -262,10 +280,7 @@ pub fn resolve(root: &Path, flags: &Overrides) -> Result<S3Backend, Error> {
             root: root.to_path_buf(),
         });
     };
-    let source = if file
-        .origin
-        .ends_with(Path::new(".terraform").join("terraform.tfstate"))
-    {
+    let source = if from_init {
         Source::InitState(file.origin.clone())
     } else {
         Source::Block(file.origin.clone())
@@ -371,7 +386,7 @@ fn unresolved(file: &FileSettings, name: &str, expr: &str, s: &Setting) -> Error
 }
 
 /// `.terraform/terraform.tfstate`: `{"backend": {"type": "s3", "config": {...}}}`.
-fn read_init_state(root: &Path) -> Result<Option<FileSettings>, Error> {
+fn read_init_state(data_dir: &Path) -> Result<Option<FileSettings>, Error> {
     #[derive(Deserialize)]
     struct InitState {
         backend: Option<Backend>,
@@ -383,7 +398,7 @@ fn read_init_state(root: &Path) -> Result<Option<FileSettings>, Error> {
         #[serde(default)]
         config: serde_json::Map<String, serde_json::Value>,
     }
-    let path = root.join(".terraform").join("terraform.tfstate");
+    let path = data_dir.join("terraform.tfstate");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -854,10 +869,38 @@ resource "terraform_data" "x" {}
     #[test]
     fn workspace_from_the_environment_file() {
         let dir = root_with(&[(".terraform/environment", "staging\n")]);
-        assert_eq!(workspace(dir.path(), None).unwrap(), "staging");
-        assert_eq!(workspace(dir.path(), Some("prod")).unwrap(), "prod");
+        assert_eq!(workspace(dir.path(), None, None).unwrap(), "staging");
+        assert_eq!(workspace(dir.path(), Some("prod"), None).unwrap(), "prod");
         let empty = root_with(&[]);
-        assert_eq!(workspace(empty.path(), None).unwrap(), "default");
+        assert_eq!(workspace(empty.path(), None, None).unwrap(), "default");
+    }
+
+    #[test]
+    fn tf_data_dir_moves_the_init_state_and_the_workspace() {
+        let init = r#"{"version":3,"backend":{"type":"s3","config":{
+            "bucket":"from-data-dir","key":"k.tfstate","region":"eu-west-1"}}}"#;
+        let dir = root_with(&[
+            ("main.tf", "terraform {\n  backend \"s3\" {}\n}\n"),
+            (".tfdata/terraform.tfstate", init),
+            (".tfdata/environment", "blue"),
+        ]);
+        let flags = Overrides {
+            data_dir: Some(PathBuf::from(".tfdata")),
+            ..Overrides::default()
+        };
+        let b = resolve(dir.path(), &flags).unwrap();
+        assert_eq!(b.bucket, "from-data-dir");
+        assert!(
+            matches!(&b.source, Source::InitState(p) if p.ends_with(".tfdata/terraform.tfstate"))
+        );
+        let data = Some(Path::new(".tfdata"));
+        assert_eq!(workspace(dir.path(), None, data).unwrap(), "blue");
+        // Without TF_DATA_DIR the partial block is all there is.
+        assert!(resolve(dir.path(), &Overrides::default()).is_err());
+        assert_eq!(
+            data_dir(dir.path(), Some(Path::new("/abs/data"))),
+            PathBuf::from("/abs/data")
+        );
     }
 
     #[test]

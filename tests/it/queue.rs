@@ -47,6 +47,8 @@ struct Options<'a> {
     dynamodb: Option<&'a str>,
     /// Make the root a git repository (before the plan, so the plan is named for it).
     git: bool,
+    /// `TF_DATA_DIR` for terraform and tfgate.
+    tf_data_dir: Option<&'a str>,
 }
 
 impl State {
@@ -58,6 +60,9 @@ impl State {
         let mut env = TestEnv::new();
         let log = env.path().join("applies.log");
         env.set("TF_VAR_log", log.display().to_string());
+        if let Some(d) = opts.tf_data_dir {
+            env.set("TF_DATA_DIR", d);
+        }
         let root = env.stage("queue");
         if opts.git {
             git(&root, &["init", "-q"]);
@@ -1033,4 +1038,42 @@ fn a_lease_shorter_than_two_seconds_is_refused() {
         run.transcript()
     );
     assert!(s.applies().is_empty());
+}
+
+/// With `TF_DATA_DIR`, terraform keeps what `init` wrote elsewhere; the queue still finds the
+/// s3 backend there (and so queues in DynamoDB), and so does `lock status`.
+#[test]
+fn the_backend_is_found_under_tf_data_dir() {
+    let s = State::build(
+        Store::Dynamo,
+        Options {
+            tf_data_dir: Some(".tfdata"),
+            ..Options::default()
+        },
+    );
+    assert!(s.root.join(".tfdata/terraform.tfstate").is_file());
+    assert!(!s.root.join(".terraform").exists());
+    let run = s.apply("data-dir", &[], &[]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("joined the apply queue in DynamoDB table"),
+        "{}",
+        run.transcript()
+    );
+    assert!(
+        s.status()["store"]
+            .as_str()
+            .unwrap()
+            .starts_with("DynamoDB table")
+    );
+    let lock = s
+        .env
+        .run(&["lock", "status", "--chdir", s.chdir(), "--format", "json"]);
+    lock.assert_code(0);
+    let source = lock.json()["backend"]["source"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(source.ends_with(".tfdata/terraform.tfstate"), "{source}");
 }
