@@ -73,7 +73,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         }
         Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
         Command::Apply(args) => {
-            let plan_defaults = settings::resolve_apply(args, &file, env);
+            let plan_defaults = settings::resolve_apply(args, &file, common.file.as_deref())?;
             let opts = commands::apply::ApplyOptions {
                 common: &common,
                 ctx: &ctx,
@@ -81,6 +81,8 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
                 args,
                 ignore: plan_defaults.ignore,
                 lock_timeout: plan_defaults.lock_timeout,
+                queue_lease: plan_defaults.queue_lease,
+                queue_timeout: plan_defaults.queue_timeout,
             };
             runtime.block_on(commands::apply::run(ui, &opts))
         }

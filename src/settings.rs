@@ -5,6 +5,7 @@
 //! every source add up, since more masking is never less safe.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -37,6 +38,12 @@ pub struct FileSettings {
     /// Ignore rules for comparing plans (`apply`, `diff`): `ADDRESS_GLOB[:ATTRIBUTE_PATH]`.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// The apply queue's DynamoDB table (`apply`, `queue status`, `lock status`).
+    pub queue_table: Option<String>,
+    /// `apply`'s lease in the queue, e.g. "3m".
+    pub queue_lease: Option<String>,
+    /// How long `apply` waits in the queue at most, e.g. "2h".
+    pub queue_timeout: Option<String>,
 }
 
 /// Settings every command shares.
@@ -57,6 +64,8 @@ pub struct Common {
     pub kms_key: Option<String>,
     /// `TF_DATA_DIR`, relative to the root; `None`: `.terraform`.
     pub tf_data_dir: Option<PathBuf>,
+    /// The apply queue's DynamoDB table from `.tfgate.toml` (`--queue-table` overrides it).
+    pub queue_table: Option<String>,
 }
 
 impl Common {
@@ -164,6 +173,7 @@ pub fn resolve_common(global: &GlobalArgs, ctx: &Context) -> Result<(Common, Fil
         archive: non_empty(&global.archive.archive).or_else(|| non_empty(&file.archive)),
         kms_key: non_empty(&global.archive.kms_key).or_else(|| non_empty(&file.kms_key)),
         tf_data_dir: ctx.tf_data_dir.clone(),
+        queue_table: non_empty(&file.queue_table),
     };
     Ok((common, file))
 }
@@ -203,24 +213,48 @@ pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSett
 pub struct ApplySettings {
     pub ignore: Vec<String>,
     pub lock_timeout: String,
+    pub queue_lease: Duration,
+    pub queue_timeout: Option<Duration>,
 }
+
+/// `apply`'s lease in the queue when nothing sets one.
+pub const DEFAULT_QUEUE_LEASE: Duration = Duration::from_secs(180);
 
 pub fn resolve_apply(
     args: &crate::commands::apply::ApplyArgs,
     file: &FileSettings,
-    _env: &Env,
-) -> ApplySettings {
+    file_path: Option<&Path>,
+) -> Result<ApplySettings, Error> {
     // Ignore rules add up like masks: the file's are the team's, the flags the run's.
     let mut ignore = file.ignore.clone();
     ignore.extend(args.ignore.iter().filter(|r| !r.is_empty()).cloned());
-    ApplySettings {
+    let duration = |key: &str, value: &Option<String>| -> Result<Option<Duration>, Error> {
+        value
+            .as_deref()
+            .map(|v| {
+                crate::commands::lock::parse_duration(v).map_err(|e| Error::Settings {
+                    path: file_path.map(Path::to_path_buf).unwrap_or_default(),
+                    message: format!("{key} = \"{v}\": {e}"),
+                })
+            })
+            .transpose()
+    };
+    Ok(ApplySettings {
         ignore,
         lock_timeout: args
             .lock_timeout
             .clone()
             .or_else(|| file.lock_timeout.clone())
             .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
-    }
+        queue_lease: match args.queue_lease {
+            Some(d) => d,
+            None => duration("queue_lease", &file.queue_lease)?.unwrap_or(DEFAULT_QUEUE_LEASE),
+        },
+        queue_timeout: match args.queue_timeout {
+            Some(d) => Some(d),
+            None => duration("queue_timeout", &file.queue_timeout)?,
+        },
+    })
 }
 
 /// Reads `.tfgate.toml` from the root, else from the repository root (the nearest ancestor
@@ -296,6 +330,40 @@ mod tests {
         // An env var set to false beats the file.
         let env = Env::from_pairs([("TFGATE_NO_INIT", "false")]);
         assert!(resolve_plan(&p, &file, &env).init);
+    }
+
+    fn apply_settings(dir: &Path, file: &str, flags: &[&str]) -> Result<ApplySettings, Error> {
+        std::fs::write(dir.join(FILE_NAME), file).unwrap();
+        let mut full = vec!["tfgate", "apply", "--chdir", dir.to_str().unwrap()];
+        full.extend_from_slice(flags);
+        let cli = crate::cli::Cli::try_parse_from(full).unwrap();
+        let (common, settings) = resolve_common(&cli.global, &Context::default()).unwrap();
+        let crate::cli::Command::Apply(a) = &cli.command else {
+            unreachable!()
+        };
+        resolve_apply(a, &settings, common.file.as_deref())
+    }
+
+    #[test]
+    fn queue_settings_from_flags_then_the_file_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let none = apply_settings(d, "", &[]).unwrap();
+        assert_eq!(none.queue_lease, DEFAULT_QUEUE_LEASE);
+        assert_eq!(none.queue_timeout, None);
+        let file = "queue_lease = \"5m\"\nqueue_timeout = \"2h\"\nqueue_table = \"tf-locks\"\n";
+        let from_file = apply_settings(d, file, &[]).unwrap();
+        assert_eq!(from_file.queue_lease, Duration::from_secs(300));
+        assert_eq!(from_file.queue_timeout, Some(Duration::from_secs(7200)));
+        let flags =
+            apply_settings(d, file, &["--queue-lease", "1m", "--queue-timeout", "10m"]).unwrap();
+        assert_eq!(flags.queue_lease, Duration::from_secs(60));
+        assert_eq!(flags.queue_timeout, Some(Duration::from_secs(600)));
+        let (g, _) = parse(&["plan", "--chdir", d.to_str().unwrap()]);
+        let (common, _) = resolve_common(&g, &Context::default()).unwrap();
+        assert_eq!(common.queue_table.as_deref(), Some("tf-locks"));
+        let err = apply_settings(d, "queue_lease = \"soon\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("queue_lease = \"soon\""), "{err}");
     }
 
     #[test]

@@ -83,9 +83,9 @@ pub struct ApplyArgs {
     pub queue_timeout: Option<Duration>,
 
     /// How long a run that stops renewing its place in the queue (a dead runner) blocks the
-    /// others at most; renewed every third of it
-    #[arg(long, env = "TFGATE_QUEUE_LEASE", value_name = "DURATION", value_parser = parse_duration, default_value = "3m")]
-    pub queue_lease: Duration,
+    /// others at most; renewed every third of it [default: 3m]
+    #[arg(long, env = "TFGATE_QUEUE_LEASE", value_name = "DURATION", value_parser = parse_duration)]
+    pub queue_lease: Option<Duration>,
 
     /// Arguments passed to `terraform plan`, after `--` (the same as on the PR)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
@@ -109,6 +109,8 @@ pub struct ApplyOptions<'a> {
     pub args: &'a ApplyArgs,
     pub ignore: Vec<String>,
     pub lock_timeout: String,
+    pub queue_lease: Duration,
+    pub queue_timeout: Option<Duration>,
 }
 
 /// The reviewed plan, verified.
@@ -156,11 +158,11 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
                 "rules look like ADDRESS_GLOB or ADDRESS_GLOB:ATTRIBUTE_PATH, e.g. 'aws_instance.web:tags.LastSeen'",
             )
         })?;
-    if opts.args.queue_lease < queue::MIN_LEASE {
+    if opts.queue_lease < queue::MIN_LEASE {
         return Err(Error::usage(
             format!(
                 "--queue-lease {}s is too short",
-                opts.args.queue_lease.as_secs_f64()
+                opts.queue_lease.as_secs_f64()
             ),
             format!(
                 "a lease must outlast a few polls of the queue (one a second): give at least {}s; the default is 3m",
@@ -186,7 +188,11 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
         ui,
         common,
         &root,
-        opts.args.queue.queue_table.as_deref(),
+        opts.args
+            .queue
+            .queue_table
+            .as_deref()
+            .or(common.queue_table.as_deref()),
         true,
     )
     .await?;
@@ -197,8 +203,8 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
         who: queue_cmd::who(),
     };
     let queue_opts = QueueOptions {
-        lease: opts.args.queue_lease,
-        timeout: opts.args.queue_timeout,
+        lease: opts.queue_lease,
+        timeout: opts.queue_timeout,
     };
     let holding = queue::wait_turn(ui, &store, &info, &queue_opts).await?;
     let outcome = match superseded_by(opts, client.as_ref(), &root, &holding).await {

@@ -180,6 +180,7 @@ async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, 
         .queue
         .queue_table
         .clone()
+        .or_else(|| common.queue_table.clone())
         .or_else(|| store.backend().dynamodb_table.clone());
     let queue = queue_table.map(|t| DynamoStore::new(store.clone(), &t));
     let (snapshot, head) = tokio::join!(store.snapshot(), async {

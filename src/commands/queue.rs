@@ -54,8 +54,13 @@ pub async fn run(ui: &Ui, common: &Common, cmd: &QueueCommand) -> Result<Outcome
 
 async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, Error> {
     let root = crate::commands::plan::resolve_root(&common.root)?;
-    let store = open_store(ui, common, &root, args.table.queue_table.as_deref(), false).await?;
-    let doc = store.read().await.map_err(|e| e.error)?.doc;
+    let table = args
+        .table
+        .queue_table
+        .as_deref()
+        .or(common.queue_table.as_deref());
+    let store = open_store(ui, common, &root, table, false).await?;
+    let doc = crate::queue::read(&store).await?;
     let now = Utc::now();
     let text = match common.format {
         Format::Human => render::status_text(&doc, &store.describe(), now, ui.color()),

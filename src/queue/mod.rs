@@ -330,6 +330,15 @@ impl Holding<'_> {
     }
 }
 
+/// The queue as it stands, read with the same patience for transient errors as every change
+/// (for `queue status` and `lock status`).
+pub async fn read(store: &Store) -> Result<QueueDoc, Error> {
+    mutate(store, |_| ((), false))
+        .await
+        .map(|((), doc)| doc)
+        .map_err(|e| e.error)
+}
+
 /// Removes a ticket, best effort (the lease bounds the damage when it cannot be removed).
 async fn leave(ui: &Ui, store: &Store, id: &str) {
     match mutate(store, |doc| ((), doc.remove(id))).await {
