@@ -135,6 +135,21 @@ pub struct GithubArgs {
     pub comment_author: Option<String>,
 }
 
+/// `--ignore`, for the commands that compare two plans (`apply`, `diff`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct IgnoreArgs {
+    /// Drop expected differences: ADDRESS_GLOB[:ATTRIBUTE_PATH], e.g.
+    /// 'module.app.aws_instance.*:tags.LastSeen' (repeatable; adds to `ignore` in
+    /// .tfgate.toml). In TFGATE_IGNORE, one rule per line.
+    #[arg(
+        long = "ignore",
+        env = "TFGATE_IGNORE",
+        value_name = "RULE",
+        value_delimiter = '\n'
+    )]
+    pub rules: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {

@@ -86,7 +86,11 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
             };
             runtime.block_on(commands::apply::run(ui, &opts))
         }
-        Command::Diff(args) => runtime.block_on(commands::diff::run(ui, &common, &github, args)),
+        Command::Diff(args) => {
+            let rules =
+                settings::resolve_ignore(&file, common.file.as_deref(), &args.ignore.rules)?;
+            runtime.block_on(commands::diff::run(ui, &common, &github, args, &rules))
+        }
         Command::Lock(cmd) => runtime.block_on(commands::lock::run(ui, &common, cmd)),
         Command::Queue(cmd) => runtime.block_on(commands::queue::run(ui, &common, cmd)),
         Command::Archive(cmd) => {

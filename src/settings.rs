@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::cli::{Format, GithubArgs, GlobalArgs, PlanArgs};
 use crate::context::{Context, Env};
 use crate::error::Error;
+use crate::plan::compare::IgnoreRule;
 
 pub const FILE_NAME: &str = ".tfgate.toml";
 pub const DEFAULT_LOCK_TIMEOUT: &str = "5m";
@@ -211,10 +212,37 @@ pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSett
 /// Settings of `apply` that `.tfgate.toml` may also hold.
 #[derive(Debug, Clone)]
 pub struct ApplySettings {
-    pub ignore: Vec<String>,
+    pub ignore: Vec<IgnoreRule>,
     pub lock_timeout: String,
     pub queue_lease: Duration,
     pub queue_timeout: Option<Duration>,
+}
+
+/// Ignore rules for comparing plans (`apply`, `diff`). They add up like masks: the file's are
+/// the team's and come first, the flags' are the run's. A rule that cannot be read is named
+/// with where it came from.
+pub fn resolve_ignore(
+    file: &FileSettings,
+    file_path: Option<&Path>,
+    flags: &[String],
+) -> Result<Vec<IgnoreRule>, Error> {
+    let mut rules = Vec::new();
+    for text in &file.ignore {
+        rules.push(IgnoreRule::parse(text).map_err(|e| Error::Settings {
+            path: file_path.map(Path::to_path_buf).unwrap_or_default(),
+            message: e.to_string(),
+        })?);
+    }
+    for text in flags.iter().filter(|r| !r.trim().is_empty()) {
+        rules.push(IgnoreRule::parse(text).map_err(|e| {
+            Error::usage(
+                e.to_string(),
+                "a rule is ADDRESS_GLOB[:ATTRIBUTE_PATH], e.g. --ignore terraform_data.clock or \
+                 --ignore 'module.app.aws_instance.*:tags.LastSeen'",
+            )
+        })?);
+    }
+    Ok(rules)
 }
 
 /// `apply`'s lease in the queue when nothing sets one.
@@ -225,9 +253,6 @@ pub fn resolve_apply(
     file: &FileSettings,
     file_path: Option<&Path>,
 ) -> Result<ApplySettings, Error> {
-    // Ignore rules add up like masks: the file's are the team's, the flags the run's.
-    let mut ignore = file.ignore.clone();
-    ignore.extend(args.ignore.iter().filter(|r| !r.is_empty()).cloned());
     let duration = |key: &str, value: &Option<String>| -> Result<Option<Duration>, Error> {
         value
             .as_deref()
@@ -240,7 +265,7 @@ pub fn resolve_apply(
             .transpose()
     };
     Ok(ApplySettings {
-        ignore,
+        ignore: resolve_ignore(file, file_path, &args.ignore.rules)?,
         lock_timeout: args
             .lock_timeout
             .clone()

@@ -51,15 +51,8 @@ pub struct ApplyArgs {
     #[arg(long, env = "TFGATE_REVIEWED", value_name = "BUNDLE")]
     pub reviewed: Option<String>,
 
-    /// Ignore an expected difference, ADDRESS_GLOB[:ATTRIBUTE_PATH] (repeatable; also
-    /// `ignore = [..]` in .tfgate.toml). In TFGATE_IGNORE, one rule per line.
-    #[arg(
-        long = "ignore",
-        env = "TFGATE_IGNORE",
-        value_name = "RULE",
-        value_delimiter = '\n'
-    )]
-    pub ignore: Vec<String>,
+    #[command(flatten)]
+    pub ignore: crate::cli::IgnoreArgs,
 
     /// When the fresh plan differs from the reviewed one: refuse (fail), or apply anyway and
     /// say so loudly (warn)
@@ -107,7 +100,8 @@ pub struct ApplyOptions<'a> {
     pub ctx: &'a Context,
     pub github: &'a GithubSettings,
     pub args: &'a ApplyArgs,
-    pub ignore: Vec<String>,
+    /// `.tfgate.toml`'s rules, then `--ignore`'s.
+    pub ignore: Vec<IgnoreRule>,
     pub lock_timeout: String,
     pub queue_lease: Duration,
     pub queue_timeout: Option<Duration>,
@@ -147,17 +141,6 @@ enum Verdict {
 }
 
 pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
-    let rules = opts
-        .ignore
-        .iter()
-        .map(|r| IgnoreRule::parse(r))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            Error::usage(
-                e.to_string(),
-                "rules look like ADDRESS_GLOB or ADDRESS_GLOB:ATTRIBUTE_PATH, e.g. 'aws_instance.web:tags.LastSeen'",
-            )
-        })?;
     if opts.queue_lease < queue::MIN_LEASE {
         return Err(Error::usage(
             format!(
@@ -216,7 +199,7 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
                 client: client.as_ref(),
                 s3: s3.as_ref(),
                 reviewed: &reviewed,
-                rules: &rules,
+                rules: &opts.ignore,
                 root: &root,
                 tf: &tf,
                 holding: &holding,

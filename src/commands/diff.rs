@@ -2,10 +2,10 @@
 //!
 //! Owns the command: recognising each side's source (a plan JSON file, a bundle folder, a binary
 //! plan read in the `--chdir` root, or an archive reference `s3://…`, `pr:N`, `commit:SHA`),
-//! reading and parsing both plans, the ignore rules from `--ignore` and `.tfgate.toml`, the
-//! warning about plans of different roots or workspaces, the output format and the exit code
-//! (0 identical, 3 different). It does not compare plans (`plan::compare`) nor lay out the
-//! report (`render::report`), and it writes only through `Ui`.
+//! reading and parsing both plans, the warning about plans of different roots or workspaces, the output format and the exit code
+//! (0 identical, 3 different). It does not compare plans (`plan::compare`), read the ignore
+//! rules (`settings::resolve_ignore`) nor lay out the report (`render::report`), and it writes
+//! only through `Ui`.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ use crate::plan::redact::secrets_of_plan;
 use crate::render::comment::MAX_COMMENT_BYTES;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
-use crate::settings::{self, Common, GithubSettings};
+use crate::settings::{Common, GithubSettings};
 use crate::terraform::plan_file::PlanBytes;
 use crate::terraform::plan_json::{self, Plan};
 use crate::ui::Ui;
@@ -45,16 +45,8 @@ pub struct DiffArgs {
     /// Lines of context around each change in the unified diff
     #[arg(long, value_name = "N", default_value_t = report::DEFAULT_CONTEXT)]
     pub context: usize,
-    /// Drop expected differences: ADDRESS_GLOB[:ATTRIBUTE_PATH], e.g.
-    /// 'module.app.aws_instance.*:tags.LastSeen' (repeatable; adds to `ignore` in
-    /// .tfgate.toml). In TFGATE_IGNORE, one rule per line.
-    #[arg(
-        long = "ignore",
-        env = "TFGATE_IGNORE",
-        value_name = "RULE",
-        value_delimiter = '\n'
-    )]
-    pub ignore: Vec<String>,
+    #[command(flatten)]
+    pub ignore: crate::cli::IgnoreArgs,
 }
 
 /// Where a plan comes from.
@@ -137,8 +129,8 @@ pub async fn run(
     common: &Common,
     github: &GithubSettings,
     args: &DiffArgs,
+    rules: &[IgnoreRule],
 ) -> Result<Outcome, Error> {
-    let rules = ignore_rules(common, args)?;
     let (source_a, source_b) = (Source::parse(&args.a)?, Source::parse(&args.b)?);
     let a = load(ui, common, github, &source_a).await?;
     let b = load(ui, common, github, &source_b).await?;
@@ -152,7 +144,7 @@ pub async fn run(
         &plan_a,
         &plan_b,
         &CompareOptions {
-            ignore: &rules,
+            ignore: rules,
             masker: &masker,
         },
     );
@@ -197,30 +189,6 @@ fn render(
         Format::Markdown => report::markdown(cmp, &opts, masker, MAX_COMMENT_BYTES),
         Format::Json => serde_json::to_string_pretty(cmp).expect("a comparison always serializes"),
     }
-}
-
-/// The rules of `.tfgate.toml` first, then the command line's.
-fn ignore_rules(common: &Common, args: &DiffArgs) -> Result<Vec<IgnoreRule>, Error> {
-    let mut rules = Vec::new();
-    if common.file.is_some() {
-        let (file, path) = settings::load_file(&common.root)?;
-        for text in &file.ignore {
-            rules.push(IgnoreRule::parse(text).map_err(|e| Error::Settings {
-                path: path.clone().unwrap_or_default(),
-                message: e.to_string(),
-            })?);
-        }
-    }
-    for text in args.ignore.iter().filter(|r| !r.trim().is_empty()) {
-        rules.push(IgnoreRule::parse(text).map_err(|e| {
-            Error::usage(
-                e.to_string(),
-                "a rule is ADDRESS_GLOB[:ATTRIBUTE_PATH], e.g. --ignore terraform_data.clock or \
-                 --ignore 'module.app.aws_instance.*:tags.LastSeen'",
-            )
-        })?);
-    }
-    Ok(rules)
 }
 
 async fn load(
