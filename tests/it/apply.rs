@@ -102,6 +102,23 @@ impl World {
         root
     }
 
+    /// `fixture` planned and reviewed on PR 7, then its state changed by a `terraform apply`
+    /// with `var` made outside tfgate, then the PR merged. The PR's environment holds the root:
+    /// keep it.
+    fn reviewed_then_changed(&self, fixture: &str, var: &str) -> (TestEnv, PathBuf) {
+        let env = self.pr_env();
+        let root = self.root(&env, fixture);
+        run_in(&env, &["plan"], &root).assert_code(0);
+        terraform(&env, &root, &["init", "-input=false"]);
+        terraform(
+            &env,
+            &root,
+            &["apply", "-auto-approve", "-input=false", var],
+        );
+        self.gh.merge_pr(REPO, PR, MERGE);
+        (env, root)
+    }
+
     fn comment(&self) -> String {
         let mine: Vec<_> = self
             .gh
@@ -217,23 +234,8 @@ fn reviewed_plan_is_applied_after_merge() {
 #[test]
 fn real_drift_between_plan_and_apply_is_refused() {
     let w = World::new();
-    let env = w.pr_env();
-    let root = w.root(&env, "demo");
-    run_in(&env, &["plan"], &root).assert_code(0);
     // Someone applies another change to the same state before the merge is applied.
-    terraform(&env, &root, &["init", "-input=false"]);
-    terraform(
-        &env,
-        &root,
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-var=environment=hotfix",
-        ],
-    );
-
-    w.gh.merge_pr(REPO, PR, MERGE);
+    let (_pr, root) = w.reviewed_then_changed("demo", "-var=environment=hotfix");
     let env = w.push_env();
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(3);
@@ -275,21 +277,7 @@ fn real_drift_between_plan_and_apply_is_refused() {
 #[test]
 fn on_drift_warn_applies_and_says_so() {
     let w = World::new();
-    let env = w.pr_env();
-    let root = w.root(&env, "demo");
-    run_in(&env, &["plan"], &root).assert_code(0);
-    terraform(&env, &root, &["init", "-input=false"]);
-    terraform(
-        &env,
-        &root,
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-var=environment=hotfix",
-        ],
-    );
-    w.gh.merge_pr(REPO, PR, MERGE);
+    let (_pr, root) = w.reviewed_then_changed("demo", "-var=environment=hotfix");
     let env = w.push_env();
     let run = run_in(&env, &["apply", "--on-drift", "warn"], &root);
     run.assert_code(0);
@@ -307,21 +295,8 @@ fn on_drift_warn_applies_and_says_so() {
 #[test]
 fn a_changed_sensitive_value_is_reported_without_the_secret() {
     let w = World::new();
-    let env = w.pr_env();
-    let root = w.root(&env, "sensitive");
-    run_in(&env, &["plan"], &root).assert_code(0);
-    terraform(&env, &root, &["init", "-input=false"]);
-    terraform(
-        &env,
-        &root,
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-var=db_password=S3CRET-rotated-by-hand-5e5e",
-        ],
-    );
-    w.gh.merge_pr(REPO, PR, MERGE);
+    let (_pr, root) =
+        w.reviewed_then_changed("sensitive", "-var=db_password=S3CRET-rotated-by-hand-5e5e");
     let env = w.push_env();
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(3);
