@@ -1220,6 +1220,23 @@ fn mask_value(v: &mut Value, masker: &Masker) {
     }
 }
 
+/// Compares two plan JSON texts with ignore rules given as text: for the tests of this module
+/// and of the renderers of comparisons.
+#[cfg(test)]
+pub(crate) fn compare_texts(a: &str, b: &str, rules: &[&str], masker: &Masker) -> Comparison {
+    use crate::terraform::plan_json::parse;
+    let (pa, pb) = (parse(a.as_bytes()).unwrap(), parse(b.as_bytes()).unwrap());
+    let rules: Vec<IgnoreRule> = rules.iter().map(|r| r.parse().unwrap()).collect();
+    compare(
+        &pa,
+        &pb,
+        &CompareOptions {
+            ignore: &rules,
+            masker,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1288,20 +1305,7 @@ mod tests {
     }
 
     fn run(a: &str, b: &str, rules: &[&str]) -> Comparison {
-        run_masked(a, b, rules, &Masker::default())
-    }
-
-    fn run_masked(a: &str, b: &str, rules: &[&str], masker: &Masker) -> Comparison {
-        let (pa, pb) = (parse(a.as_bytes()).unwrap(), parse(b.as_bytes()).unwrap());
-        let rules: Vec<IgnoreRule> = rules.iter().map(|r| r.parse().unwrap()).collect();
-        compare(
-            &pa,
-            &pb,
-            &CompareOptions {
-                ignore: &rules,
-                masker,
-            },
-        )
+        compare_texts(a, b, rules, &Masker::default())
     }
 
     /// (address, kind, paths) of every difference.
@@ -1829,7 +1833,7 @@ mod tests {
                 &parse(text.as_bytes()).unwrap(),
             ));
         }
-        let c = run_masked(&a, &b, &[], &masker);
+        let c = compare_texts(&a, &b, &[], &masker);
         assert_eq!(
             summary(&c),
             vec![
@@ -1879,7 +1883,7 @@ mod tests {
             out("conn-secret-A"),
             "t",
         );
-        let c = run_masked(&a, &leak, &[], &masker);
+        let c = compare_texts(&a, &leak, &[], &masker);
         assert_eq!(
             summary(&c),
             vec![entry("terraform_data.app_secrets", "before", &["output"])]

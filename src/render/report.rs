@@ -150,14 +150,7 @@ pub fn human(
     let mut t = new_table(table);
     for group in cmp.subjects() {
         let first = &group[0];
-        let mut items: Vec<String> = group
-            .iter()
-            .take(ITEMS_PER_ROW)
-            .map(|d| describe(d, &code))
-            .collect();
-        if group.len() > ITEMS_PER_ROW {
-            items.push(format!("… and {} more", group.len() - ITEMS_PER_ROW));
-        }
+        let items = row_items(group, &code);
         t.add_row(vec![
             Cell::new(clean(&md::clip(
                 &masker.mask(&subject(first)),
@@ -378,6 +371,19 @@ fn minimal(cmp: &Comparison, max_bytes: usize) -> String {
     }
 }
 
+/// What one subject's row lists: its first `ITEMS_PER_ROW` differences, then how many more.
+fn row_items(group: &[Difference], code: &dyn Fn(&str, usize) -> String) -> Vec<String> {
+    let mut items: Vec<String> = group
+        .iter()
+        .take(ITEMS_PER_ROW)
+        .map(|d| describe(d, code))
+        .collect();
+    if group.len() > ITEMS_PER_ROW {
+        items.push(format!("… and {} more", group.len() - ITEMS_PER_ROW));
+    }
+    items
+}
+
 fn table_rows(cmp: &Comparison, masker: &Masker) -> Vec<String> {
     let code = |s: &str, max: usize| md::code_in_table(&md::clip(&masker.mask(s), max));
     let action = |a: Option<&str>| {
@@ -389,14 +395,7 @@ fn table_rows(cmp: &Comparison, masker: &Masker) -> Vec<String> {
     cmp.subjects()
         .map(|group| {
             let first = &group[0];
-            let mut items: Vec<String> = group
-                .iter()
-                .take(ITEMS_PER_ROW)
-                .map(|d| describe(d, &code))
-                .collect();
-            if group.len() > ITEMS_PER_ROW {
-                items.push(format!("… and {} more", group.len() - ITEMS_PER_ROW));
-            }
+            let items = row_items(group, &code);
             format!(
                 "| {} | {} | {} | {} |\n",
                 md::code_in_table(&md::clip(&masker.mask(&subject(first)), ADDRESS_CHARS)),
@@ -507,7 +506,7 @@ fn diff_details(diff: &str, budget: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::compare::{CompareOptions, IgnoreRule, compare};
+    use crate::plan::compare::compare_texts;
     use crate::plan::redact::secrets_of_plan;
     use crate::terraform::plan_json::parse;
 
@@ -533,19 +532,6 @@ mod tests {
             .replace("migrate up to v42", "migrate up to v43")
             .replace(r#""new_checkout":true"#, r#""new_checkout":false"#);
         compare_texts(CHANGES, &b, &[], &Masker::default())
-    }
-
-    fn compare_texts(a: &str, b: &str, rules: &[&str], masker: &Masker) -> Comparison {
-        let (pa, pb) = (parse(a.as_bytes()).unwrap(), parse(b.as_bytes()).unwrap());
-        let rules: Vec<IgnoreRule> = rules.iter().map(|r| r.parse().unwrap()).collect();
-        compare(
-            &pa,
-            &pb,
-            &CompareOptions {
-                ignore: &rules,
-                masker,
-            },
-        )
     }
 
     /// Every fence closed, every `<details>` closed, every table row as wide as its head.
