@@ -182,6 +182,8 @@ async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, 
         .clone()
         .or_else(|| common.queue_table.clone())
         .or_else(|| store.backend().dynamodb_table.clone());
+    // One read with the SDK's bounded retries, not `queue::read`'s patience: on-call must not
+    // wait out a retry storm for the extra line (the other reads are bounded the same way).
     let queue = queue_table.map(|t| DynamoStore::new(store.clone(), &t));
     let (snapshot, head) = tokio::join!(store.snapshot(), async {
         match &queue {
