@@ -44,6 +44,20 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TFGATE_FORMAT", value_enum)]
     pub format: Option<Format>,
 
+    /// An argument for `terraform init` (repeatable), e.g.
+    /// --init-arg=-backend-config=prod.s3.tfbackend; `lock` reads its -backend-config values
+    /// too. In TFGATE_INIT_ARGS, one argument per line
+    #[arg(
+        long = "init-arg",
+        global = true,
+        env = "TFGATE_INIT_ARGS",
+        value_name = "ARG",
+        value_delimiter = '\n',
+        allow_hyphen_values = true,
+        hide_env_values = true
+    )]
+    pub init_args: Vec<String>,
+
     /// Mask text matching this regular expression in all output (repeatable; adds to the
     /// values Terraform marks sensitive). In TFGATE_MASK, one pattern per line.
     #[arg(

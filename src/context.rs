@@ -76,6 +76,8 @@ pub struct Context {
     pub api_url: Option<String>,
     /// `GITHUB_TOKEN`.
     pub token: Option<String>,
+    /// `PATH`, to find which `terraform` a bare binary name means.
+    pub path: Option<String>,
     /// What triggered the workflow, from `GITHUB_EVENT_NAME` and its payload.
     pub event: Event,
 }
@@ -216,6 +218,7 @@ impl Context {
                 .map(PathBuf::from),
             api_url: env.get("GITHUB_API_URL").map(str::to_string),
             token: env.get("GITHUB_TOKEN").map(str::to_string),
+            path: env.get("PATH").map(str::to_string),
             event: read_event(env),
         }
     }

@@ -53,6 +53,17 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         message: e.to_string(),
     })?);
 
+    ui.add_secrets(terraform::backend::secret_init_values(&common.init_args));
+    if matches!(cli.command, Command::Plan(_) | Command::Apply(_))
+        && let Some(wrapper) =
+            terraform::wrapper::setup_terraform_wrapper(&common.terraform, ctx.path.as_deref())
+    {
+        ui.warning(&format!(
+            "{} is hashicorp/setup-terraform's wrapper script: it buffers terraform's output and does not pass signals on, so a cancelled run cannot make terraform release the state lock; set `terraform_wrapper: false` on the setup-terraform step",
+            wrapper.display()
+        ));
+    }
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

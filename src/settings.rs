@@ -31,6 +31,8 @@ pub struct FileSettings {
     pub lock_timeout: Option<String>,
     /// Run `terraform init` before planning (default true).
     pub init: Option<bool>,
+    /// Arguments for `terraform init`, e.g. `["-backend-config=prod.s3.tfbackend"]`.
+    pub init_args: Option<Vec<String>>,
     pub detailed_exitcode: Option<bool>,
     /// The S3 archive, `s3://BUCKET/PREFIX`.
     pub archive: Option<String>,
@@ -67,6 +69,8 @@ pub struct Common {
     pub tf_data_dir: Option<PathBuf>,
     /// The apply queue's DynamoDB table from `.tfgate.toml` (`--queue-table` overrides it).
     pub queue_table: Option<String>,
+    /// Arguments for `terraform init` (`--init-arg`), after `-input=false -no-color`.
+    pub init_args: Vec<String>,
 }
 
 impl Common {
@@ -175,8 +179,20 @@ pub fn resolve_common(global: &GlobalArgs, ctx: &Context) -> Result<(Common, Fil
         kms_key: non_empty(&global.archive.kms_key).or_else(|| non_empty(&file.kms_key)),
         tf_data_dir: ctx.tf_data_dir.clone(),
         queue_table: non_empty(&file.queue_table),
+        init_args: init_args(&global.init_args, file.init_args.as_deref()),
     };
     Ok((common, file))
+}
+
+/// The command line's init arguments replace the file's (flag > env > file, like every other
+/// setting); an empty `TFGATE_INIT_ARGS` line is no argument.
+fn init_args(given: &[String], from_file: Option<&[String]>) -> Vec<String> {
+    let given: Vec<String> = given.iter().filter(|a| !a.is_empty()).cloned().collect();
+    if given.is_empty() {
+        from_file.map(<[String]>::to_vec).unwrap_or_default()
+    } else {
+        given
+    }
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {

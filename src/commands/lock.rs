@@ -104,6 +104,7 @@ impl BackendArgs {
             workspace_key_prefix: self.workspace_key_prefix.clone(),
             profile: self.profile.clone(),
             data_dir: None,
+            init_args: Vec::new(),
         }
     }
 }
@@ -157,6 +158,7 @@ pub async fn run(ui: &Ui, common: &Common, cmd: &LockCommand) -> Result<Outcome,
 async fn open(ui: &Ui, common: &Common, args: &BackendArgs) -> Result<LockStore, Error> {
     let flags = Overrides {
         data_dir: common.tf_data_dir.clone(),
+        init_args: common.init_args.clone(),
         ..args.overrides()
     };
     let backend = backend::resolve(&common.root, &flags)?;

@@ -91,12 +91,9 @@ pub async fn prepare_terraform(
     }
     if init {
         ui.status("tfgate: terraform init");
-        tf.run_ok(
-            &args(&["init", "-input=false", "-no-color"]),
-            Stdout::Stream,
-            ui,
-        )
-        .await?;
+        let mut init = args(&["init", "-input=false", "-no-color"]);
+        init.extend(common.init_args.iter().cloned());
+        tf.run_ok(&init, Stdout::Stream, ui).await?;
     }
     Ok(tf)
 }

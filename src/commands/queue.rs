@@ -92,6 +92,7 @@ pub async fn open_store(
     let file = || Store::File(FileStore::new(root, &workspace));
     let flags = Overrides {
         data_dir: data_dir.map(Path::to_path_buf),
+        init_args: common.init_args.clone(),
         ..Overrides::default()
     };
     let backend = match backend::resolve(root, &flags) {

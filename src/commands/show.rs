@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::bundle::{self, Manifest};
 use crate::cli::Format;
-use crate::commands::plan::resolve_root;
+use crate::commands::plan::{prepare_terraform, resolve_root};
 use crate::error::{Error, Outcome};
 use crate::plan::{self, Analysis};
 use crate::render::comment::render_summary_markdown;
 use crate::render::table::{self, TableOptions};
 use crate::settings::Common;
+use crate::terraform::Stdout;
+use crate::terraform::backend::data_dir;
 use crate::terraform::plan_file::{self, PlanBytes};
-use crate::terraform::{Stdout, Terraform};
 use crate::ui::Ui;
 
 pub async fn run(ui: &Ui, common: &Common, plan: &Path) -> Result<Outcome, Error> {
@@ -97,10 +98,10 @@ async fn binary_plan_json(
 ) -> Result<(PlanBytes, PathBuf), Error> {
     let root = resolve_root(&common.root)?;
     let plan_abs = std::fs::canonicalize(plan).map_err(|e| Error::io("resolve", plan, e))?;
-    let mut tf = Terraform::new(common.terraform.clone(), root);
-    if let Some(ws) = &common.workspace {
-        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
-    }
+    // terraform reads a saved plan only in an initialised root: a fresh checkout is
+    // initialised first, with the same --init-arg values as plan and apply.
+    let initialised = data_dir(&root, common.tf_data_dir.as_deref()).is_dir();
+    let tf = prepare_terraform(ui, common, &root, !initialised).await?;
     let tmp =
         tempfile::NamedTempFile::new().map_err(|e| Error::io("create", "a temporary file", e))?;
     let args = vec![

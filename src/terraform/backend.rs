@@ -40,6 +40,9 @@ pub struct Overrides {
     /// `TF_DATA_DIR`: where `terraform init` keeps its files, relative to the root
     /// [default: .terraform].
     pub data_dir: Option<PathBuf>,
+    /// The arguments tfgate gives `terraform init` (`--init-arg`): their `-backend-config`
+    /// settings complete a partial `backend "s3"` block, as they do for terraform.
+    pub init_args: Vec<String>,
 }
 
 /// Where the backend settings came from (the command line may have overridden some).
@@ -264,7 +267,9 @@ pub fn resolve(root: &Path, flags: &Overrides) -> Result<S3Backend, Error> {
                 from_init = true;
                 Some(settings)
             }
-            None => read_block(root)?,
+            None => read_block(root)?
+                .map(|block| with_backend_config(block, root, &flags.init_args))
+                .transpose()?,
         }
     };
     let Some(file) = file else {
@@ -383,6 +388,92 @@ fn unresolved(file: &FileSettings, name: &str, expr: &str, s: &Setting) -> Error
         origin: file.origin.clone(),
         supply: s.supply,
     }
+}
+
+/// The `-backend-config` values among `terraform init`'s arguments, laid over a partial
+/// `backend "s3"` block as terraform lays them: `-backend-config=KEY=VALUE` sets one setting,
+/// `-backend-config=FILE` (relative to the root) sets the attributes the file assigns; later
+/// arguments win. (After `terraform init` the merged settings are in the data folder and this
+/// is not needed.)
+fn with_backend_config(
+    mut block: FileSettings,
+    root: &Path,
+    init_args: &[String],
+) -> Result<FileSettings, Error> {
+    let mut layers: Vec<Vec<(&'static str, Value)>> = Vec::new();
+    for value in backend_config_values(init_args) {
+        // As terraform decides: a value with `=` is KEY=VALUE, any other a file.
+        let layer = match value.split_once('=') {
+            Some((key, text)) => {
+                let key = key.trim();
+                READ.iter()
+                    .flat_map(|s| std::iter::once(&s.name).chain(s.aliases))
+                    .find(|n| **n == key)
+                    .map(|n| vec![(*n, Value::Text(text.to_string()))])
+                    .unwrap_or_default()
+            }
+            None => {
+                let path = root.join(value);
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+                let body = hcl::parse(&text).map_err(|e| Error::BackendFile {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                block_values(&body)
+            }
+        };
+        layers.push(layer);
+    }
+    // `get` takes the first value of a name: the last argument goes first.
+    for layer in layers {
+        let mut values = layer;
+        values.append(&mut block.values);
+        block.values = values;
+    }
+    Ok(block)
+}
+
+/// Backend settings that hold credentials; their values in `-backend-config=KEY=VALUE`
+/// arguments are masked in every output (error messages quote terraform's arguments).
+const SECRET_SETTINGS: &[&str] = &[
+    "access_key",
+    "secret_key",
+    "token",
+    "sse_customer_key",
+    "sts_endpoint_token",
+];
+
+/// The credential values given as `-backend-config=KEY=VALUE` among `init_args`.
+pub fn secret_init_values(init_args: &[String]) -> Vec<String> {
+    backend_config_values(init_args)
+        .into_iter()
+        .filter_map(|v| v.split_once('='))
+        .filter(|(k, v)| SECRET_SETTINGS.contains(&k.trim()) && !v.is_empty())
+        .map(|(_, v)| v.to_string())
+        .collect()
+}
+
+/// The values of `-backend-config=V` and `-backend-config V` (Go's flag package also accepts
+/// a double dash).
+fn backend_config_values(args: &[String]) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let flag = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'));
+        match flag.map(|f| f.split_once('=').unwrap_or((f, ""))) {
+            Some(("backend-config", "")) if !arg.contains('=') => {
+                if let Some(v) = iter.next() {
+                    out.push(v.as_str());
+                }
+            }
+            Some(("backend-config", _)) => {
+                out.push(arg.split_once('=').map_or("", |(_, v)| v));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `.terraform/terraform.tfstate`: `{"backend": {"type": "s3", "config": {...}}}`.

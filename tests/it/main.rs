@@ -9,6 +9,7 @@ mod aws_harness;
 mod diff;
 mod github;
 mod github_fake;
+mod init_args;
 mod lock;
 mod plan;
 mod queue;
