@@ -3,8 +3,15 @@
 //! stdout carries the command's result (a table, markdown or one JSON object); stderr carries
 //! progress, terraform's live output, warnings and errors. Every line passes through the
 //! `Masker`, so a secret known to tfgate cannot reach the terminal or the CI log. Under GitHub
-//! Actions, warnings and errors also become `::warning::`/`::error::` annotations.
+//! Actions, warnings and errors also become `::warning::`/`::error::` annotations, and no other
+//! text can issue a workflow command (see `workflow`): it is written inert, with the runner's
+//! commands stopped, and commands are resumed only for tfgate's own annotations and at exit.
 
+mod workflow;
+
+pub use workflow::resume_before_exit;
+
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 
@@ -30,6 +37,9 @@ pub struct Ui {
     /// A progress line is on screen and must be cleared before the next line.
     progress_shown: Cell<bool>,
     masker: RefCell<Masker>,
+    /// Under GitHub Actions: stops workflow commands while text that is not tfgate's own
+    /// command is written.
+    commands: Option<workflow::Bracket>,
 }
 
 impl Ui {
@@ -53,6 +63,7 @@ impl Ui {
             live: std::io::stderr().is_terminal() && !annotations,
             progress_shown: Cell::new(false),
             masker: RefCell::new(Masker::default()),
+            commands: annotations.then(workflow::Bracket::new),
         }
     }
 
@@ -86,6 +97,7 @@ impl Ui {
     /// The command's result, on stdout.
     pub fn result(&self, text: &str) {
         let masked = self.mask(text);
+        let masked = self.plain(&masked);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(masked.as_bytes());
         if !masked.ends_with('\n') {
@@ -116,6 +128,7 @@ impl Ui {
             return;
         }
         let text = self.mask(text);
+        let text = self.plain(&text);
         let line: String = text.chars().take(160).collect();
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{line}");
@@ -139,8 +152,10 @@ impl Ui {
             return None;
         }
         {
+            let question = self.mask(question);
+            let question = self.plain(&question);
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "{} [y/N] ", self.mask(question));
+            let _ = write!(err, "{question} [y/N] ");
             let _ = err.flush();
         }
         let mut answer = String::new();
@@ -156,7 +171,7 @@ impl Ui {
     pub fn warning(&self, text: &str) {
         let text = self.mask(text);
         if self.annotations {
-            self.stderr_line(&format!("::warning::{}", escape_annotation(&text)));
+            self.command(&format!("::warning::{}", escape_annotation(&text)));
         } else {
             let label = self.paint("warning:", "33");
             self.stderr_line(&format!("{label} {text}"));
@@ -166,19 +181,20 @@ impl Ui {
     pub fn error(&self, err: &Error) {
         let text = self.mask(&err.to_string());
         let hint = err.hint().map(|h| self.mask(&h));
+        let label = self.paint("error:", "31");
+        self.stderr_line(&format!("{label} {text}"));
+        if let Some(h) = &hint {
+            let label = self.paint("hint:", "36");
+            self.stderr_line(&format!("{label} {h}"));
+        }
+        // Last, so that commands are resumed for it and stay resumed.
         if self.annotations {
-            let mut msg = text.clone();
+            let mut msg = text;
             if let Some(h) = &hint {
                 msg.push('\n');
                 msg.push_str(h);
             }
-            self.stderr_line(&format!("::error::{}", escape_annotation(&msg)));
-        }
-        let label = self.paint("error:", "31");
-        self.stderr_line(&format!("{label} {text}"));
-        if let Some(h) = hint {
-            let label = self.paint("hint:", "36");
-            self.stderr_line(&format!("{label} {h}"));
+            self.command(&format!("::error::{}", escape_annotation(&msg)));
         }
     }
 
@@ -190,7 +206,32 @@ impl Ui {
         }
     }
 
+    /// Text that is not one of tfgate's own workflow commands, about to be written: under
+    /// GitHub Actions, commands are stopped first and the text is made inert.
+    fn plain<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let Some(bracket) = &self.commands else {
+            return Cow::Borrowed(text);
+        };
+        if let Some(stop) = bracket.open() {
+            self.write_stderr(&stop);
+        }
+        workflow::inert(text)
+    }
+
+    /// One of tfgate's own workflow commands, written with commands resumed.
+    fn command(&self, line: &str) {
+        if let Some(resume) = self.commands.as_ref().and_then(workflow::Bracket::close) {
+            self.write_stderr(&resume);
+        }
+        self.write_stderr(line);
+    }
+
     fn stderr_line(&self, text: &str) {
+        let text = self.plain(text);
+        self.write_stderr(&text);
+    }
+
+    fn write_stderr(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         if self.progress_shown.replace(false) {
             let _ = err.write_all(b"\r\x1b[2K");
@@ -208,6 +249,15 @@ pub fn escape_annotation(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+impl Drop for Ui {
+    /// Commands stopped for pass-through text are resumed before tfgate exits.
+    fn drop(&mut self) {
+        if let Some(resume) = self.commands.as_ref().and_then(workflow::Bracket::close) {
+            self.write_stderr(&resume);
+        }
+    }
 }
 
 impl LineSink for Ui {

@@ -5,15 +5,39 @@
 //! reason, check message or plan line can close a fence, open HTML, start a heading or split a
 //! table row. This module only escapes: it does not mask secrets (callers mask first, because
 //! masking changes lengths) and it does not decide sizes.
+//!
+//! GitHub turns `@user` and `@org/team` in text (not in code) into mentions that notify people,
+//! so text from a plan must not carry a live one: inline and HTML text get a zero-width space
+//! after such an `@`, which reads the same and mentions nobody. Code spans and fences need
+//! nothing: GitHub does not look for mentions in code.
+
+/// Zero-width space: put after an `@`, it keeps GitHub from reading a mention.
+const MENTION_BREAK: char = '\u{200B}';
+
+/// Whether an `@` between `prev` and `next` could start a mention: a user or organisation name
+/// starts with a letter or digit, and an `@` right after a letter, digit or `_` (as in an e-mail
+/// address) is no mention.
+fn starts_mention(prev: Option<char>, next: Option<char>) -> bool {
+    next.is_some_and(|c| c.is_ascii_alphanumeric())
+        && !prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+}
 
 /// Inline text for a paragraph, a list item, a heading or a table cell: markdown punctuation is
 /// backslash-escaped, `<`, `>` and `&` become entities (so no HTML tag, comment or entity
-/// survives), and line breaks become spaces (a newline would end a table row or a list item).
+/// survives), line breaks become spaces (a newline would end a table row or a list item), and
+/// no `@` can mention anyone.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut chars = text.chars().peekable();
+    let mut prev = None;
     while let Some(c) = chars.next() {
         match c {
+            '@' => {
+                out.push('@');
+                if starts_mention(prev, chars.peek().copied()) {
+                    out.push(MENTION_BREAK);
+                }
+            }
             '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '~' | '#' | '!' => {
                 out.push('\\');
                 out.push(c);
@@ -33,6 +57,7 @@ pub fn escape(text: &str) -> String {
             '\0' => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
+        prev = Some(c);
     }
     out
 }
@@ -164,11 +189,19 @@ pub fn fenced(text: &str, info: &str) -> String {
 
 /// Text for an HTML context (`<summary>`, attribute-free tags): `<`, `>`, `&` and `"` become
 /// entities and line breaks become spaces. Markdown is not interpreted inside an HTML block line,
-/// so nothing else needs escaping there.
+/// so nothing else needs escaping there, but mentions are (see [`escape`]).
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    let mut prev = None;
+    while let Some(c) = chars.next() {
         match c {
+            '@' => {
+                out.push('@');
+                if starts_mention(prev, chars.peek().copied()) {
+                    out.push(MENTION_BREAK);
+                }
+            }
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
@@ -177,6 +210,7 @@ pub fn escape_html(text: &str) -> String {
             '\0' => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
+        prev = Some(c);
     }
     out
 }
@@ -299,6 +333,19 @@ mod tests {
         assert_eq!(escape("~~strike~~"), r"\~\~strike\~\~");
         assert_eq!(escape("![img](x)"), r"\!\[img\](x)");
         assert_eq!(escape("plain words, ünïcödé 🚀"), "plain words, ünïcödé 🚀");
+    }
+
+    #[test]
+    fn mentions_are_broken_outside_code() {
+        assert_eq!(escape("ping @org/team"), "ping @\u{200B}org/team");
+        assert_eq!(escape("@alice, (@bob)"), "@\u{200B}alice, (@\u{200B}bob)");
+        assert_eq!(escape("x\n@carol"), "x @\u{200B}carol");
+        // Not mentions: an e-mail address, a lone or trailing `@`.
+        assert_eq!(escape("ops@example.com"), "ops@example.com");
+        assert_eq!(escape("a_@b @ @"), r"a\_@b @ @");
+        assert_eq!(escape_html("<@org/team>"), "&lt;@\u{200B}org/team&gt;");
+        // Code shows text as it is: GitHub finds no mentions there.
+        assert_eq!(code("@org/team"), "`@org/team`");
     }
 
     #[test]

@@ -311,6 +311,7 @@ fn on_signal(sig: Signal) {
                 "tfgate: interrupted by {}; stopping (any bundle being written stays incomplete)",
                 sig.as_str()
             );
+            crate::ui::resume_before_exit();
             std::process::exit(128 + sig as i32);
         }
     }

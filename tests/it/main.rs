@@ -16,3 +16,4 @@ mod queue;
 mod secrets;
 mod show;
 mod signals;
+mod workflow_commands;
