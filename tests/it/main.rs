@@ -15,3 +15,4 @@ mod queue;
 mod secrets;
 mod show;
 mod signals;
+mod tamper;
