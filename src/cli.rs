@@ -233,10 +233,13 @@ pub struct ShowArgs {
 /// Post (or update) the PR comment of an existing bundle.
 ///
 /// For workflows that plan with a read-only token (pull requests from forks) and comment from
-/// a separate job that may write. Makes no write when the comment already says the same.
+/// a separate job that may write. The bundle is verified against its manifest (exit 4 when it
+/// was altered) and its comment is rendered again from its plan, so pass the same --mask
+/// patterns as to `tfgate plan` (or keep them in .tfgate.toml). Makes no write when the
+/// comment already says the same.
 #[derive(Debug, Args)]
 pub struct CommentArgs {
-    /// The bundle folder whose comment.md to post
+    /// The plan bundle: a folder, or an archived bundle's s3://… URI
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
 }

@@ -96,6 +96,11 @@ pub enum Error {
     #[error("the bundle {} was altered: {file} does not match its manifest checksum", bundle.display())]
     ChecksumMismatch { bundle: PathBuf, file: String },
 
+    /// A bundle whose manifest and files do not make a whole bundle: a listed file is missing,
+    /// a file of its kind is not listed, or a listed name is not a file of the bundle's layout.
+    #[error("the bundle {bundle} cannot be trusted: {reason}")]
+    BundleAltered { bundle: String, reason: String },
+
     #[error("invalid settings in {}: {message}", path.display())]
     Settings { path: PathBuf, message: String },
 
@@ -316,6 +321,8 @@ impl Error {
             }
             Error::QueueTimeout { .. } => code::LOCKED,
             Error::ChecksumMismatch { .. }
+            | Error::BundleAltered { .. }
+            | Error::BadManifest { .. }
             | Error::ReviewedPlanMissing { .. }
             | Error::StalePlan { .. }
             | Error::BundleMissing { .. } => code::REVIEWED_PLAN_MISSING,
@@ -346,7 +353,7 @@ impl Error {
             Error::UnknownPlanSource { .. } => "pass a plan JSON file, a bundle directory (with plan.json), or a binary plan file together with --chdir pointing at its initialised root".into(),
             Error::Settings { .. } => "see the README's settings section for the keys .tfgate.toml accepts".into(),
             Error::MaskPattern { .. } => "--mask takes a Rust regular expression (https://docs.rs/regex)".into(),
-            Error::ChecksumMismatch { .. } => "do not trust this bundle: compare it with the copy in the archive, or plan again".into(),
+            Error::ChecksumMismatch { .. } | Error::BundleAltered { .. } => "do not trust this bundle: compare it with the copy in the archive, or plan again".into(),
             Error::ReviewedPlanMissing { .. } => "nothing was applied. Plan on the pull request first (tfgate plan posts the plan and archives it), or pass --reviewed BUNDLE".into(),
             Error::StalePlan { .. } => "nothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again".into(),
             Error::BundleMissing { .. } => "`tfgate archive list --all` shows the archived bundles and whether each is complete; plan again to make a new one".into(),

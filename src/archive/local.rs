@@ -4,6 +4,10 @@
 //! file is written to a temporary name in the bundle folder and renamed into place; the
 //! manifest is written last the same way, after the files' data reached the disk, so a bundle
 //! that has a manifest is complete whatever moment the process was killed at.
+//!
+//! Bundles hold the plan's secrets in clear text (`tfplan`, `plan.json`), so every bundle file
+//! is 0600 and every folder from `.tfgate/` down to the bundle is 0700, whoever wrote the file
+//! (terraform writes `tfplan` itself).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,7 +41,13 @@ impl BundleWriter {
             .join(segment(workspace))
             .join(segment(scope))
             .join(segment(id));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        // tfgate's own folders: `.tfgate/` (when the archive is the default one), the archive,
+        // the workspace, the scope and the bundle.
+        let top = match archive_dir.parent() {
+            Some(parent) if parent.file_name() == Some(std::ffi::OsStr::new(".tfgate")) => parent,
+            _ => archive_dir,
+        };
+        private_dirs(top, &dir)?;
         Ok(BundleWriter {
             dir,
             files: BTreeMap::new(),
@@ -54,9 +64,11 @@ impl BundleWriter {
         self.dir.join(name)
     }
 
-    /// Records a file already written into the bundle folder.
+    /// Records a file already written into the bundle folder, and makes it 0600 (a process
+    /// such as terraform creates its files with its own mode).
     pub fn add_existing(&mut self, name: &str) -> Result<(), Error> {
         let path = self.path(name);
+        make_private(&path, 0o600)?;
         let entry = bundle::file_entry(&path)?;
         sync_file(&path)?;
         self.files.insert(name.to_string(), entry);
@@ -83,6 +95,32 @@ impl BundleWriter {
     pub fn abandon(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Creates `dir` and its missing parents, and makes every folder from `top` down to `dir` 0700,
+/// those that existed included (a bundle folder's parents written by an older tfgate were
+/// 0755). `top` must be an ancestor of `dir`.
+fn private_dirs(top: &Path, dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("create", dir, e))?;
+    let mut at = top.to_path_buf();
+    make_private(&at, 0o700)?;
+    for part in dir.strip_prefix(top).unwrap_or(Path::new("")).components() {
+        at.push(part);
+        make_private(&at, 0o700)?;
+    }
+    make_private(dir, 0o700)
+}
+
+/// Sets a file's or folder's mode exactly (the umask may have left it wider or narrower).
+fn make_private(path: &Path, mode: u32) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("set the permissions of", path, e))
 }
 
 /// Temp file in the same folder, fsync, rename over the target, fsync the folder.
@@ -198,6 +236,41 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
+    }
+
+    #[test]
+    fn bundle_files_are_0600_and_folders_0700() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tfgate = root.join(".tfgate");
+        // A folder an older tfgate made world-readable is made private too.
+        std::fs::create_dir_all(tfgate.join("archive")).unwrap();
+        std::fs::set_permissions(&tfgate, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let archive = tfgate.join("archive");
+        let mut w = BundleWriter::create(&archive, "default", "pr-1", "x-plan-1").unwrap();
+        w.write("plan.txt", b"hello").unwrap();
+        // A file another process wrote with its own mode.
+        std::fs::write(w.path("tfplan"), b"binary").unwrap();
+        std::fs::set_permissions(w.path("tfplan"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        w.add_existing("tfplan").unwrap();
+        let bundle_dir = w.finish(manifest()).unwrap();
+        for name in ["plan.txt", "tfplan", "manifest.json"] {
+            assert_eq!(mode(&bundle_dir.join(name)), 0o600, "{name}");
+        }
+        for d in [
+            bundle_dir.clone(),
+            archive.join("default/pr-1"),
+            archive.join("default"),
+            archive.clone(),
+            tfgate,
+        ] {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+        }
+        assert_eq!(mode(&root), 0o755, "the root is the user's, not tfgate's");
     }
 
     #[test]

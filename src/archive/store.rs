@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::archive::bundle::{self, BundleKind, MANIFEST, Manifest};
+use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local;
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::commands::plan::resolve_root;
@@ -230,7 +230,9 @@ pub fn created_from_id(id: &str) -> Option<String> {
     )
 }
 
-/// Which files of a bundle to fetch.
+/// Which files of a bundle the caller will read. Every file the manifest lists is verified
+/// whatever is chosen (`bundle::verify`); for an S3 bundle only these are kept in the local
+/// copy, the others are checked as they stream by and dropped.
 #[derive(Debug, Clone, Copy)]
 pub enum Files<'a> {
     All,
@@ -238,56 +240,16 @@ pub enum Files<'a> {
 }
 
 impl Files<'_> {
-    /// The names to fetch, each listed by the manifest.
-    pub(crate) fn select<'m>(
-        &self,
-        manifest: &'m Manifest,
-        manifest_path: &Path,
-    ) -> Result<Vec<&'m str>, Error> {
-        let names: Vec<&str> = match self {
-            Files::All => manifest.files.keys().map(String::as_str).collect(),
-            Files::Only(wanted) => {
-                let mut out = Vec::new();
-                for w in wanted.iter() {
-                    match manifest.files.get_key_value(*w) {
-                        Some((name, _)) => out.push(name.as_str()),
-                        None => {
-                            return Err(Error::BadManifest {
-                                path: manifest_path.to_path_buf(),
-                                message: format!("it lists no {w}"),
-                            });
-                        }
-                    }
-                }
-                out
-            }
-        };
-        for name in &names {
-            check_file_name(name, manifest_path)?;
+    /// Whether a listed file is kept in the local copy.
+    pub(crate) fn keeps(&self, name: &str) -> bool {
+        match self {
+            Files::All => true,
+            Files::Only(wanted) => wanted.contains(&name),
         }
-        Ok(names)
     }
 }
 
-/// A manifest's file names become paths: only plain names are accepted, so a crafted manifest
-/// cannot make tfgate read or write outside the bundle (`../../x`, `a/b`, `.`).
-pub fn check_file_name(name: &str, manifest_path: &Path) -> Result<(), Error> {
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && name != MANIFEST
-        && !name.contains(['/', '\\', '\0']);
-    if plain {
-        Ok(())
-    } else {
-        Err(Error::BadManifest {
-            path: manifest_path.to_path_buf(),
-            message: format!("it lists a file named {name:?}, which is not a plain file name"),
-        })
-    }
-}
-
-/// A bundle fetched into a local folder, every fetched file checked against the manifest.
+/// A bundle fetched into a local folder, every file its manifest lists checked.
 #[derive(Debug)]
 pub struct FetchedBundle {
     /// Where the files are: the bundle folder itself, or a temporary copy of an S3 bundle.
@@ -299,13 +261,31 @@ pub struct FetchedBundle {
     _download: Option<tempfile::TempDir>,
 }
 
-/// Fetches a bundle by folder path or `s3://` URI. A bundle without a manifest is
-/// `Error::BundleMissing`; a file that differs from the manifest is `Error::ChecksumMismatch`
-/// (exit 4 both).
+impl FetchedBundle {
+    /// Whether this is a copy of an S3 bundle.
+    pub fn is_download(&self) -> bool {
+        self._download.is_some()
+    }
+}
+
+/// Fetches a bundle by folder path or `s3://` URI and verifies it as a whole (the one check
+/// `show`, `diff`, `comment` and `apply` share, see `bundle::verify`), before anything reads
+/// it. No manifest: `Error::BundleMissing`; a listed file missing, a kind's file not listed or a
+/// name outside the bundle's layout: `Error::BundleAltered`; a file that differs:
+/// `Error::ChecksumMismatch` (exit 4 all).
 pub async fn fetch(source: &str, files: Files<'_>) -> Result<FetchedBundle, Error> {
-    if source.starts_with(S3Location::SCHEME) {
-        let location = S3Location::parse(source)?;
+    fetch_path(Path::new(source), files).await
+}
+
+/// `fetch` for a source given as a path (a folder, or an `s3://` URI spelled as a path).
+pub async fn fetch_path(source: &Path, files: Files<'_>) -> Result<FetchedBundle, Error> {
+    if let Some(uri) = source
+        .to_str()
+        .filter(|s| s.starts_with(S3Location::SCHEME))
+    {
+        let location = S3Location::parse(uri)?;
         let s3 = S3Archive::connect(location.clone(), Encryption::default()).await?;
+        // A private folder (0700): the copy holds the plan's secrets.
         let tmp = tempfile::Builder::new()
             .prefix("tfgate-bundle-")
             .tempdir()
@@ -318,42 +298,36 @@ pub async fn fetch(source: &str, files: Files<'_>) -> Result<FetchedBundle, Erro
             _download: Some(tmp),
         });
     }
-    let dir = PathBuf::from(source);
+    let dir = source.to_path_buf();
     let manifest = Manifest::load(&dir)?.ok_or_else(|| Error::BundleMissing {
-        uri: source.to_string(),
+        uri: dir.display().to_string(),
         reason: "it has no manifest.json".into(),
     })?;
-    let manifest_path = dir.join(MANIFEST);
-    for name in files.select(&manifest, &manifest_path)? {
-        let expected = &manifest.files[name];
-        let matches = bundle::file_entry(&dir.join(name)).is_ok_and(|actual| &actual == expected);
-        if !matches {
-            return Err(Error::ChecksumMismatch {
-                bundle: dir.clone(),
-                file: name.to_string(),
-            });
-        }
-    }
+    bundle::verify(&dir, &manifest)?;
     Ok(FetchedBundle {
         dir,
         manifest,
-        source: source.to_string(),
+        source: source.display().to_string(),
         _download: None,
     })
 }
 
-/// `plan.json` of an archived bundle (`s3://` URI), checked against its manifest; for
-/// `tfgate show s3://…`.
-pub async fn fetch_plan_json(source: &str) -> Result<(PlanBytes, PathBuf), Error> {
-    let fetched = fetch(source, Files::Only(&[bundle::PLAN_JSON])).await?;
+/// `plan.json` of a bundle (folder or `s3://` URI), after the whole bundle was verified, and
+/// the name to show for it; for `tfgate show` and `tfgate diff`.
+pub async fn fetch_plan_json(source: &Path) -> Result<(PlanBytes, PathBuf), Error> {
+    let fetched = fetch_path(source, Files::Only(&[bundle::PLAN_JSON])).await?;
     let bytes = plan_file::read(&fetched.dir.join(bundle::PLAN_JSON))?;
     // The bytes stay readable after the temporary copy is removed (a mapped file lives on
     // until it is unmapped).
-    let shown = PathBuf::from(format!(
-        "{}/{}",
-        fetched.source.trim_end_matches('/'),
-        bundle::PLAN_JSON
-    ));
+    let shown = if fetched.is_download() {
+        PathBuf::from(format!(
+            "{}/{}",
+            fetched.source.trim_end_matches('/'),
+            bundle::PLAN_JSON
+        ))
+    } else {
+        fetched.dir.join(bundle::PLAN_JSON)
+    };
     Ok((bytes, shown))
 }
 
@@ -532,7 +506,9 @@ mod tests {
 
     fn write_bundle(archive: &Path, ws: &str, scope: &str, id: &str, m: Option<Manifest>) {
         let mut w = local::BundleWriter::create(archive, ws, scope, id).unwrap();
-        w.write(bundle::PLAN_JSON, b"{}").unwrap();
+        for name in BundleKind::Plan.required_files() {
+            w.write(name, b"{}").unwrap();
+        }
         match m {
             Some(m) => {
                 w.finish(m).unwrap();
@@ -566,12 +542,42 @@ mod tests {
     }
 
     #[test]
-    fn manifests_cannot_name_paths() {
-        let p = Path::new("m.json");
-        for bad in ["", ".", "..", "../x", "a/b", "a\\b", "manifest.json"] {
-            assert!(check_file_name(bad, p).is_err(), "{bad:?}");
+    fn manifests_name_only_files_of_the_layout_and_list_their_kind() {
+        let entry = bundle::bytes_entry(b"{}");
+        let mut m = manifest("default", None, "a");
+        for name in BundleKind::Plan.required_files() {
+            m.files.insert(name.to_string(), entry.clone());
         }
-        assert!(check_file_name("plan.json", p).is_ok());
+        assert!(bundle::check_manifest("b", &m).is_ok());
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "a\\b",
+            "a/../b",
+            "/etc/hostname",
+            "manifest.json",
+            "Plan.json",
+            "notes.txt",
+        ] {
+            let mut m = m.clone();
+            m.files.insert(bad.to_string(), entry.clone());
+            let err = bundle::check_manifest("b", &m).unwrap_err();
+            assert!(matches!(err, Error::BundleAltered { .. }), "{bad:?}: {err}");
+            assert_eq!(err.exit_code(), crate::error::code::REVIEWED_PLAN_MISSING);
+        }
+        let mut m = m.clone();
+        m.files.remove(bundle::PLAN_TEXT);
+        let err = bundle::check_manifest("b", &m).unwrap_err().to_string();
+        assert!(err.contains("does not list plan.txt"), "{err}");
+        m.kind = BundleKind::Apply;
+        let err = bundle::check_manifest("b", &m).unwrap_err().to_string();
+        assert!(
+            err.contains("plan.txt") && err.contains("reviewed-plan.json"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -682,12 +688,41 @@ mod tests {
         let bundle_dir = dir.path().join("default/local/20261122T000001000Z-plan-1");
         let source = bundle_dir.display().to_string();
         let fetched = fetch(&source, Files::All).await.unwrap();
-        assert_eq!(fetched.manifest.files.len(), 1);
-        std::fs::write(bundle_dir.join(bundle::PLAN_JSON), b"{ }").unwrap();
-        let err = fetch(&source, Files::All).await.unwrap_err();
-        assert!(matches!(err, Error::ChecksumMismatch { .. }), "{err}");
+        assert_eq!(fetched.manifest.files.len(), 5);
+        // A file the manifest does not list is never read.
+        std::fs::write(bundle_dir.join("notes.txt"), b"x").unwrap();
+        fetch(&source, Files::Only(&[bundle::PLAN_JSON]))
+            .await
+            .unwrap();
+        // Any listed file counts, not only the one the caller reads.
+        std::fs::write(bundle_dir.join(bundle::SUMMARY), b"{ }").unwrap();
+        let err = fetch(&source, Files::Only(&[bundle::PLAN_JSON]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ChecksumMismatch { ref file, .. } if file == "summary.json"),
+            "{err}"
+        );
         assert_eq!(err.exit_code(), crate::error::code::REVIEWED_PLAN_MISSING);
-        std::fs::remove_file(bundle_dir.join(MANIFEST)).unwrap();
+        std::fs::remove_file(bundle_dir.join(bundle::SUMMARY)).unwrap();
+        let err = fetch(&source, Files::All).await.unwrap_err();
+        assert!(matches!(err, Error::BundleAltered { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("lists summary.json, which is missing"),
+            "{err}"
+        );
+        // A listed file that is a link is refused, even to a file with the right bytes.
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::write(&elsewhere, b"{}").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, bundle_dir.join(bundle::SUMMARY)).unwrap();
+        let err = fetch(&source, Files::All).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("summary.json is not a regular file"),
+            "{err}"
+        );
+        std::fs::remove_file(bundle_dir.join(bundle::MANIFEST)).unwrap();
         let err = fetch(&source, Files::All).await.unwrap_err();
         assert!(matches!(err, Error::BundleMissing { .. }), "{err}");
         assert_eq!(err.exit_code(), crate::error::code::REVIEWED_PLAN_MISSING);

@@ -20,7 +20,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use crate::archive::bundle::{self, MANIFEST, Manifest};
+use crate::archive::bundle::{self, MANIFEST, MAX_MANIFEST_BYTES, Manifest};
 use crate::archive::store::{
     self, BundleAddress, BundleState, Files, ListedBundle, RootAddress, segment,
 };
@@ -38,8 +38,6 @@ const DISCOVERY_REGION: &str = "us-east-1";
 /// stalls is stopped earlier by the SDK's stalled-stream protection.
 const TRANSFER_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 const TRANSFER_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
-/// A manifest is small; anything larger is not one of ours.
-const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 /// Manifests read at once while listing.
 const LIST_CONCURRENCY: usize = 8;
 
@@ -232,8 +230,9 @@ impl S3Archive {
             std::fs::read(&manifest_path).map_err(|e| Error::io("read", &manifest_path, e))?;
         let target = self.bundle_location(addr);
 
+        bundle::check_manifest(&dir.display().to_string(), &manifest)?;
         let mut uploads = tokio::task::JoinSet::new();
-        for name in Files::All.select(&manifest, &manifest_path)? {
+        for name in manifest.files.keys() {
             let this = self.clone();
             let path = dir.join(name);
             let key = target.key(name);
@@ -311,9 +310,12 @@ impl S3Archive {
         }
     }
 
-    /// Downloads a bundle into `into` (an existing, empty folder): its manifest, then the files
-    /// asked for, each checked against the manifest. No manifest: `Error::BundleMissing`; a
-    /// missing or different file: `Error::ChecksumMismatch`.
+    /// Downloads a bundle into `into` (an existing, empty, private folder) and verifies it as
+    /// `bundle::verify` does a folder: the manifest first (names in the bundle's layout, the
+    /// files of its kind listed), then every listed file against its sha256 and size. Only the
+    /// files `files` keeps are written (0600); the others are hashed as they stream by. No
+    /// manifest: `Error::BundleMissing`; a missing file or a bad manifest:
+    /// `Error::BundleAltered`; a different file: `Error::ChecksumMismatch`.
     pub async fn download_bundle(
         &self,
         bundle: &S3Location,
@@ -337,46 +339,44 @@ impl S3Archive {
                 uri: bundle.uri(),
                 reason: "there is no manifest.json there: the upload did not finish, or the URI is wrong".into(),
             })?;
-        let manifest_path = PathBuf::from(&manifest_uri);
         let manifest: Manifest =
             serde_json::from_slice(&manifest_bytes).map_err(|e| Error::BadManifest {
-                path: manifest_path.clone(),
+                path: PathBuf::from(&manifest_uri),
                 message: e.to_string(),
             })?;
-        let mismatch = |file: &str| Error::ChecksumMismatch {
-            bundle: PathBuf::from(bundle.uri()),
-            file: file.to_string(),
-        };
-        for name in files.select(&manifest, &manifest_path)? {
-            let expected = &manifest.files[name];
-            let path = into.join(name);
-            if !self
-                .download_file(&bundle.key(name), bundle, name, &path, expected.size)
-                .await?
-            {
-                return Err(mismatch(name));
-            }
-            let actual = bundle::file_entry(&path)?;
-            if &actual != expected {
-                return Err(mismatch(name));
-            }
+        let uri = bundle.uri();
+        bundle::check_manifest(&uri, &manifest)?;
+        for (name, expected) in &manifest.files {
+            let path = files.keeps(name).then(|| into.join(name));
+            let found = self
+                .download_file(
+                    &bundle.key(name),
+                    bundle,
+                    name,
+                    path.as_deref(),
+                    expected.size,
+                )
+                .await?;
+            bundle::check_file(&uri, name, expected, found.as_ref())?;
         }
         let local_manifest = into.join(MANIFEST);
-        std::fs::write(&local_manifest, &manifest_bytes)
+        write_private(&local_manifest, &manifest_bytes)
             .map_err(|e| Error::io("write", &local_manifest, e))?;
         Ok(manifest)
     }
 
-    /// Streams one object to `path`. `false` when the object is missing or longer than the
-    /// manifest says (it is not the file that was archived).
+    /// Streams one object through sha256, into `path` when given (a new 0600 file). `None` when
+    /// the object is missing. An object longer than the manifest says is not the file that was
+    /// archived: the download stops there and reports what it saw (which cannot match).
     async fn download_file(
         &self,
         key: &str,
         bundle: &S3Location,
         name: &str,
-        path: &Path,
+        path: Option<&Path>,
         size: u64,
-    ) -> Result<bool, Error> {
+    ) -> Result<Option<bundle::FileEntry>, Error> {
+        use sha2::Digest;
         let uri = format!("{bundle}/{name}");
         let response = match self
             .client
@@ -389,11 +389,15 @@ impl S3Archive {
             .await
         {
             Ok(r) => r,
-            Err(e) if is_missing_key(&e) => return Ok(false),
+            Err(e) if is_missing_key(&e) => return Ok(None),
             Err(e) => return Err(self.error("download", &uri, &e)),
         };
         let mut body = response.body;
-        let mut file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
+        let mut file = match path {
+            Some(path) => Some(create_private(path).map_err(|e| Error::io("create", path, e))?),
+            None => None,
+        };
+        let mut hasher = sha2::Sha256::new();
         let mut written = 0u64;
         while let Some(chunk) = body.try_next().await.map_err(|e| Error::Archive {
             action: "download",
@@ -402,14 +406,22 @@ impl S3Archive {
             hint: self.unreachable_hint(),
         })? {
             written += chunk.len() as u64;
+            hasher.update(&chunk);
             if written > size {
-                return Ok(false);
+                break;
             }
-            file.write_all(&chunk)
-                .map_err(|e| Error::io("write", path, e))?;
+            if let (Some(file), Some(path)) = (file.as_mut(), path) {
+                file.write_all(&chunk)
+                    .map_err(|e| Error::io("write", path, e))?;
+            }
         }
-        file.sync_all().map_err(|e| Error::io("write", path, e))?;
-        Ok(true)
+        if let (Some(file), Some(path)) = (file, path) {
+            file.sync_all().map_err(|e| Error::io("write", path, e))?;
+        }
+        Ok(Some(bundle::FileEntry {
+            sha256: hex::encode(hasher.finalize()),
+            size: written,
+        }))
     }
 
     /// A small object's bytes (a manifest); `None` when there is no such key.
@@ -583,6 +595,20 @@ fn unreachable_hint(endpoint: Option<&str>) -> String {
 }
 
 /// The timeouts of one file's upload or download.
+/// A new file only its owner may read (a downloaded bundle file holds the plan's secrets).
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    create_private(path)?.write_all(bytes)
+}
+
 fn transfer_config() -> aws_sdk_s3::config::Builder {
     aws_sdk_s3::config::Builder::default().timeout_config(
         aws_sdk_s3::config::timeout::TimeoutConfig::builder()

@@ -667,8 +667,8 @@ async fn find_reviewed(
         Some(c) => merged_pr(ui, opts, c).await?,
         None => None,
     };
-    let (location, planned_head) = match (&opts.args.reviewed, &pr, client) {
-        (Some(loc), _, _) => (loc.clone(), None),
+    let (location, planned_head, shown_fingerprint) = match (&opts.args.reviewed, &pr, client) {
+        (Some(loc), _, _) => (loc.clone(), None, None),
         (None, Some((owner, repo, pull)), Some(c)) => {
             let target = CommentTarget {
                 owner: owner.clone(),
@@ -695,7 +695,11 @@ async fn find_reviewed(
                     pull.number
                 )));
             };
-            (archive, comment.meta.head_sha.clone())
+            (
+                archive,
+                comment.meta.head_sha.clone(),
+                Some(comment.meta.fingerprint.clone()),
+            )
         }
         (None, _, _) => {
             return Err(missing(if gh.token.is_none() {
@@ -706,6 +710,15 @@ async fn find_reviewed(
         }
     };
     let (manifest, plan_json) = load_reviewed(&location).await?;
+    // The comment shows a plan by its fingerprint; the archive it points at must hold that plan.
+    if let Some(shown) = shown_fingerprint
+        && shown != manifest.fingerprint
+    {
+        return Err(missing(format!(
+            "the plan comment shows the plan {shown}, but {location} holds the plan {}",
+            manifest.fingerprint
+        )));
+    }
     let planned_head = planned_head.or_else(|| manifest.pr_head_sha.clone());
     Ok(Reviewed {
         location,
@@ -757,10 +770,16 @@ async fn merged_pr(
     Ok(merged.map(|p| (owner, repo, p)))
 }
 
-/// Fetches a reviewed bundle (folder or `s3://` URI) and verifies its plan against the
-/// manifest's checksum.
+/// Fetches a reviewed bundle (folder or `s3://` URI), verified as a whole (`store::fetch`):
+/// nothing runs unless every file its manifest lists is there and intact. Only a plan bundle
+/// is a reviewed plan.
 async fn load_reviewed(location: &str) -> Result<(Manifest, Vec<u8>), Error> {
     let fetched = store::fetch(location, Files::Only(&[bundle::PLAN_JSON])).await?;
+    if fetched.manifest.kind != BundleKind::Plan {
+        return Err(missing(format!(
+            "{location} is an apply bundle, not a reviewed plan"
+        )));
+    }
     let path = fetched.dir.join(bundle::PLAN_JSON);
     let json = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
     Ok((fetched.manifest, json))

@@ -7,13 +7,18 @@
 
 use std::path::Path;
 
-use crate::archive::bundle::{self, Manifest};
+use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::store::{self, FetchedBundle, Files, Scope};
+use crate::aws::s3_archive::S3Location;
 use crate::error::{Error, Outcome};
 use crate::github::octo::{OctoOptions, OctoPullRequests};
 use crate::github::retry::RetryPolicy;
 use crate::github::{CommentTarget, GithubError, PullRequests, Upsert};
-use crate::render::comment::parse_marker;
+use crate::render::comment::{
+    CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, parse_marker, render_comment,
+};
 use crate::settings::GithubSettings;
+use crate::terraform::plan_file;
 use crate::ui::Ui;
 
 /// The pull request a run is for.
@@ -133,26 +138,27 @@ fn comment_error(e: &GithubError, where_: &str) -> Error {
     }
 }
 
-/// `tfgate comment BUNDLE`.
-pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_dir: &Path) -> Result<Outcome, Error> {
-    let manifest = Manifest::load(bundle_dir)?.ok_or_else(|| {
-        Error::usage(
+/// `tfgate comment BUNDLE`: the bundle (a folder or an `s3://` URI) is verified as a whole,
+/// then its comment is rendered again from its `plan.json`, `plan.txt` and manifest, so the
+/// marker and the body always say what the archived plan says; `comment.md` is only the copy
+/// made at plan time (a warning says when it differs).
+pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Outcome, Error> {
+    let fetched = store::fetch_path(
+        bundle_path,
+        Files::Only(&[bundle::PLAN_JSON, bundle::PLAN_TEXT, bundle::COMMENT]),
+    )
+    .await?;
+    let manifest = &fetched.manifest;
+    if manifest.kind != BundleKind::Plan {
+        return Err(Error::usage(
             format!(
-                "{} is not a complete bundle (no manifest.json)",
-                bundle_dir.display()
+                "{} is an apply bundle; its PR comment was updated by the apply",
+                fetched.source
             ),
-            "pass the folder `tfgate plan` reported as its bundle",
-        )
-    })?;
-    bundle::verify(bundle_dir, &manifest)?;
-    let path = bundle_dir.join(bundle::COMMENT);
-    let body = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
-    let meta = parse_marker(&body).ok_or_else(|| {
-        Error::usage(
-            format!("{} has no tfgate marker", path.display()),
-            "the bundle is damaged; plan again",
-        )
-    })?;
+            "pass the plan bundle that `tfgate plan` reported",
+        ));
+    }
+    let body = render_again(ui, &fetched)?;
     let client = client(gh).map_err(|e| comment_error(&e, "GitHub"))?;
     let mut gh = gh.clone();
     gh.pr = gh.pr.or(manifest.pr);
@@ -166,9 +172,176 @@ pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_dir: &Path) -> Result<Outc
         owner: pr.owner,
         repo: pr.repo,
         pr: pr.number,
-        root: meta.root,
-        workspace: meta.workspace,
+        root: manifest.root.clone(),
+        workspace: manifest.workspace.clone(),
     };
     publish(ui, client.as_ref(), &target, &body, true).await?;
     Ok(Outcome::Success)
+}
+
+/// The comment of a verified plan bundle, as `tfgate plan` rendered it: the summary and the
+/// fingerprint from `plan.json`, the plan text from `plan.txt`, root, workspace, PR head and
+/// run from the manifest. A manifest whose fingerprint is not its plan's is an altered bundle.
+fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
+    let manifest = &fetched.manifest;
+    let json_path = fetched.dir.join(bundle::PLAN_JSON);
+    let json = plan_file::read(&json_path)?;
+    let analysis = crate::plan::analyze(&json).map_err(|kind| Error::PlanJson {
+        path: json_path.clone(),
+        kind,
+    })?;
+    drop(json);
+    let summary = &analysis.summary;
+    if summary.fingerprint != manifest.fingerprint {
+        return Err(Error::BundleAltered {
+            bundle: fetched.source.clone(),
+            reason: format!(
+                "its manifest records the fingerprint {} but its plan.json has {}",
+                manifest.fingerprint, summary.fingerprint
+            ),
+        });
+    }
+    ui.add_secrets(analysis.secrets.clone());
+    let text_path = fetched.dir.join(bundle::PLAN_TEXT);
+    let text = std::fs::read(&text_path).map_err(|e| Error::io("read", &text_path, e))?;
+    let text = ui.mask(&String::from_utf8_lossy(&text));
+    let comment_path = fetched.dir.join(bundle::COMMENT);
+    let archived = std::fs::read(&comment_path).map_err(|e| Error::io("read", &comment_path, e))?;
+    let archived = String::from_utf8_lossy(&archived);
+
+    let meta = CommentMeta {
+        version: MARKER_VERSION,
+        root: manifest.root.clone(),
+        workspace: manifest.workspace.clone(),
+        head_sha: manifest.pr_head_sha.clone(),
+        fingerprint: summary.fingerprint.clone(),
+        archive: Some(archive_of(ui, fetched, parse_marker(&archived))),
+        run_url: manifest.run_url.clone(),
+        status: CommentStatus::Planned,
+    };
+    let body = render_comment(
+        &CommentInput {
+            meta: &meta,
+            summary,
+            plan_text: &text,
+            tfgate_version: env!("CARGO_PKG_VERSION"),
+        },
+        &ui.masker(),
+    );
+    if body != archived {
+        ui.warning(&format!(
+            "the bundle's comment.md is not the comment its plan renders to (altered, or made with other --mask patterns or another tfgate version); posting the comment rendered from {}",
+            bundle::PLAN_JSON
+        ));
+    }
+    Ok(body)
+}
+
+/// Where the marker says the bundle is archived: the `s3://` URI it was fetched from; else the
+/// S3 URI `comment.md` named at plan time, when that URI has this bundle's place in the
+/// archive's layout (root, workspace, scope, and an id made at the manifest's creation time);
+/// else the folder itself.
+fn archive_of(ui: &Ui, fetched: &FetchedBundle, archived: Option<CommentMeta>) -> String {
+    if fetched.is_download() {
+        return fetched.source.clone();
+    }
+    let folder = std::fs::canonicalize(&fetched.dir)
+        .unwrap_or_else(|_| fetched.dir.clone())
+        .display()
+        .to_string();
+    match archived.and_then(|m| m.archive) {
+        Some(uri) if uri.starts_with(S3Location::SCHEME) => {
+            if names_bundle(&uri, &fetched.manifest) {
+                uri
+            } else {
+                ui.warning(&format!(
+                    "the bundle's comment.md names the archive {uri}, which is not this bundle's place; the comment names {folder}"
+                ));
+                folder
+            }
+        }
+        _ => folder,
+    }
+}
+
+/// Whether an S3 URI ends in this bundle's place: `…/ROOT/WORKSPACE/SCOPE/ID` (§5).
+fn names_bundle(uri: &str, manifest: &Manifest) -> bool {
+    let Ok(location) = S3Location::parse(uri) else {
+        return false;
+    };
+    let mut segments: Vec<&str> = location.prefix.split('/').collect();
+    let Some(id) = segments.pop() else {
+        return false;
+    };
+    let scope = match (manifest.pr, &manifest.commit) {
+        (Some(n), _) => Scope::Pr(n),
+        (None, Some(sha)) => Scope::Commit(sha.clone()),
+        (None, None) => Scope::Local,
+    };
+    let mut expected = store::root_segments(&manifest.root);
+    expected.push(store::segment(&manifest.workspace));
+    expected.push(scope.segment());
+    let ends_as_expected = segments.len() >= expected.len()
+        && segments[segments.len() - expected.len()..]
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| a == b);
+    ends_as_expected
+        && id.contains("-plan-")
+        && store::created_from_id(id).as_deref() == Some(manifest.created_at.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(pr: Option<u64>, commit: Option<&str>) -> Manifest {
+        serde_json::from_value(serde_json::json!({
+            "manifest_version": bundle::MANIFEST_VERSION,
+            "tfgate_version": "0.0.0",
+            "kind": "plan",
+            "created_at": "2026-11-22T10:11:12Z",
+            "repository": "acme/infra",
+            "pr": pr,
+            "commit": commit,
+            "pr_head_sha": null,
+            "run_url": null,
+            "root": "envs/prod",
+            "workspace": "default",
+            "terraform_version": null,
+            "fingerprint": "sha256:00",
+            "has_changes": false,
+            "counts": crate::plan::summary::Counts::default(),
+            "files": {},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_archive_uri_must_be_this_bundles_place() {
+        let pr = manifest(Some(7), Some("abc"));
+        let at = "s3://bkt/p/acme/infra/envs/prod/default/pr-7/20261122T101112345Z-plan-42";
+        assert!(names_bundle(at, &pr));
+        for other in [
+            "s3://bkt/p/acme/infra/envs/prod/default/pr-8/20261122T101112345Z-plan-42",
+            "s3://bkt/p/acme/infra/envs/dev/default/pr-7/20261122T101112345Z-plan-42",
+            "s3://bkt/p/acme/infra/envs/prod/blue/pr-7/20261122T101112345Z-plan-42",
+            "s3://bkt/p/acme/infra/envs/prod/default/pr-7/20261122T101113345Z-plan-42",
+            "s3://bkt/p/acme/infra/envs/prod/default/pr-7/20261122T101112345Z-apply-42",
+            "s3://bkt/pr-7/20261122T101112345Z-plan-42",
+            "s3://evil/bundle",
+            "not a uri",
+        ] {
+            assert!(!names_bundle(other, &pr), "{other}");
+        }
+        let commit = manifest(None, Some("abc"));
+        assert!(names_bundle(
+            "s3://bkt/local/local/envs/prod/default/commit-abc/20261122T101112000Z-plan-1",
+            &commit
+        ));
+        assert!(names_bundle(
+            "s3://bkt/x/envs/prod/default/local/20261122T101112000Z-plan-1",
+            &manifest(None, None)
+        ));
+    }
 }

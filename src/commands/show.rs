@@ -3,7 +3,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::archive::bundle::{self, Manifest};
+use crate::archive::bundle;
+use crate::archive::store;
 use crate::cli::Format;
 use crate::commands::plan::{prepare_terraform, resolve_root};
 use crate::error::{Error, Outcome};
@@ -58,13 +59,13 @@ pub async fn read_plan_json(
     common: &Common,
     source: &Path,
 ) -> Result<(PlanBytes, PathBuf), Error> {
-    // An archived bundle in S3: downloaded and checked against its manifest.
-    if let Some(uri) = source.to_str().filter(|s| s.starts_with("s3://")) {
-        return crate::archive::store::fetch_plan_json(uri).await;
+    // An archived bundle in S3: downloaded and verified as a whole.
+    if source.to_str().is_some_and(|s| s.starts_with("s3://")) {
+        return store::fetch_plan_json(source).await;
     }
     let meta = std::fs::metadata(source).map_err(|e| Error::io("read", source, e))?;
     if meta.is_dir() {
-        return read_bundle(ui, source);
+        return read_bundle(ui, source).await;
     }
     if is_zip(source)? {
         return binary_plan_json(ui, common, source).await;
@@ -72,21 +73,23 @@ pub async fn read_plan_json(
     Ok((plan_file::read(source)?, source.to_path_buf()))
 }
 
-/// A bundle folder: its `plan.json`, after checking the manifest's checksums.
-fn read_bundle(ui: &Ui, dir: &Path) -> Result<(PlanBytes, PathBuf), Error> {
+/// A bundle folder: its `plan.json`, after verifying the whole bundle (`store::fetch`). A
+/// folder without a manifest is no bundle, only a folder holding a plan: read with a warning.
+async fn read_bundle(ui: &Ui, dir: &Path) -> Result<(PlanBytes, PathBuf), Error> {
+    let has_manifest = std::fs::symlink_metadata(dir.join(bundle::MANIFEST)).is_ok();
+    if has_manifest {
+        return store::fetch_plan_json(dir).await;
+    }
     let json_path = dir.join(bundle::PLAN_JSON);
     if !json_path.is_file() {
         return Err(Error::UnknownPlanSource {
             path: dir.to_path_buf(),
         });
     }
-    match Manifest::load(dir)? {
-        Some(m) => bundle::verify(dir, &m)?,
-        None => ui.warning(&format!(
-            "{} has no manifest: the bundle is incomplete and its files are unchecked",
-            dir.display()
-        )),
-    }
+    ui.warning(&format!(
+        "{} has no manifest: the bundle is incomplete and its files are unchecked",
+        dir.display()
+    ));
     Ok((plan_file::read(&json_path)?, json_path))
 }
 

@@ -16,4 +16,5 @@ mod queue;
 mod secrets;
 mod show;
 mod signals;
+mod tamper;
 mod workflow_commands;
