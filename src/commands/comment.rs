@@ -74,7 +74,8 @@ pub async fn resolve_pr(
     Some(pr)
 }
 
-/// Creates or updates the comment; a failure is a warning unless `require`.
+/// Creates or updates the comment (with `client` bounded by the step's deadline, see
+/// `OctoPullRequests::step`); a failure is a warning unless `require`.
 pub async fn publish(
     ui: &Ui,
     client: Option<&OctoPullRequests>,
@@ -100,6 +101,9 @@ pub async fn publish(
         Ok(Upsert::Unchanged(id)) => ui.status(&format!(
             "tfgate: the comment on {where_} is up to date (comment {id})"
         )),
+        Ok(Upsert::Newer(id)) => ui.status(&format!(
+            "tfgate: the comment on {where_} shows a newer plan (comment {id}); this one was not posted"
+        )),
         Err(e) if require => return Err(e),
         Err(e) => {
             let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
@@ -122,6 +126,9 @@ fn comment_error(e: &GithubError, where_: &str) -> Error {
         }
         GithubError::Unavailable { .. } => {
             "GitHub is unavailable or rate-limiting; re-run the job later"
+        }
+        GithubError::TimedOut { .. } => {
+            "GitHub is slow or unreachable; re-run the job later, or allow more time with --github-timeout (TFGATE_GITHUB_TIMEOUT)"
         }
         GithubError::Rejected { .. } | GithubError::Protocol { .. } => {
             "this is likely a tfgate bug; please report it"
@@ -153,7 +160,10 @@ pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_dir: &Path) -> Result<Outc
             "the bundle is damaged; plan again",
         )
     })?;
-    let client = client(gh).map_err(|e| comment_error(&e, "GitHub"))?;
+    // One step: finding the PR's head and posting share one deadline.
+    let client = client(gh)
+        .map_err(|e| comment_error(&e, "GitHub"))?
+        .map(|c| c.step(gh.timeout));
     let mut gh = gh.clone();
     gh.pr = gh.pr.or(manifest.pr);
     let pr = resolve_pr(ui, &gh, client.as_ref()).await.ok_or_else(|| {
