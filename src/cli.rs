@@ -147,6 +147,17 @@ pub struct GithubArgs {
         value_name = "LOGIN"
     )]
     pub comment_author: Option<String>,
+
+    /// How long each step that talks to GitHub may take in all, retries included (posting the
+    /// comment; apply's lookups and its status update) [default: 60s]
+    #[arg(
+        long,
+        global = true,
+        env = "TFGATE_GITHUB_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = crate::commands::lock::parse_duration
+    )]
+    pub github_timeout: Option<std::time::Duration>,
 }
 
 /// `--ignore`, for the commands that compare two plans (`apply`, `diff`).

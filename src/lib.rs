@@ -46,7 +46,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
     })?;
     ui.set_masker(masker);
     let (common, file) = settings::resolve_common(&cli.global, &ctx)?;
-    let github = settings::resolve_github(&cli.global.github, &ctx)?;
+    let github = settings::resolve_github(&cli.global.github, &ctx, &file, common.file.as_deref())?;
     // File patterns join the command line's.
     ui.set_masker(Masker::new(&common.masks).map_err(|e| Error::MaskPattern {
         pattern: common.masks.join(" "),

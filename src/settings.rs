@@ -18,6 +18,8 @@ pub const FILE_NAME: &str = ".tfgate.toml";
 pub const DEFAULT_LOCK_TIMEOUT: &str = "5m";
 pub const DEFAULT_TERRAFORM: &str = "terraform";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+/// How long one step's GitHub requests may take in all (retries and their waits included).
+pub const DEFAULT_GITHUB_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `.tfgate.toml`. Unknown keys are an error, so a typo does not silently do nothing.
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +49,8 @@ pub struct FileSettings {
     pub queue_lease: Option<String>,
     /// How long `apply` waits in the queue at most, e.g. "2h".
     pub queue_timeout: Option<String>,
+    /// How long one step's GitHub requests may take in all, e.g. "30s".
+    pub github_timeout: Option<String>,
 }
 
 /// Settings every command shares.
@@ -90,6 +94,9 @@ pub struct GithubSettings {
     pub pr: Option<u64>,
     pub head_sha: Option<String>,
     pub comment_author: Option<String>,
+    /// The deadline of each step that talks to GitHub (posting the comment, apply's lookups,
+    /// its status update).
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for GithubSettings {
@@ -101,12 +108,19 @@ impl std::fmt::Debug for GithubSettings {
             .field("pr", &self.pr)
             .field("head_sha", &self.head_sha)
             .field("comment_author", &self.comment_author)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
-/// Flags > `TFGATE_*` > the workflow's own variables and event.
-pub fn resolve_github(args: &GithubArgs, ctx: &Context) -> Result<GithubSettings, Error> {
+/// Flags > `TFGATE_*` > the workflow's own variables and event (> `.tfgate.toml` > default,
+/// for the timeout).
+pub fn resolve_github(
+    args: &GithubArgs,
+    ctx: &Context,
+    file: &FileSettings,
+    file_path: Option<&Path>,
+) -> Result<GithubSettings, Error> {
     let repository = match args.repo.as_deref().or(ctx.repository.as_deref()) {
         Some(r) => Some(split_repo(r)?),
         None => None,
@@ -130,7 +144,33 @@ pub fn resolve_github(args: &GithubArgs, ctx: &Context) -> Result<GithubSettings
         pr,
         head_sha,
         comment_author: args.comment_author.clone(),
+        timeout: github_timeout(args, file, file_path)?,
     })
+}
+
+fn github_timeout(
+    args: &GithubArgs,
+    file: &FileSettings,
+    file_path: Option<&Path>,
+) -> Result<Duration, Error> {
+    let (timeout, source) = match (args.github_timeout, &file.github_timeout) {
+        (Some(d), _) => (d, "--github-timeout".to_string()),
+        (None, Some(text)) => {
+            let d = crate::commands::lock::parse_duration(text).map_err(|e| Error::Settings {
+                path: file_path.map(Path::to_path_buf).unwrap_or_default(),
+                message: format!("github_timeout = \"{text}\": {e}"),
+            })?;
+            (d, format!("github_timeout = \"{text}\""))
+        }
+        (None, None) => return Ok(DEFAULT_GITHUB_TIMEOUT),
+    };
+    if timeout.is_zero() {
+        return Err(Error::usage(
+            format!("{source} leaves no time to talk to GitHub"),
+            "give at least 1s; the default is 60s",
+        ));
+    }
+    Ok(timeout)
 }
 
 fn split_repo(r: &str) -> Result<(String, String), Error> {
@@ -419,7 +459,7 @@ mod tests {
             ..Context::default()
         };
         let (g, _) = parse(&["plan"]);
-        let gh = resolve_github(&g.github, &ctx).unwrap();
+        let gh = resolve_github(&g.github, &ctx, &FileSettings::default(), None).unwrap();
         assert_eq!(gh.repository, Some(("acme".into(), "infra".into())));
         assert_eq!((gh.pr, gh.head_sha.as_deref()), (Some(7), Some("abc")));
         assert_eq!(gh.api_url, DEFAULT_GITHUB_API_URL);
@@ -429,11 +469,47 @@ mod tests {
         );
         // Another PR: the event's head SHA does not apply to it.
         let (g, _) = parse(&["plan", "--pr", "8", "--repo", "other/repo"]);
-        let gh = resolve_github(&g.github, &ctx).unwrap();
+        let gh = resolve_github(&g.github, &ctx, &FileSettings::default(), None).unwrap();
         assert_eq!((gh.pr, gh.head_sha), (Some(8), None));
         assert_eq!(gh.repository, Some(("other".into(), "repo".into())));
         let (g, _) = parse(&["plan", "--repo", "nope"]);
-        assert!(resolve_github(&g.github, &ctx).is_err());
+        assert!(resolve_github(&g.github, &ctx, &FileSettings::default(), None).is_err());
+    }
+
+    #[test]
+    fn github_timeout_from_the_flag_then_the_file_then_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let timeout = |file: &str, flags: &[&str]| {
+            std::fs::write(dir.path().join(FILE_NAME), file).unwrap();
+            let mut args = vec!["plan", "--chdir", d];
+            args.extend_from_slice(flags);
+            let (g, _) = parse(&args);
+            let (common, settings) = resolve_common(&g, &Context::default()).unwrap();
+            resolve_github(
+                &g.github,
+                &Context::default(),
+                &settings,
+                common.file.as_deref(),
+            )
+            .map(|gh| gh.timeout)
+        };
+        assert_eq!(timeout("", &[]).unwrap(), DEFAULT_GITHUB_TIMEOUT);
+        assert_eq!(
+            timeout("github_timeout = \"2m\"\n", &[]).unwrap(),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            timeout("github_timeout = \"2m\"\n", &["--github-timeout", "15s"]).unwrap(),
+            Duration::from_secs(15)
+        );
+        let err = timeout("github_timeout = \"soon\"\n", &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("github_timeout = \"soon\""),
+            "{err}"
+        );
+        let err = timeout("", &["--github-timeout", "0s"]).unwrap_err();
+        assert!(err.to_string().contains("--github-timeout"), "{err}");
     }
 
     #[test]

@@ -157,7 +157,9 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
     let s3 = S3Archive::from_settings(opts.common).await?;
     let client = pr_comment::client(opts.github)
         .map_err(|e| Error::usage(e.to_string(), "check --github-api-url"))?;
-    let reviewed = find_reviewed(ui, opts, client.as_ref()).await?;
+    // Each step that talks to GitHub has its own deadline (--github-timeout).
+    let step = |c: &OctoPullRequests| c.step(opts.github.timeout);
+    let reviewed = find_reviewed(ui, opts, client.as_ref().map(step).as_ref()).await?;
     check_same_root(opts, &reviewed)?;
     check_not_stale(&reviewed)?;
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
@@ -190,7 +192,8 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
         timeout: opts.queue_timeout,
     };
     let holding = queue::wait_turn(ui, &store, &info, &queue_opts).await?;
-    let outcome = match superseded_by(opts, client.as_ref(), &root, &holding).await {
+    let lookup = client.as_ref().map(step);
+    let outcome = match superseded_by(opts, lookup.as_ref(), &root, &holding).await {
         Err(e) => Err(e),
         Ok(Some(last)) => report_superseded(ui, opts, client.as_ref(), &reviewed, &last).await,
         Ok(None) => {
@@ -303,6 +306,7 @@ async fn report_superseded(
     }
     if let (Some(pr), Some(client)) = (&reviewed.pr, client)
         && let Err(e) = client
+            .step(opts.github.timeout)
             .set_status(
                 &comment_target(opts, pr),
                 CommentStatus::Superseded,
@@ -489,6 +493,7 @@ async fn apply_into_bundle(
     bundle.write(bundle::COMMENT, detail.as_bytes())?;
     if let (Some(pr), Some(client)) = (&reviewed.pr, w.client)
         && let Err(e) = client
+            .step(opts.github.timeout)
             .set_status(&comment_target(opts, pr), comment_status(&verdict), &detail)
             .await
     {

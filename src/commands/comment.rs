@@ -79,7 +79,8 @@ pub async fn resolve_pr(
     Some(pr)
 }
 
-/// Creates or updates the comment; a failure is a warning unless `require`.
+/// Creates or updates the comment (with `client` bounded by the step's deadline, see
+/// `OctoPullRequests::step`); a failure is a warning unless `require`.
 pub async fn publish(
     ui: &Ui,
     client: Option<&OctoPullRequests>,
@@ -105,6 +106,9 @@ pub async fn publish(
         Ok(Upsert::Unchanged(id)) => ui.status(&format!(
             "tfgate: the comment on {where_} is up to date (comment {id})"
         )),
+        Ok(Upsert::Newer(id)) => ui.status(&format!(
+            "tfgate: the comment on {where_} shows a newer plan (comment {id}); this one was not posted"
+        )),
         Err(e) if require => return Err(e),
         Err(e) => {
             let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
@@ -127,6 +131,9 @@ fn comment_error(e: &GithubError, where_: &str) -> Error {
         }
         GithubError::Unavailable { .. } => {
             "GitHub is unavailable or rate-limiting; re-run the job later"
+        }
+        GithubError::TimedOut { .. } => {
+            "GitHub is slow or unreachable; re-run the job later, or allow more time with --github-timeout (TFGATE_GITHUB_TIMEOUT)"
         }
         GithubError::Rejected { .. } | GithubError::Protocol { .. } => {
             "this is likely a tfgate bug; please report it"
@@ -159,7 +166,10 @@ pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Out
         ));
     }
     let body = render_again(ui, &fetched)?;
-    let client = client(gh).map_err(|e| comment_error(&e, "GitHub"))?;
+    // One step: finding the PR's head and posting share one deadline.
+    let client = client(gh)
+        .map_err(|e| comment_error(&e, "GitHub"))?
+        .map(|c| c.step(gh.timeout));
     let mut gh = gh.clone();
     gh.pr = gh.pr.or(manifest.pr);
     let pr = resolve_pr(ui, &gh, client.as_ref()).await.ok_or_else(|| {
@@ -209,13 +219,15 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
     let archived = std::fs::read(&comment_path).map_err(|e| Error::io("read", &comment_path, e))?;
     let archived = String::from_utf8_lossy(&archived);
 
+    let archived_meta = parse_marker(&archived);
     let meta = CommentMeta {
+        created_at: Some(plan_time(manifest, archived_meta.as_ref())),
         version: MARKER_VERSION,
         root: manifest.root.clone(),
         workspace: manifest.workspace.clone(),
         head_sha: manifest.pr_head_sha.clone(),
         fingerprint: summary.fingerprint.clone(),
-        archive: Some(archive_of(ui, fetched, parse_marker(&archived))),
+        archive: Some(archive_of(ui, fetched, archived_meta)),
         run_url: manifest.run_url.clone(),
         status: CommentStatus::Planned,
     };
@@ -235,6 +247,22 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
         ));
     }
     Ok(body)
+}
+
+/// When the plan was made, for the marker: the manifest records it to the second, the marker
+/// `tfgate plan` wrote to the millisecond; that finer time is taken only when it falls in the
+/// manifest's second, so an edited comment.md cannot move a plan in time.
+fn plan_time(manifest: &Manifest, archived: Option<&CommentMeta>) -> String {
+    let second = chrono::DateTime::parse_from_rfc3339(&manifest.created_at).ok();
+    match (second, archived.and_then(CommentMeta::created)) {
+        (Some(s), Some(fine)) if fine.timestamp() == s.timestamp() => {
+            fine.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        }
+        (Some(s), _) => s
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        (None, _) => manifest.created_at.clone(),
+    }
 }
 
 /// Where the marker says the bundle is archived: the `s3://` URI it was fetched from; else the

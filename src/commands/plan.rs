@@ -15,6 +15,7 @@ use crate::commands::comment::{self as pr_comment, PrRef};
 use crate::context::{Context, Event};
 use crate::error::{Error, Outcome};
 use crate::github::CommentTarget;
+use crate::github::octo::OctoPullRequests;
 use crate::plan::{self, Analysis};
 use crate::render::comment::{self, CommentInput, CommentMeta, CommentStatus, MARKER_VERSION};
 use crate::render::table::{self, TableOptions};
@@ -47,7 +48,9 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
             None
         }
     };
-    let pr = pr_comment::resolve_pr(ui, opts.github, client.as_ref()).await;
+    let step = |c: &OctoPullRequests| c.step(opts.github.timeout);
+    let lookup = client.as_ref().map(step);
+    let pr = pr_comment::resolve_pr(ui, opts.github, lookup.as_ref()).await;
     if pr.is_none() {
         explain_no_pr(ui, opts.ctx);
     }
@@ -63,7 +66,7 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
         };
         pr_comment::publish(
             ui,
-            client.as_ref(),
+            client.as_ref().map(step).as_ref(),
             &target,
             &result.comment,
             opts.plan.require_comment,
@@ -267,6 +270,7 @@ async fn fill_bundle(
         archive: Some(archive_uri.to_string()),
         run_url: opts.ctx.run_url.clone(),
         status: CommentStatus::Planned,
+        created_at: Some(created.to_rfc3339_opts(SecondsFormat::Millis, true)),
     };
     let body = comment::render_comment(
         &CommentInput {

@@ -4,12 +4,17 @@
 //! Commands talk to `PullRequests`; only `octo` knows HTTP. The comment rules live here:
 //! one comment per (repository, PR, root, workspace), found by its hidden marker among the
 //! comments written by the identity tfgate authenticates as, edited in place, never a
-//! comment by anyone else.
+//! comment by anyone else. When runs race and leave several, they converge (`converge`): the
+//! oldest comment is kept, it gets the newest plan (by the marker's plan time), the others are
+//! deleted.
 
 pub mod octo;
 pub mod retry;
 
 use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::render::comment::{CommentMeta, CommentStatus, with_status};
 
@@ -43,16 +48,88 @@ pub struct OurComment {
 pub enum Upsert {
     Created(u64),
     Updated(u64),
-    /// The comment already said exactly this; nothing was written.
+    /// The comment already said exactly this (or showed this plan with a status); nothing was
+    /// written.
     Unchanged(u64),
+    /// The comment shows a plan made after this one; it was left as it is.
+    Newer(u64),
 }
 
 impl Upsert {
     pub fn id(self) -> u64 {
         match self {
-            Upsert::Created(id) | Upsert::Updated(id) | Upsert::Unchanged(id) => id,
+            Upsert::Created(id)
+            | Upsert::Updated(id)
+            | Upsert::Unchanged(id)
+            | Upsert::Newer(id) => id,
         }
     }
+}
+
+/// A plan a comment should show: its body and when the plan was made (the marker's
+/// `created_at`; `None` for markers that predate it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub body: String,
+    pub created: Option<DateTime<Utc>>,
+}
+
+impl Wanted {
+    pub fn of(comment: &OurComment) -> Wanted {
+        Wanted {
+            body: comment.body.clone(),
+            created: comment.meta.created(),
+        }
+    }
+}
+
+/// Whether a plan already on GitHub, made at `existing`, takes the place of the plan `wanted`
+/// (made at `wanted`): when it is newer, or as new (the same plan, perhaps with a status since).
+/// Without times on either side (markers of older versions), the plan at hand wins, as it
+/// always did.
+fn supersedes(existing: Option<DateTime<Utc>>, wanted: Option<DateTime<Utc>>) -> bool {
+    match (existing, wanted) {
+        (None, None) => false,
+        (existing, wanted) => existing >= wanted,
+    }
+}
+
+/// Of the target's comments (oldest first), the one showing the newest plan; of comments with
+/// plans made at the same time (or without times), the oldest.
+pub fn newest(ours: &[OurComment]) -> Option<&OurComment> {
+    ours.iter()
+        .fold(None, |best: Option<&OurComment>, c| match best {
+            Some(b) if c.meta.created() <= b.meta.created() => Some(b),
+            _ => Some(c),
+        })
+}
+
+/// What to write so that the target ends with one comment showing the newest plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Convergence {
+    /// The comment that stays: the oldest.
+    pub keep: u64,
+    /// The body to write into it; `None` when it already shows the newest plan.
+    pub write: Option<String>,
+    /// The others, to delete.
+    pub delete: Vec<u64>,
+}
+
+/// One step towards one comment: `ours` are the target's comments by tfgate's identity, oldest
+/// first (at least one); `wanted` is the newest plan seen so far, and becomes the newest of it
+/// and `ours`. Every run that races for the target decides the same from the same comments,
+/// and none writes a plan older than one it has seen.
+pub fn converge(ours: &[OurComment], wanted: &mut Wanted) -> Option<Convergence> {
+    let keep = ours.first()?;
+    let shown = newest(ours)?;
+    if supersedes(shown.meta.created(), wanted.created) {
+        *wanted = Wanted::of(shown);
+    }
+    Some(Convergence {
+        keep: keep.id,
+        write: (keep.body != wanted.body).then(|| wanted.body.clone()),
+        delete: ours[1..].iter().map(|c| c.id).collect(),
+    })
 }
 
 /// A pull request, as far as tfgate cares.
@@ -114,6 +191,10 @@ pub enum GithubError {
     Protocol {
         message: String,
     },
+    /// The step's deadline (`--github-timeout`) passed before GitHub answered.
+    TimedOut {
+        limit: Duration,
+    },
 }
 
 impl fmt::Display for GithubError {
@@ -138,6 +219,11 @@ impl fmt::Display for GithubError {
             GithubError::Protocol { message } => {
                 write!(f, "unexpected answer from GitHub: {message}")
             }
+            GithubError::TimedOut { limit } => write!(
+                f,
+                "GitHub did not answer within {}s (--github-timeout)",
+                limit.as_secs_f64()
+            ),
         }
     }
 }
@@ -155,7 +241,8 @@ pub trait PullRequests {
         body: &str,
     ) -> Result<Upsert, GithubError>;
 
-    /// The target's comment, if tfgate wrote one.
+    /// The target's comment, if tfgate wrote one; of several (left by racing runs), the one
+    /// showing the newest plan.
     async fn find_comment(&self, target: &CommentTarget)
     -> Result<Option<OurComment>, GithubError>;
 
@@ -195,28 +282,26 @@ pub trait PullRequests {
     ) -> Result<Upsert, GithubError>;
 
     /// Sets the status of the target's comment (applied, refused, failed, superseded) with a
-    /// detail section, keeping the reviewed plan in it. The one call `apply` makes.
+    /// detail section, keeping the reviewed plan in it. The one call `apply` makes. Several
+    /// comments (left by racing runs) converge as an upsert's do: the oldest is kept and shows
+    /// the newest plan with the status, the others are deleted.
     async fn set_status(
         &self,
         target: &CommentTarget,
         status: CommentStatus,
         detail: &str,
-    ) -> Result<Upsert, GithubError> {
-        let comment = self
-            .find_comment(target)
-            .await?
-            .ok_or_else(|| GithubError::NotFound {
-                what: format!(
-                    "tfgate's comment for {} ({})",
-                    target.root, target.workspace
-                ),
-            })?;
-        let body =
-            with_status(&comment.body, status, detail).ok_or_else(|| GithubError::Protocol {
-                message: "the comment lost its marker".into(),
-            })?;
-        self.edit_comment(target, &comment, &body).await
-    }
+    ) -> Result<Upsert, GithubError>;
+}
+
+/// The body of `comment` with a new status.
+pub fn status_body(
+    comment: &OurComment,
+    status: CommentStatus,
+    detail: &str,
+) -> Result<String, GithubError> {
+    with_status(&comment.body, status, detail).ok_or_else(|| GithubError::Protocol {
+        message: "the comment lost its marker".into(),
+    })
 }
 
 #[cfg(test)]
@@ -233,5 +318,93 @@ mod tests {
     fn base_is_not_an_ancestor_of_head_when_behind_or_diverged() {
         assert!(!CommitRelation::Behind.base_is_ancestor_of_head());
         assert!(!CommitRelation::Diverged.base_is_ancestor_of_head());
+    }
+
+    /// Comment `id` showing the plan made at second `at` (none: an older version's marker).
+    fn comment(id: u64, at: Option<u32>) -> OurComment {
+        let meta = CommentMeta {
+            version: 1,
+            root: "r".into(),
+            workspace: "default".into(),
+            head_sha: None,
+            fingerprint: "sha256:00".into(),
+            archive: None,
+            run_url: None,
+            status: CommentStatus::Planned,
+            created_at: at.map(|s| format!("2025-01-01T00:00:{s:02}.000Z")),
+        };
+        OurComment {
+            id,
+            body: format!("plan of {at:?} in {id}"),
+            meta,
+        }
+    }
+
+    fn wanted(body: &str, at: Option<u32>) -> Wanted {
+        Wanted {
+            body: body.into(),
+            created: at.map(|s| format!("2025-01-01T00:00:{s:02}Z").parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_oldest_comment_is_kept_with_the_newest_plan_and_the_rest_deleted() {
+        let ours = [
+            comment(1, Some(10)),
+            comment(2, Some(30)),
+            comment(3, Some(20)),
+        ];
+        let mut w = wanted("mine", Some(25));
+        let step = converge(&ours, &mut w).unwrap();
+        assert_eq!(step.keep, 1);
+        assert_eq!(step.write.as_deref(), Some("plan of Some(30) in 2"));
+        assert_eq!(step.delete, [2, 3]);
+        assert_eq!(w, Wanted::of(&ours[1]), "the newest seen is remembered");
+        // A plan newer than every comment's goes into the oldest comment.
+        let mut w = wanted("mine", Some(40));
+        let step = converge(&ours, &mut w).unwrap();
+        assert_eq!(step.write.as_deref(), Some("mine"));
+        assert_eq!(w.body, "mine");
+    }
+
+    #[test]
+    fn nothing_is_written_when_the_kept_comment_shows_the_newest_plan() {
+        let ours = [comment(1, Some(30))];
+        let step = converge(&ours, &mut wanted("older", Some(20))).unwrap();
+        assert_eq!((step.write, step.delete), (None, vec![]));
+        // The same plan, as new as the comment's (perhaps with a status since): left alone.
+        let step = converge(&ours, &mut wanted("same plan, no status", Some(30))).unwrap();
+        assert_eq!(step.write, None);
+        assert!(converge(&[], &mut wanted("x", None)).is_none());
+    }
+
+    #[test]
+    fn markers_without_plan_times_are_older_and_the_oldest_of_them_stands() {
+        // Duplicates of an older version: later runs updated the oldest.
+        let legacy = [comment(1, None), comment(2, None)];
+        assert_eq!(newest(&legacy).map(|c| c.id), Some(1));
+        // A plan with a time replaces them; one without replaces them as before.
+        let step = converge(&legacy, &mut wanted("timed", Some(1))).unwrap();
+        assert_eq!(step.write.as_deref(), Some("timed"));
+        let step = converge(&legacy, &mut wanted("untimed", None)).unwrap();
+        assert_eq!(step.write.as_deref(), Some("untimed"));
+        // A comment with a time is newer than a plan without.
+        let step = converge(&[comment(1, Some(1))], &mut wanted("untimed", None)).unwrap();
+        assert_eq!(step.write, None);
+    }
+
+    #[test]
+    fn every_run_decides_the_same_from_the_same_comments() {
+        let ours = [
+            comment(5, Some(3)),
+            comment(9, Some(7)),
+            comment(12, Some(7)),
+        ];
+        let steps: Vec<Convergence> = [Some(1), Some(7), None]
+            .into_iter()
+            .map(|at| converge(&ours, &mut wanted("a run's own older plan", at)).unwrap())
+            .collect();
+        assert!(steps.windows(2).all(|w| w[0] == w[1]), "{steps:#?}");
+        assert_eq!(steps[0].write.as_deref(), Some("plan of Some(7) in 9"));
     }
 }

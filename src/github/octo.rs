@@ -2,9 +2,12 @@
 //!
 //! octocrab carries authentication (the token goes out as a sensitive header and is never
 //! logged), the base URL (GitHub Enterprise Server's `/api/v3` prefix included) and timeouts;
-//! this adapter adds retries with `RetryPolicy`, pagination by `Link: rel="next"`, and the
-//! comment rules of the port. Responses are read into small structs of the fields tfgate uses.
+//! this adapter adds retries with `RetryPolicy`, pagination by `Link: rel="next"`, a deadline
+//! per step (`step`), and the comment rules of the port, including the convergence of comments
+//! left by racing runs. Responses are read into small structs of the fields tfgate uses.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, Method, StatusCode};
@@ -12,12 +15,14 @@ use octocrab::Octocrab;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 use crate::github::retry::{Decision, Failure, RetryPolicy};
 use crate::github::{
     CommentTarget, CommitRelation, GithubError, OurComment, PullRequest, PullRequests, Upsert,
+    Wanted, converge, newest, status_body,
 };
-use crate::render::comment::parse_marker;
+use crate::render::comment::{CommentStatus, parse_marker};
 
 /// GitHub rejects comment bodies longer than this many characters.
 pub const MAX_BODY_CHARS: usize = 65_536;
@@ -25,7 +30,14 @@ pub const MAX_BODY_CHARS: usize = 65_536;
 pub const PER_PAGE: u32 = 100;
 /// Who authors comments made with the Actions `GITHUB_TOKEN`, which cannot call `GET /user`.
 pub const ACTIONS_BOT: &str = "github-actions[bot]";
+/// How many times a run looks again at the comments while converging them.
+const CONVERGE_ROUNDS: usize = 5;
+/// After writing, a run waits at least this long before it looks again, so that a write that
+/// another run decided on before seeing this one's has landed, and can be corrected.
+const MIN_SETTLE: Duration = Duration::from_millis(250);
+const MAX_SETTLE: Duration = Duration::from_secs(2);
 
+#[derive(Clone)]
 pub struct OctoPullRequests {
     client: Octocrab,
     policy: RetryPolicy,
@@ -33,7 +45,10 @@ pub struct OctoPullRequests {
     fallback_author: String,
     /// An author given explicitly wins over `GET /user`.
     explicit_author: Option<String>,
-    identity: OnceCell<String>,
+    /// Shared by the handles `step` makes, so the identity is asked once per run.
+    identity: Arc<OnceCell<String>>,
+    /// When the current step must end, and the limit it was given (for the message).
+    deadline: Option<(Instant, Duration)>,
 }
 
 /// Settings for the adapter.
@@ -118,32 +133,60 @@ impl OctoPullRequests {
             policy: opts.policy,
             fallback_author: ACTIONS_BOT.to_string(),
             explicit_author: opts.comment_author,
-            identity: OnceCell::new(),
+            identity: Arc::new(OnceCell::new()),
+            deadline: None,
         })
+    }
+
+    /// A handle for one step of a command (posting the comment, apply's lookups, its status
+    /// update): every request it makes, retries and waits included, ends within `limit` from
+    /// now, else fails with `GithubError::TimedOut`.
+    pub fn step(&self, limit: Duration) -> OctoPullRequests {
+        OctoPullRequests {
+            deadline: Some((Instant::now() + limit, limit)),
+            ..self.clone()
+        }
+    }
+
+    /// `work`, cut off at the step's deadline.
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, GithubError>>,
+    ) -> Result<T, GithubError> {
+        match self.deadline {
+            None => work.await,
+            Some((at, limit)) => tokio::time::timeout_at(at, work)
+                .await
+                .unwrap_or(Err(GithubError::TimedOut { limit })),
+        }
+    }
+
+    /// Whether waiting `wait` would pass the step's deadline.
+    fn would_overrun(&self, wait: Duration) -> bool {
+        self.deadline
+            .is_some_and(|(at, _)| Instant::now() + wait >= at)
     }
 
     /// The login tfgate's comments carry: `--comment-author`, else `GET /user`, else (for an
     /// installation token, which may not call it) `github-actions[bot]`.
     pub async fn identity(&self) -> Result<String, GithubError> {
-        self.identity
-            .get_or_try_init(|| async {
-                if let Some(a) = &self.explicit_author {
-                    return Ok(a.clone());
+        let known = self.identity.get_or_try_init(|| async {
+            if let Some(a) = &self.explicit_author {
+                return Ok(a.clone());
+            }
+            match self.request(Method::GET, "/user", None).await {
+                Ok(a) => Ok(parse::<RawUser>(&a.body)?.login),
+                Err(GithubError::Forbidden { .. }) => {
+                    tracing::debug!(
+                        "GET /user is not allowed for this token; assuming {}",
+                        self.fallback_author
+                    );
+                    Ok(self.fallback_author.clone())
                 }
-                match self.request(Method::GET, "/user", None).await {
-                    Ok(a) => Ok(parse::<RawUser>(&a.body)?.login),
-                    Err(GithubError::Forbidden { .. }) => {
-                        tracing::debug!(
-                            "GET /user is not allowed for this token; assuming {}",
-                            self.fallback_author
-                        );
-                        Ok(self.fallback_author.clone())
-                    }
-                    Err(e) => Err(e),
-                }
-            })
-            .await
-            .cloned()
+                Err(e) => Err(e),
+            }
+        });
+        self.bounded(known).await.cloned()
     }
 
     /// One attempt. Network errors and timeouts come back as a `Failure` without status.
@@ -244,64 +287,84 @@ impl OctoPullRequests {
         Ok(out)
     }
 
-    async fn find_ours(&self, target: &CommentTarget) -> Result<Option<OurComment>, GithubError> {
-        let me = self.identity().await?;
-        let comments = self
-            .list_comments(&target.owner, &target.repo, target.pr)
-            .await?;
-        Ok(comments.into_iter().find_map(|c| {
-            let author = c.user.as_ref().map(|u| u.login.as_str());
-            if author != Some(me.as_str()) {
-                return None;
-            }
-            let body = c.body?;
-            let meta = parse_marker(&body)?;
-            target.matches(&meta).then_some(OurComment {
-                id: c.id,
-                body,
-                meta,
-            })
-        }))
+    /// The target's comments by tfgate's identity, oldest first.
+    async fn find_ours(&self, target: &CommentTarget) -> Result<Vec<OurComment>, GithubError> {
+        self.bounded(async {
+            let me = self.identity().await?;
+            let comments = self
+                .list_comments(&target.owner, &target.repo, target.pr)
+                .await?;
+            let mut ours: Vec<OurComment> = comments
+                .into_iter()
+                .filter_map(|c| ours_for(target, &me, c))
+                .collect();
+            // GitHub lists by creation and its ids grow with it; sorting makes "oldest" exact.
+            ours.sort_by_key(|c| c.id);
+            Ok(ours)
+        })
+        .await
     }
 
-    async fn create(&self, target: &CommentTarget, body: &str) -> Result<Upsert, GithubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/{}/comments",
-            target.owner, target.repo, target.pr
-        );
-        let payload = json!({ "body": body });
-        // Not `request`: a create whose answer was lost may have happened, so before trying
-        // again, look for the comment instead of risking a duplicate.
-        let mut waited = Duration::ZERO;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let failure = match self.attempt(&Method::POST, &path, Some(&payload)).await {
-                Ok(a) if a.status.is_success() => {
-                    return Ok(Upsert::Created(parse::<RawComment>(&a.body)?.id));
-                }
-                Ok(a) => failure_of(&a),
-                Err(f) => f,
-            };
-            match self.policy.decide(&failure, attempt, waited, now_epoch()) {
-                Decision::RetryAfter(wait) => {
-                    tokio::time::sleep(wait).await;
-                    waited += wait;
-                }
-                Decision::GiveUp => return Err(final_error(&failure, attempt, &path)),
+    /// One comment, if it still exists and is the target's and ours.
+    async fn get_ours(
+        &self,
+        target: &CommentTarget,
+        id: u64,
+    ) -> Result<Option<OurComment>, GithubError> {
+        self.bounded(async {
+            let me = self.identity().await?;
+            let path = format!(
+                "/repos/{}/{}/issues/comments/{id}",
+                target.owner, target.repo
+            );
+            match self.request(Method::GET, &path, None).await {
+                Ok(a) => Ok(ours_for(target, &me, parse::<RawComment>(&a.body)?)),
+                Err(GithubError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
             }
-            if let Some(found) = self.find_ours(target).await? {
-                tracing::debug!(
-                    id = found.id,
-                    "the comment exists after all; not creating it again"
-                );
-                return if found.body == body {
-                    Ok(Upsert::Created(found.id))
-                } else {
-                    self.update(target, found.id, body).await
+        })
+        .await
+    }
+
+    /// Posts a new comment: `Some(id)`, or `None` when an answer was lost and a comment of ours
+    /// for the target turned up (the post may have happened; the caller converges).
+    async fn create(&self, target: &CommentTarget, body: &str) -> Result<Option<u64>, GithubError> {
+        self.bounded(async {
+            let path = format!(
+                "/repos/{}/{}/issues/{}/comments",
+                target.owner, target.repo, target.pr
+            );
+            let payload = json!({ "body": body });
+            // Not `request`: a create whose answer was lost may have happened, so before trying
+            // again, look for the comment instead of risking a duplicate.
+            let mut waited = Duration::ZERO;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let failure = match self.attempt(&Method::POST, &path, Some(&payload)).await {
+                    Ok(a) if a.status.is_success() => {
+                        return Ok(Some(parse::<RawComment>(&a.body)?.id));
+                    }
+                    Ok(a) => failure_of(&a),
+                    Err(f) => f,
                 };
+                match self.policy.decide(&failure, attempt, waited, now_epoch()) {
+                    Decision::RetryAfter(wait) => {
+                        tokio::time::sleep(wait).await;
+                        waited += wait;
+                    }
+                    Decision::GiveUp => return Err(final_error(&failure, attempt, &path)),
+                }
+                if let Some(found) = self.find_ours(target).await?.first() {
+                    tracing::debug!(
+                        id = found.id,
+                        "the comment exists after all; not creating it again"
+                    );
+                    return Ok(None);
+                }
             }
-        }
+        })
+        .await
     }
 
     async fn update(
@@ -315,10 +378,117 @@ impl OctoPullRequests {
             target.owner, target.repo
         );
         // An update is idempotent: retrying it is always safe.
-        self.request(Method::PATCH, &path, Some(&json!({ "body": body })))
+        self.bounded(self.request(Method::PATCH, &path, Some(&json!({ "body": body }))))
             .await?;
         Ok(Upsert::Updated(id))
     }
+
+    /// Deletes one of our comments; one that is gone already (another run deleted it) is no
+    /// error.
+    async fn delete(&self, target: &CommentTarget, id: u64) -> Result<(), GithubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{id}",
+            target.owner, target.repo
+        );
+        match self
+            .bounded(self.request(Method::DELETE, &path, None))
+            .await
+        {
+            Ok(_) | Err(GithubError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Brings the target to one comment showing `wanted` or a newer plan, starting from `ours`
+    /// (the comments as last seen, oldest first), and says where the run's own plan stands.
+    /// Every run of a race does this: each writes only the newest plan it has seen into the
+    /// oldest comment and deletes the others, waits, and looks again until what it sees needs no
+    /// write. A run whose comment another deleted does not post again.
+    async fn converge(
+        &self,
+        target: &CommentTarget,
+        mut ours: Vec<OurComment>,
+        mine: &Wanted,
+        created: Option<u64>,
+    ) -> Result<Upsert, GithubError> {
+        let mut wanted = mine.clone();
+        let mut wrote_mine = false;
+        let mut keep = created;
+        for round in 1..=CONVERGE_ROUNDS {
+            let Some(step) = converge(&ours, &mut wanted) else {
+                // Every comment of ours is gone (removed by hand): nothing to converge, and
+                // posting again could fight whoever removed them.
+                tracing::debug!("no comment of ours is left; not posting again");
+                break;
+            };
+            keep = Some(step.keep);
+            if step.write.is_none() && step.delete.is_empty() {
+                break;
+            }
+            let started = Instant::now();
+            if let Some(body) = &step.write {
+                self.update(target, step.keep, body).await?;
+                wrote_mine |= *body == mine.body;
+            }
+            for id in &step.delete {
+                self.delete(target, *id).await?;
+            }
+            // Runs that read before this write may still be writing what they read: wait for
+            // their writes to land, then look again. A failure to look is no failure of the
+            // write: the next run converges what is left.
+            let settle = started.elapsed().clamp(MIN_SETTLE, MAX_SETTLE);
+            if round == CONVERGE_ROUNDS || self.would_overrun(settle) {
+                break;
+            }
+            tokio::time::sleep(settle).await;
+            let looked = if step.delete.is_empty() {
+                // Only the kept comment changed: reading it back is enough when it still
+                // shows what was written.
+                match self.get_ours(target, step.keep).await {
+                    Ok(Some(c)) if c.body == wanted.body => break,
+                    Ok(_) => self.find_ours(target).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                self.find_ours(target).await
+            };
+            match looked {
+                Ok(now) => ours = now,
+                Err(e) => {
+                    tracing::debug!("cannot look at the comments again ({e}); leaving them");
+                    break;
+                }
+            }
+        }
+        let keep = keep.unwrap_or_default();
+        Ok(if wanted.body == mine.body {
+            match created {
+                Some(id) if id == keep => Upsert::Created(id),
+                _ if wrote_mine || created.is_some() => Upsert::Updated(keep),
+                _ => Upsert::Unchanged(keep),
+            }
+        } else if wanted.created > mine.created {
+            Upsert::Newer(keep)
+        } else {
+            Upsert::Unchanged(keep)
+        })
+    }
+}
+
+/// A listed comment as one of ours for the target: written by `me`, with a marker for the
+/// target's root and workspace.
+fn ours_for(target: &CommentTarget, me: &str, c: RawComment) -> Option<OurComment> {
+    let author = c.user.as_ref().map(|u| u.login.as_str());
+    if author != Some(me) {
+        return None;
+    }
+    let body = c.body?;
+    let meta = parse_marker(&body)?;
+    target.matches(&meta).then_some(OurComment {
+        id: c.id,
+        body,
+        meta,
+    })
 }
 
 impl PullRequests for OctoPullRequests {
@@ -328,10 +498,27 @@ impl PullRequests for OctoPullRequests {
         body: &str,
     ) -> Result<Upsert, GithubError> {
         check_length(body)?;
-        match self.find_ours(target).await? {
-            Some(c) if c.body == body => Ok(Upsert::Unchanged(c.id)),
-            Some(c) => self.update(target, c.id, body).await,
-            None => self.create(target, body).await,
+        let mine = Wanted {
+            body: body.to_string(),
+            created: parse_marker(body).and_then(|m| m.created()),
+        };
+        let ours = self.find_ours(target).await?;
+        if !ours.is_empty() {
+            return self.converge(target, ours, &mine, None).await;
+        }
+        let created = self.create(target, body).await?;
+        // Another run may have posted at the same moment: look once more (the only extra
+        // request when none did).
+        let ours = match self.find_ours(target).await {
+            Ok(ours) => ours,
+            Err(e) => {
+                tracing::debug!("cannot look at the comments after posting ({e})");
+                return Ok(Upsert::Created(created.unwrap_or_default()));
+            }
+        };
+        match (created, ours.as_slice()) {
+            (Some(id), [only]) if only.id == id => Ok(Upsert::Created(id)),
+            _ => self.converge(target, ours, &mine, created).await,
         }
     }
 
@@ -339,7 +526,8 @@ impl PullRequests for OctoPullRequests {
         &self,
         target: &CommentTarget,
     ) -> Result<Option<OurComment>, GithubError> {
-        self.find_ours(target).await
+        let ours = self.find_ours(target).await?;
+        Ok(newest(&ours).cloned())
     }
 
     async fn edit_comment(
@@ -355,6 +543,29 @@ impl PullRequests for OctoPullRequests {
         self.update(target, comment.id, body).await
     }
 
+    async fn set_status(
+        &self,
+        target: &CommentTarget,
+        status: CommentStatus,
+        detail: &str,
+    ) -> Result<Upsert, GithubError> {
+        let ours = self.find_ours(target).await?;
+        let (Some(keep), Some(shown)) = (ours.first(), newest(&ours)) else {
+            return Err(GithubError::NotFound {
+                what: format!(
+                    "tfgate's comment for {} ({})",
+                    target.root, target.workspace
+                ),
+            });
+        };
+        let body = status_body(shown, status, detail)?;
+        let done = self.edit_comment(target, keep, &body).await?;
+        for other in &ours[1..] {
+            self.delete(target, other.id).await?;
+        }
+        Ok(done)
+    }
+
     async fn pull_request(
         &self,
         owner: &str,
@@ -362,11 +573,11 @@ impl PullRequests for OctoPullRequests {
         number: u64,
     ) -> Result<PullRequest, GithubError> {
         let a = self
-            .request(
+            .bounded(self.request(
                 Method::GET,
                 &format!("/repos/{owner}/{repo}/pulls/{number}"),
                 None,
-            )
+            ))
             .await?;
         Ok(parse::<RawPull>(&a.body)?.into())
     }
@@ -378,11 +589,11 @@ impl PullRequests for OctoPullRequests {
         sha: &str,
     ) -> Result<Vec<PullRequest>, GithubError> {
         let a = self
-            .request(
+            .bounded(self.request(
                 Method::GET,
                 &format!("/repos/{owner}/{repo}/commits/{sha}/pulls"),
                 None,
-            )
+            ))
             .await?;
         Ok(parse::<Vec<RawPull>>(&a.body)?
             .into_iter()
@@ -400,22 +611,26 @@ impl PullRequests for OctoPullRequests {
         // The answer also lists the commits between the two (paginated) and the files they
         // change (all on page 1); one commit per page keeps it as small as GitHub allows.
         let path = format!("/repos/{owner}/{repo}/compare/{base}...{head}?per_page=1");
-        let a = self
-            .request_or_failure(Method::GET, &path, None)
-            .await
-            .map_err(|(failure, attempts)| match failure.status {
-                // GitHub answers 404 both for an unknown commit (or repository) and for two
-                // commits with no history in common: "No common ancestor between A and B."
-                Some(404) if failure.message.starts_with("No common ancestor") => {
-                    GithubError::NotFound {
-                        what: format!("a common ancestor of {base} and {head} in {owner}/{repo}"),
+        let lookup = async {
+            self.request_or_failure(Method::GET, &path, None)
+                .await
+                .map_err(|(failure, attempts)| match failure.status {
+                    // GitHub answers 404 both for an unknown commit (or repository) and for two
+                    // commits with no history in common: "No common ancestor between A and B."
+                    Some(404) if failure.message.starts_with("No common ancestor") => {
+                        GithubError::NotFound {
+                            what: format!(
+                                "a common ancestor of {base} and {head} in {owner}/{repo}"
+                            ),
+                        }
                     }
-                }
-                Some(404) => GithubError::NotFound {
-                    what: format!("commit {base} or {head} in {owner}/{repo}"),
-                },
-                _ => final_error(&failure, attempts, &path),
-            })?;
+                    Some(404) => GithubError::NotFound {
+                        what: format!("commit {base} or {head} in {owner}/{repo}"),
+                    },
+                    _ => final_error(&failure, attempts, &path),
+                })
+        };
+        let a = self.bounded(lookup).await?;
         relation(&parse::<RawComparison>(&a.body)?.status)
     }
 }

@@ -92,6 +92,21 @@ pub struct CommentMeta {
     pub archive: Option<String>,
     pub run_url: Option<String>,
     pub status: CommentStatus,
+    /// When the plan was made (UTC, RFC 3339 with milliseconds): of two comments for the same
+    /// root and workspace, the newer plan wins. Markers written before it existed have none and
+    /// count as older than any that has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl CommentMeta {
+    /// `created_at`, read; `None` when missing or not a time.
+    pub fn created(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let text = self.created_at.as_deref()?;
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
 }
 
 /// What a comment is rendered from.
@@ -127,6 +142,10 @@ pub fn marker(meta: &CommentMeta) -> String {
             .as_deref()
             .map(|s| clip_for_marker(s).into_owned()),
         status: meta.status,
+        created_at: meta
+            .created_at
+            .as_deref()
+            .map(|s| clip_for_marker(s).into_owned()),
     };
     // Serialising a struct of strings and integers cannot fail; an empty object parses as no
     // marker rather than as a wrong one.
@@ -925,6 +944,7 @@ pub(crate) mod tests {
             )),
             run_url: Some("https://github.com/acme/infra/actions/runs/1234567890".to_string()),
             status: CommentStatus::Planned,
+            created_at: None,
         }
     }
 
@@ -1191,6 +1211,38 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             ..m
         };
         assert_eq!(parse_marker(&marker(&minimal)), Some(minimal));
+    }
+
+    #[test]
+    fn marker_carries_the_plan_time_and_older_markers_still_read() {
+        let m = CommentMeta {
+            created_at: Some("2025-03-04T05:06:07.089Z".into()),
+            ..meta("r")
+        };
+        let line = marker(&m);
+        assert!(line.contains("\"created_at\":"), "{line}");
+        let back = parse_marker(&line).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(
+            back.created().unwrap().to_rfc3339(),
+            "2025-03-04T05:06:07.089+00:00"
+        );
+        // A marker written before the field existed.
+        let old = r#"<!-- tfgate:{"version":1,"root":"r","workspace":"default","head_sha":null,"fingerprint":"sha256:00","archive":null,"run_url":null,"status":"applied"} -->"#;
+        let read = parse_marker(old).expect("an old marker still reads");
+        assert_eq!(
+            (read.created_at, read.status),
+            (None, CommentStatus::Applied)
+        );
+        assert!(
+            !marker(&meta("r")).contains("created_at"),
+            "no field when unknown"
+        );
+        let garbled = CommentMeta {
+            created_at: Some("yesterday".into()),
+            ..meta("r")
+        };
+        assert_eq!(garbled.created(), None);
     }
 
     #[test]

@@ -541,3 +541,51 @@ fn an_older_merge_applied_after_a_newer_one_is_superseded() {
         "{summary}"
     );
 }
+
+/// `body` with its marker's fields changed by `edit`.
+fn with_marker(body: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let (first, rest) = body.split_once('\n').unwrap();
+    let json = first
+        .trim_start_matches("<!-- tfgate:")
+        .trim_end_matches(" -->");
+    let mut meta: serde_json::Value = serde_json::from_str(json).unwrap();
+    edit(&mut meta);
+    format!("<!-- tfgate:{meta} -->\n{rest}")
+}
+
+#[test]
+fn duplicate_comments_are_read_by_their_newest_plan_and_converge_on_apply() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    let reviewed = w.gh.comments(REPO, PR).remove(0);
+    // Left by racing runs: the oldest comment shows an older plan (whose archive is gone),
+    // a newer one the reviewed plan.
+    let duplicate = w.gh.add_comment(REPO, PR, BOT, &reviewed.body);
+    w.gh.set_comment_body(
+        reviewed.id,
+        &with_marker(&reviewed.body, |m| {
+            m["created_at"] = "2001-01-01T00:00:00.000Z".into();
+            m["archive"] = "s3://gone/tfgate/old-plan/".into();
+        }),
+    );
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(0);
+    assert!(run.stderr.contains("Apply complete!"), "{}", run.stderr);
+    let left = w.gh.comments(REPO, PR);
+    assert_eq!(
+        left.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [reviewed.id],
+        "the oldest comment is kept, the other deleted"
+    );
+    let kept = &left[0].body;
+    assert!(kept.contains("\"status\":\"applied\""), "{kept}");
+    assert!(
+        !kept.contains("old\\u002dplan") && !kept.contains("old-plan"),
+        "{kept}"
+    );
+    assert!(w.gh.comment(duplicate).is_none());
+}

@@ -208,8 +208,11 @@ fn a_comment_by_someone_else_carrying_the_marker_is_left_alone() {
 }
 
 /// API calls for an update on a PR with `others` other comments: ceil(total/100) list
-/// requests, one write, at most one identity lookup. (docs/benchmarks.md cites these.)
-fn update_calls(others: usize) -> (usize, usize, usize, usize) {
+/// requests, one write, one read-back of the written comment, at most one identity lookup.
+/// (docs/benchmarks.md cites these.) The read-back is what lets the newest of two runs that
+/// update at the same moment see that the other's older plan landed after its own, and put
+/// the newest back; it reads one comment, not the list.
+fn update_calls(others: usize) -> (usize, usize, usize, usize, usize) {
     let gh = GitHubFake::start();
     let env = pr_env(&gh);
     for i in 0..others {
@@ -221,22 +224,46 @@ fn update_calls(others: usize) -> (usize, usize, usize, usize) {
     plan(&env, &root, &["--", "-var=environment=qa"]).assert_code(0);
     let lists = gh.count("GET", "/repos/acme/infra/issues/7/comments");
     let writes = gh.requests().iter().filter(|r| r.method != "GET").count();
+    let read_backs = gh.count("GET", "/repos/acme/infra/issues/comments/");
     let identity = gh.count("GET", "/user");
-    (lists, writes, identity, gh.requests().len())
+    (lists, writes, read_backs, identity, gh.requests().len())
 }
 
 #[test]
 fn api_calls_for_an_update_are_bounded_by_pagination() {
     for (others, expected_lists) in [(0, 1), (99, 1), (250, 3)] {
-        let (lists, writes, identity, total) = update_calls(others);
+        let (lists, writes, read_backs, identity, total) = update_calls(others);
         assert_eq!(
             lists, expected_lists,
             "list requests with {others} other comments"
         );
         assert_eq!(writes, 1, "writes with {others} other comments");
+        assert_eq!(read_backs, 1, "read-backs with {others} other comments");
         assert!(identity <= 1);
-        assert_eq!(total, lists + writes + identity, "no other requests");
+        assert_eq!(
+            total,
+            lists + writes + read_backs + identity,
+            "no other requests"
+        );
     }
+}
+
+/// A first comment costs one more list than before it: the look for a comment another run
+/// posted at the same moment.
+#[test]
+fn api_calls_for_a_first_comment() {
+    let gh = GitHubFake::start();
+    let env = pr_env(&gh);
+    let root = env.stage("nochange");
+    plan(&env, &root, &[]).assert_code(0);
+    assert_eq!(gh.count("GET", "/repos/acme/infra/issues/7/comments"), 2);
+    assert_eq!(gh.count("POST", "/repos/acme/infra/issues/7/comments"), 1);
+    let others = gh
+        .requests()
+        .iter()
+        .filter(|r| !r.path.starts_with("/repos/acme/infra/issues/7/comments") && r.path != "/user")
+        .count();
+    assert_eq!(others, 0, "{:?}", gh.requests());
 }
 
 #[test]
@@ -732,4 +759,97 @@ fn the_fakes_comparison_counts_commits_like_github() {
     assert_eq!(body["merge_base_commit"]["parents"][0]["sha"], ROOT);
     assert_eq!(body["commits"], serde_json::json!([]));
     assert_eq!(body["files"], serde_json::json!([]));
+}
+
+/// A "GitHub" that accepts connections and never answers; its URL.
+fn silent_github() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_github_that_never_answers_holds_the_comment_step_for_the_timeout_only() {
+    let gh = GitHubFake::start();
+    let mut env = pr_env(&gh);
+    env.set("GITHUB_API_URL", silent_github());
+    let root = env.stage("nochange");
+    let started = std::time::Instant::now();
+    let run = plan(&env, &root, &["--github-timeout", "3s"]);
+    let took = started.elapsed();
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(
+            "::warning::could not post the PR comment: GitHub did not answer within 3s (--github-timeout)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Without the deadline, the first attempt alone waits 30 s for an answer, and all of them
+    // 157 s; terraform's part of the run takes a few seconds.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(only_bundle(&root).join("comment.md").is_file());
+
+    // `tfgate comment`, where the comment is required (exit 1), with the deadline from the
+    // environment, then from `.tfgate.toml`.
+    let bundle = only_bundle(&root);
+    let comment = |env: &TestEnv, limit: &str| {
+        let started = std::time::Instant::now();
+        let run = env.run(&[
+            "comment",
+            bundle.to_str().unwrap(),
+            "--chdir",
+            root.to_str().unwrap(),
+        ]);
+        let took = started.elapsed();
+        run.assert_code(1);
+        assert!(
+            run.stderr
+                .contains(&format!("GitHub did not answer within {limit}")),
+            "{}",
+            run.stderr
+        );
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+    };
+    env.set("TFGATE_GITHUB_TIMEOUT", "2s");
+    comment(&env, "2s");
+    let gh = GitHubFake::start();
+    let mut env = pr_env(&gh);
+    env.set("GITHUB_API_URL", silent_github());
+    std::fs::write(root.join(".tfgate.toml"), "github_timeout = \"1s\"\n").unwrap();
+    comment(&env, "1s");
+}
+
+#[test]
+fn apply_s_lookup_of_the_merged_pr_ends_at_the_timeout_and_keeps_its_exit_code() {
+    let gh = GitHubFake::start();
+    let mut env = pr_env(&gh);
+    env.set("GITHUB_API_URL", silent_github())
+        .set("GITHUB_EVENT_NAME", "push");
+    let root = env.stage("nochange");
+    let started = std::time::Instant::now();
+    let run = env.run(&[
+        "apply",
+        "--chdir",
+        root.to_str().unwrap(),
+        "--pr",
+        "7",
+        "--github-timeout",
+        "2s",
+    ]);
+    let took = started.elapsed();
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("cannot read pull request acme/infra#7")
+            && run.stderr.contains("GitHub did not answer within 2s"),
+        "{}",
+        run.stderr
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }

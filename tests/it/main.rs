@@ -6,6 +6,7 @@ mod support;
 mod apply;
 mod archive;
 mod aws_harness;
+mod comment_races;
 mod diff;
 mod github;
 mod github_fake;

@@ -1,11 +1,11 @@
 //! A stateful fake of GitHub's REST API on loopback, for the PR-comment adapter: tokens and
 //! users, pull requests and their commits, a commit graph with GitHub's comparison of two
-//! commits, issue comments with GitHub's pagination, the GitHub
-//! Enterprise Server `/api/v3` prefix, rate-limit headers and injectable faults. It answers in
-//! GitHub's JSON shapes (close enough for octocrab to deserialize), records every request, and
-//! lets tests seed and inspect its state. It judges nothing about tfgate: assertions belong to
-//! the tests. It serves from its own thread and tokio runtime, so synchronous tests can point the
-//! `tfgate` binary at it, and stops when dropped.
+//! commits, issue comments with GitHub's pagination, the GitHub Enterprise Server `/api/v3`
+//! prefix, rate-limit headers, injectable faults and an optional delay. It answers in GitHub's
+//! JSON shapes (close enough for octocrab to deserialize), records every request, and lets tests
+//! seed and inspect its state. It judges nothing about tfgate: assertions belong to the tests.
+//! It serves from its own thread and tokio runtime, so synchronous tests can point the `tfgate`
+//! binary at it, and stops when dropped.
 //!
 //! ```ignore
 //! let gh = GitHubFake::start();
@@ -244,6 +244,13 @@ impl GitHubFake {
     /// is not its own. Attempts are recorded either way (`edit_attempts`).
     pub fn strict_authorship(&self, on: bool) {
         self.lock().strict = on;
+    }
+
+    /// Every request from now on waits `delay` before it is served (default none), as over a
+    /// slow network: requests of concurrent clients interleave meanwhile, and each is still
+    /// served whole at once. Widens the window between a client's read and its next write.
+    pub fn delay_requests(&self, delay: std::time::Duration) {
+        self.lock().delay = delay;
     }
 
     // ----- faults --------------------------------------------------------------------------

@@ -77,6 +77,16 @@ pub(super) async fn handle(State(shared): State<Shared>, req: Request) -> Respon
         token: token(&parts.headers),
         body: &body,
     };
+    // The delay is waited outside the lock, so other requests are served meanwhile: the
+    // requests of concurrent clients interleave as they would over a slow network.
+    let delay = shared
+        .store
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let reply = shared
         .store
         .lock()

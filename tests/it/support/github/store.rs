@@ -4,6 +4,7 @@
 //! here; what an HTTP request does to this state lives in `routes`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -138,6 +139,8 @@ pub(super) struct Store {
     pub log: Vec<LoggedRequest>,
     pub edits: Vec<EditAttempt>,
     pub strict: bool,
+    /// How long every request waits before it is served (`GitHubFake::delay_requests`).
+    pub delay: Duration,
     /// Requests per lower-cased login (`None`: unauthenticated) in this rate-limit window.
     pub used: HashMap<Option<String>, u64>,
     next_comment_id: u64,
@@ -181,6 +184,7 @@ impl Store {
             log: Vec::new(),
             edits: Vec::new(),
             strict: true,
+            delay: Duration::ZERO,
             used: HashMap::new(),
             next_comment_id: FIRST_COMMENT_ID,
             next_user_id: FIRST_USER_ID,
