@@ -505,7 +505,7 @@ async fn apply_into_bundle(
         manifest_version: bundle::MANIFEST_VERSION,
         tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
         kind: BundleKind::Apply,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        created_at: created.to_rfc3339_opts(SecondsFormat::Millis, true),
         repository: opts.ctx.repository.clone(),
         pr: reviewed.pr.as_ref().map(|p| p.pull.number),
         commit: opts.ctx.sha.clone(),

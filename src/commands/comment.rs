@@ -221,7 +221,7 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
 
     let archived_meta = parse_marker(&archived);
     let meta = CommentMeta {
-        created_at: Some(plan_time(manifest, archived_meta.as_ref())),
+        created_at: Some(plan_time(manifest)),
         version: MARKER_VERSION,
         root: manifest.root.clone(),
         workspace: manifest.workspace.clone(),
@@ -249,20 +249,15 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
     Ok(body)
 }
 
-/// When the plan was made, for the marker: the manifest records it to the second, the marker
-/// `tfgate plan` wrote to the millisecond; that finer time is taken only when it falls in the
-/// manifest's second, so an edited comment.md cannot move a plan in time.
-fn plan_time(manifest: &Manifest, archived: Option<&CommentMeta>) -> String {
-    let second = chrono::DateTime::parse_from_rfc3339(&manifest.created_at).ok();
-    match (second, archived.and_then(CommentMeta::created)) {
-        (Some(s), Some(fine)) if fine.timestamp() == s.timestamp() => {
-            fine.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        }
-        (Some(s), _) => s
-            .with_timezone(&chrono::Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        (None, _) => manifest.created_at.clone(),
-    }
+/// When the plan was made, for the marker: the manifest's time (to the millisecond since
+/// tfgate 0.2), as `tfgate plan` wrote it into its marker.
+fn plan_time(manifest: &Manifest) -> String {
+    chrono::DateTime::parse_from_rfc3339(&manifest.created_at)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        })
+        .unwrap_or_else(|_| manifest.created_at.clone())
 }
 
 /// Where the marker says the bundle is archived: the `s3://` URI it was fetched from; else the

@@ -287,7 +287,7 @@ async fn fill_bundle(
         manifest_version: bundle::MANIFEST_VERSION,
         tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
         kind: BundleKind::Plan,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        created_at: created.to_rfc3339_opts(SecondsFormat::Millis, true),
         repository: opts.ctx.repository.clone(),
         pr: pr.map(|p| p.number),
         commit: opts.ctx.sha.clone(),
