@@ -23,7 +23,7 @@ repo="${TFGATE_INSTALL_REPO:-}"
 base_url="${TFGATE_INSTALL_BASE_URL:-}"
 source_dir="${TFGATE_INSTALL_SOURCE:-$here/..}"
 
-say() { printf 'tfgate install: %s\n' "$*" >&2; }
+say() { printf 'install.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 while [ $# -gt 0 ]; do
