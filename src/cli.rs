@@ -262,9 +262,17 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Print the man page (roff).
+/// Print the man page (roff), or write one page per command to a folder.
 #[derive(Debug, Args)]
-pub struct ManArgs {}
+pub struct ManArgs {
+    /// Write one page per command (tfgate.1, tfgate-plan.1, tfgate-lock-status.1, …) to DIR
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Markdown reference pages (docs/reference/) instead of roff; needs --dir
+    #[arg(long, requires = "dir")]
+    pub markdown: bool,
+}
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,36 @@ pub mod code {
     pub const REVIEWED_PLAN_MISSING: u8 = 4;
     pub const LOCKED: u8 = 5;
     pub const DIGEST_MISMATCH: u8 = 6;
+
+    /// What each exit code means, for the man pages and the reference pages.
+    pub const TABLE: &[(&str, &str)] = &[
+        (
+            "0",
+            "success: no changes, applied, identical plans, unlocked and consistent, a superseded or already-applied commit skipped",
+        ),
+        (
+            "1",
+            "error: bad input, terraform failed, an API failed after retries",
+        ),
+        ("2", "`plan --detailed-exitcode` only: the plan has changes"),
+        (
+            "3",
+            "plans differ: `apply` refused because the fresh plan differs from the reviewed one; `diff` found differences",
+        ),
+        (
+            "4",
+            "reviewed plan missing or stale: no plan for this PR/commit, PR head moved after the plan, archive checksum mismatch",
+        ),
+        (
+            "5",
+            "the state is locked (`lock status`, `lock fix-digest`), or the queue wait timed out",
+        ),
+        ("6", "the state and its DynamoDB digest disagree"),
+        (
+            "130, 143",
+            "interrupted by SIGINT or SIGTERM; a running terraform was sent the same signal and tfgate waited for it to exit",
+        ),
+    ];
 }
 
 /// What a successful run found, when that is more than "success".

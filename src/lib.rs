@@ -111,7 +111,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
             runtime.block_on(commands::comment::run(ui, &github, &args.bundle))
         }
         Command::Completions(args) => commands::completions::completions(ui, args.shell),
-        Command::Man(_) => commands::completions::man(ui),
+        Command::Man(args) => commands::completions::man(ui, args),
     }
 }
 

@@ -1,10 +1,16 @@
 //! `tfgate completions SHELL` and `tfgate man`: generated from the clap definition, so they
 //! always match `--help`.
+//!
+//! `man` prints the root page, or with `--dir` writes one page per command there: roff man
+//! pages, or with `--markdown` the reference pages checked in under docs/reference/.
+
+use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, ManArgs};
 use crate::error::{Error, Outcome};
+use crate::render::manual::{self, Page};
 use crate::ui::Ui;
 
 pub fn completions(ui: &Ui, shell: clap_complete::Shell) -> Result<Outcome, Error> {
@@ -14,11 +20,41 @@ pub fn completions(ui: &Ui, shell: clap_complete::Shell) -> Result<Outcome, Erro
     Ok(Outcome::Success)
 }
 
-pub fn man(ui: &Ui) -> Result<Outcome, Error> {
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut buf)
-        .map_err(|e| Error::io("render", "the man page", e))?;
-    ui.result(&String::from_utf8_lossy(&buf));
+pub fn man(ui: &Ui, args: &ManArgs) -> Result<Outcome, Error> {
+    let pages = if args.markdown {
+        manual::reference_pages(Cli::command())
+    } else {
+        manual::man_pages(Cli::command()).map_err(|e| Error::io("render", "the man page", e))?
+    };
+    match &args.dir {
+        None => ui.result(&pages[0].contents),
+        Some(dir) => {
+            write_pages(dir, &pages)?;
+            ui.status(&format!("wrote {} pages to {}", pages.len(), dir.display()));
+        }
+    }
     Ok(Outcome::Success)
+}
+
+/// Writes the pages and removes pages of commands that no longer exist, so the folder is
+/// exactly what the CLI generates.
+fn write_pages(dir: &Path, pages: &[Page]) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let generated_kind = name.starts_with("tfgate")
+            && pages
+                .iter()
+                .any(|p| Path::new(&p.file_name).extension() == Path::new(&name).extension());
+        if generated_kind && !pages.iter().any(|p| p.file_name == name) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", path, e))?;
+        }
+    }
+    for page in pages {
+        let path = dir.join(&page.file_name);
+        std::fs::write(&path, &page.contents).map_err(|e| Error::io("write", path, e))?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 
 pub mod comment;
 pub mod lock;
+pub mod manual;
 pub mod markdown;
 pub mod queue;
 pub mod report;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod adoption;
 mod apply;
 mod archive;
 mod aws_harness;
