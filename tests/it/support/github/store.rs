@@ -140,6 +140,8 @@ pub(super) struct Store {
     pub strict: bool,
     /// Requests per lower-cased login (`None`: unauthenticated) in this rate-limit window.
     pub used: HashMap<Option<String>, u64>,
+    /// Workflow artifacts and their storage host.
+    pub artifacts: super::artifacts::ArtifactState,
     next_comment_id: u64,
     next_user_id: u64,
     next_repo_id: u64,
@@ -182,6 +184,7 @@ impl Store {
             edits: Vec::new(),
             strict: true,
             used: HashMap::new(),
+            artifacts: Default::default(),
             next_comment_id: FIRST_COMMENT_ID,
             next_user_id: FIRST_USER_ID,
             next_repo_id: FIRST_REPO_ID,
