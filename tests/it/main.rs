@@ -12,6 +12,7 @@ mod github_fake;
 mod lock;
 mod plan;
 mod queue;
+mod runners;
 mod secrets;
 mod show;
 mod signals;
