@@ -325,8 +325,10 @@ fn the_workflow_artifact_carries_the_plan_to_the_apply_runner() {
     let bundle = PathBuf::from(&outputs["bundle"]);
     assert!(bundle.join("manifest.json").is_file(), "{outputs:?}");
 
-    // The workflow's upload step, then the merge.
+    // The workflow's upload step; the plan runner goes away with its folder; the merge.
     w.upload(DEFAULT_ARTIFACT, zip_folder(&bundle));
+    drop(a);
+    assert!(!bundle.exists());
     w.gh.merge_pr(REPO, PR, MERGE);
 
     let b = w.push_runner();
