@@ -224,6 +224,13 @@ pub struct PlanArgs {
     #[arg(long, env = "TFGATE_REQUIRE_COMMENT")]
     pub require_comment: bool,
 
+    /// Under GitHub Actions without an S3 archive: the workflow uploads the bundle folder (step
+    /// output `bundle`) with actions/upload-artifact under this name, and the apply job
+    /// downloads it from there [default: tfgate-ROOT-WORKSPACE, with a warning that the upload
+    /// step is needed]
+    #[arg(long, env = "TFGATE_ARTIFACT_NAME", value_name = "NAME")]
+    pub artifact_name: Option<String>,
+
     /// Arguments passed to `terraform plan`, after `--` (e.g. -- -var-file=prod.tfvars)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
     pub terraform_args: Vec<String>,

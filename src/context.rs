@@ -66,6 +66,8 @@ pub struct Context {
     pub sha: Option<String>,
     /// Link to this workflow run.
     pub run_url: Option<String>,
+    /// `GITHUB_RUN_ID`: the workflow run, whose artifacts the REST API lists by this id.
+    pub run_id: Option<u64>,
     /// `NO_COLOR` is set (https://no-color.org).
     pub no_color: bool,
     /// `TF_WORKSPACE`, which terraform itself honours.
@@ -210,6 +212,7 @@ impl Context {
             repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
             sha: env.get("GITHUB_SHA").map(str::to_string),
             run_url,
+            run_id: env.get("GITHUB_RUN_ID").and_then(|id| id.parse().ok()),
             no_color: env.get("NO_COLOR").is_some(),
             tf_workspace: env.get("TF_WORKSPACE").map(str::to_string),
             tf_data_dir: env
@@ -308,6 +311,7 @@ mod tests {
             ctx.run_url.as_deref(),
             Some("https://github.com/acme/infra/actions/runs/42/attempts/2")
         );
+        assert_eq!(ctx.run_id, Some(42));
         assert!(!ctx.no_color, "an empty NO_COLOR does not count");
     }
 

@@ -165,6 +165,24 @@ pub enum Error {
     #[error("no complete bundle at {uri}: {reason}")]
     BundleMissing { uri: String, reason: String },
 
+    /// The reviewed plan travels as a workflow artifact, and that artifact cannot be used.
+    #[error("the workflow artifact `{name}` of run {run_id} {problem}")]
+    Artifact {
+        name: String,
+        run_id: u64,
+        problem: ArtifactProblem,
+    },
+
+    /// The PR comment names a place this runner cannot reach (a folder on the runner that
+    /// planned), or no place at all.
+    /// `artifact`: the name the plan job would upload the bundle as, for the hint.
+    #[error("the reviewed plan cannot be reached from this runner: {reason}")]
+    PlanUnreachable { reason: String, artifact: String },
+
+    /// `apply --archive` names another archive than the one the reviewed plan is in.
+    #[error("--archive {given} differs from where the reviewed plan is: {reviewed}")]
+    ArchiveDiffers { given: String, reviewed: String },
+
     // `tfgate lock`: the backend's settings, AWS, and the lock and digest repairs.
     #[error("no S3 backend is configured in {}", root.display())]
     BackendNotConfigured { root: PathBuf },
@@ -320,6 +338,56 @@ pub enum Error {
     },
 }
 
+/// What is wrong with the workflow artifact that holds the reviewed plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactProblem {
+    /// No artifact of that name in that run.
+    Missing,
+    /// GitHub deleted its contents when its retention ran out.
+    Expired,
+    /// Larger than `--max-artifact-size`.
+    TooLarge { size: u64, limit: u64 },
+    /// Its zip holds something a bundle never does: links, paths out of the folder, duplicates,
+    /// entries larger than they say, files the manifest does not list.
+    Unsafe { reason: String },
+    /// Not the bundle folder tfgate wrote: not a zip, nested folders, no manifest.
+    NotABundle { reason: String },
+    /// GitHub could not be asked (after retries), or refused.
+    Lookup(crate::github::GithubError),
+}
+
+impl std::fmt::Display for ArtifactProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArtifactProblem::Missing => {
+                f.write_str("does not exist: that run uploaded no artifact of that name")
+            }
+            ArtifactProblem::Expired => {
+                f.write_str("has expired: GitHub deleted it when its retention period ended")
+            }
+            ArtifactProblem::TooLarge { size, limit } => write!(
+                f,
+                "is larger than --max-artifact-size ({size} > {limit} bytes); it was not unpacked"
+            ),
+            ArtifactProblem::Unsafe { reason } => {
+                write!(f, "cannot be trusted: {reason}; nothing of it was used")
+            }
+            ArtifactProblem::NotABundle { reason } => {
+                write!(f, "is not a tfgate bundle: {reason}")
+            }
+            ArtifactProblem::Lookup(e) => write!(f, "could not be fetched: {e}"),
+        }
+    }
+}
+
+/// How the plan job makes its plan reachable from the apply job, for hints: upload its bundle
+/// folder as the artifact `name`, or archive it to S3.
+fn reach_fix(name: &str) -> String {
+    format!(
+        "after `tfgate plan` (a step with `id: plan`), add a step `uses: actions/upload-artifact@v4` with `name: {name}` and `path: ${{{{ steps.plan.outputs.bundle }}}}`, and pass `--artifact-name {name}` to tfgate plan; or archive to S3 with `tfgate plan --archive s3://BUCKET/PREFIX`. Then re-run the pull request's plan job, and this apply"
+    )
+}
+
 fn status_text(status: Option<i32>) -> String {
     match status {
         Some(c) => format!("exit status {c}"),
@@ -355,7 +423,14 @@ impl Error {
             | Error::BadManifest { .. }
             | Error::ReviewedPlanMissing { .. }
             | Error::StalePlan { .. }
-            | Error::BundleMissing { .. } => code::REVIEWED_PLAN_MISSING,
+            | Error::BundleMissing { .. }
+            | Error::PlanUnreachable { .. }
+            | Error::ArchiveDiffers { .. } => code::REVIEWED_PLAN_MISSING,
+            Error::Artifact {
+                problem: ArtifactProblem::Lookup(_),
+                ..
+            } => code::ERROR,
+            Error::Artifact { .. } => code::REVIEWED_PLAN_MISSING,
             Error::StateLocked { .. } => code::LOCKED,
             _ => code::ERROR,
         }
@@ -387,6 +462,17 @@ impl Error {
             Error::ReviewedPlanMissing { .. } => "nothing was applied. Plan on the pull request first (tfgate plan posts the plan and archives it), or pass --reviewed BUNDLE".into(),
             Error::StalePlan { .. } => "nothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again".into(),
             Error::BundleMissing { .. } => "`tfgate archive list --all` shows the archived bundles and whether each is complete; plan again to make a new one".into(),
+            Error::Artifact { name, problem, .. } => match problem {
+                ArtifactProblem::Missing => format!("nothing was applied. The plan job must upload its bundle folder as the artifact `{name}`: {}", reach_fix(name)),
+                ArtifactProblem::Expired => "nothing was applied. Re-run the pull request's plan job to upload a fresh artifact, then this apply; to keep plans longer, raise the upload step's `retention-days`, or archive to S3 with `tfgate plan --archive s3://BUCKET/PREFIX`".into(),
+                ArtifactProblem::TooLarge { .. } => "nothing was applied. If the plan job's bundle really is that large, raise --max-artifact-size (TFGATE_MAX_ARTIFACT_SIZE, e.g. 4GiB); otherwise do not trust this artifact".into(),
+                ArtifactProblem::Unsafe { .. } => "nothing was applied. Do not trust this artifact: a bundle tfgate wrote is one folder of plain files that its manifest lists. Re-run the pull request's plan job to upload a fresh one".into(),
+                ArtifactProblem::NotABundle { .. } => "nothing was applied. Upload exactly the folder `tfgate plan` gives as its `bundle` step output (`path: ${{ steps.plan.outputs.bundle }}`), then re-run the pull request's plan job and this apply".into(),
+                ArtifactProblem::Lookup(crate::github::GithubError::Forbidden { .. }) => "the apply job's token may not read the plan job's artifacts: grant it `permissions: actions: read`".into(),
+                ArtifactProblem::Lookup(_) => "check GITHUB_TOKEN and that GitHub answers, then run the apply again".into(),
+            },
+            Error::PlanUnreachable { artifact, .. } => format!("nothing was applied. The plan job must make the plan reachable from the apply job: {}", reach_fix(artifact)),
+            Error::ArchiveDiffers { .. } => "nothing was applied. Drop --archive (TFGATE_ARCHIVE) from the apply: it takes the reviewed plan's location from the PR comment; or give the archive the plan job used".into(),
             Error::BadManifest { .. } => "the bundle may be from a newer tfgate, or damaged; plan again to make a new one".into(),
             Error::BackendNotConfigured { .. } => "tfgate reads the backend from .terraform/terraform.tfstate (run `terraform init`) or from the root's `backend \"s3\"` block; pass --chdir to point at the root, or give --bucket and --key (TFGATE_BUCKET, TFGATE_KEY)".into(),
             Error::BackendNotS3 { .. } => "tfgate lock inspects Terraform's S3 backend (DynamoDB and S3 lock files); for another backend use `terraform force-unlock`".into(),

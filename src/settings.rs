@@ -192,6 +192,8 @@ pub struct PlanSettings {
     pub detailed_exitcode: bool,
     pub lock_timeout: String,
     pub terraform_args: Vec<String>,
+    /// `--artifact-name`: the workflow uploads the bundle as this artifact.
+    pub artifact_name: Option<String>,
 }
 
 /// Loads `.tfgate.toml` and resolves the shared settings.
@@ -262,6 +264,7 @@ pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSett
             .or_else(|| file.lock_timeout.clone())
             .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
         terraform_args: args.terraform_args.clone(),
+        artifact_name: args.artifact_name.clone().filter(|n| !n.trim().is_empty()),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Archive bundles: the format (`bundle`), the local store (`local`), and what both the local
-//! and the S3 archive answer (`store`).
+//! Archive bundles: the format (`bundle`), the local store (`local`), what both the local
+//! and the S3 archive answer (`store`), and bundles that travel as workflow artifacts
+//! (`artifact`).
 
+pub mod artifact;
 pub mod bundle;
 pub mod local;
 pub mod store;

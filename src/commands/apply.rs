@@ -2,8 +2,10 @@
 //! reviewed.
 //!
 //! - The reviewed plan: `--reviewed BUNDLE`, or, on a push to the default branch, the merged
-//!   PR's tfgate comment for this root and workspace → its archive location. Its checksums are
-//!   verified before it is trusted.
+//!   PR's tfgate comment for this root and workspace → the place its marker names: an S3
+//!   bundle (whose archive then also takes the apply bundle, with no `--archive` needed), or a
+//!   workflow artifact of the plan's run, downloaded through GitHub's API. Its checksums are
+//!   verified before it is trusted, and its fingerprint must be the one the comment shows.
 //! - Stale check: the PR's head at merge must be the head the plan was made for.
 //! - Re-plan, compare, then apply the fresh saved plan (never an unsaved apply) or refuse. The
 //!   apply queue wraps exactly these steps (`decide_and_apply`).
@@ -15,10 +17,11 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 
 use crate::actions;
+use crate::archive::artifact;
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{self, BundleAddress, Files, RootAddress};
-use crate::aws::s3_archive::S3Archive;
+use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::commands::comment::{self as pr_comment};
 use crate::commands::lock::parse_duration;
 use crate::commands::plan::{
@@ -32,7 +35,7 @@ use crate::github::{CommentTarget, PullRequest, PullRequests};
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::queue::doc::Applied;
 use crate::queue::{self, Holding, QueueOptions, TicketInfo, ancestry};
-use crate::render::comment::CommentStatus;
+use crate::render::comment::{ArtifactRef, CommentMeta, CommentStatus};
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
 use crate::settings::{Common, GithubSettings};
@@ -80,6 +83,11 @@ pub struct ApplyArgs {
     #[arg(long, env = "TFGATE_QUEUE_LEASE", value_name = "DURATION", value_parser = parse_duration)]
     pub queue_lease: Option<Duration>,
 
+    /// The largest reviewed plan accepted from a workflow artifact, unpacked (e.g. 4GiB, 500MiB)
+    /// [default: 2GiB]
+    #[arg(long, env = "TFGATE_MAX_ARTIFACT_SIZE", value_name = "SIZE", value_parser = artifact::parse_size)]
+    pub max_artifact_size: Option<u64>,
+
     /// Arguments passed to `terraform plan`, after `--` (the same as on the PR)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
     pub terraform_args: Vec<String>,
@@ -115,6 +123,20 @@ struct Reviewed {
     plan_json: Vec<u8>,
     /// The PR it was reviewed on, when known (for the stale check and the comment).
     pr: Option<ReviewedPr>,
+    /// The S3 archive the reviewed bundle is in, when the PR comment named one.
+    archive: Option<S3Location>,
+}
+
+/// Where the PR comment's marker says the reviewed bundle is.
+enum Source {
+    /// An `s3://` URI or a folder.
+    Location(String),
+    /// A workflow artifact of the plan's run, in the PR's repository.
+    Artifact {
+        owner: String,
+        repo: String,
+        at: ArtifactRef,
+    },
 }
 
 struct ReviewedPr {
@@ -163,6 +185,18 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
     check_same_root(opts, &reviewed)?;
     check_not_stale(&reviewed)?;
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
+    // `--archive` on the plan is enough: the apply bundle goes where the reviewed one is.
+    let s3 = match (s3, &reviewed.archive) {
+        (None, Some(location)) => {
+            let encryption = opts
+                .common
+                .kms_key
+                .clone()
+                .map_or(Encryption::Aes256, |key_id| Encryption::Kms { key_id });
+            Some(S3Archive::connect(location.clone(), encryption).await?)
+        }
+        (s3, _) => s3,
+    };
 
     let common = opts.common;
     let root = resolve_root(&common.root)?;
@@ -672,8 +706,8 @@ async fn find_reviewed(
         Some(c) => merged_pr(ui, opts, c).await?,
         None => None,
     };
-    let (location, planned_head, shown_fingerprint) = match (&opts.args.reviewed, &pr, client) {
-        (Some(loc), _, _) => (loc.clone(), None, None),
+    let (source, planned_head, fingerprint) = match (&opts.args.reviewed, &pr, client) {
+        (Some(loc), _, _) => (Source::Location(loc.clone()), None, None),
         (None, Some((owner, repo, pull)), Some(c)) => {
             let target = CommentTarget {
                 owner: owner.clone(),
@@ -694,14 +728,39 @@ async fn find_reviewed(
                     pull.number, target.root, target.workspace
                 )));
             };
-            let Some(archive) = comment.meta.archive.clone() else {
-                return Err(missing(format!(
-                    "the plan comment on {owner}/{repo}#{} names no archive",
-                    pull.number
-                )));
+            check_archive_agrees(opts.common.archive.as_deref(), &comment.meta)?;
+            let source = match (&comment.meta.artifact, &comment.meta.archive) {
+                (Some(at), _) => Source::Artifact {
+                    owner: owner.clone(),
+                    repo: repo.clone(),
+                    at: at.clone(),
+                },
+                (None, Some(archive)) => {
+                    if !archive.starts_with(S3Location::SCHEME)
+                        && !std::path::Path::new(archive).exists()
+                    {
+                        return Err(Error::PlanUnreachable {
+                            reason: format!(
+                                "the plan comment on {owner}/{repo}#{} names the folder {archive} on the runner that planned, and this runner has no such folder",
+                                pull.number
+                            ),
+                            artifact: artifact::artifact_name(&target.root, &target.workspace),
+                        });
+                    }
+                    Source::Location(archive.clone())
+                }
+                (None, None) => {
+                    return Err(Error::PlanUnreachable {
+                        reason: format!(
+                            "the plan comment on {owner}/{repo}#{} names no archive and no workflow artifact",
+                            pull.number
+                        ),
+                        artifact: artifact::artifact_name(&target.root, &target.workspace),
+                    });
+                }
             };
             (
-                archive,
+                source,
                 comment.meta.head_sha.clone(),
                 Some(comment.meta.fingerprint.clone()),
             )
@@ -714,17 +773,56 @@ async fn find_reviewed(
             }));
         }
     };
-    let (manifest, plan_json) = load_reviewed(&location).await?;
-    // The comment shows a plan by its fingerprint; the archive it points at must hold that plan.
-    if let Some(shown) = shown_fingerprint
-        && shown != manifest.fingerprint
+    let (location, manifest, plan_json) = match &source {
+        Source::Location(location) => {
+            let (manifest, json) = load_reviewed(location).await?;
+            (location.clone(), manifest, json)
+        }
+        Source::Artifact { owner, repo, at } => {
+            let Some(client) = client else {
+                return Err(missing(
+                    "the reviewed plan is a workflow artifact, and there is no GitHub token to download it with".into(),
+                ));
+            };
+            let max = opts
+                .args
+                .max_artifact_size
+                .unwrap_or(artifact::DEFAULT_MAX_SIZE);
+            ui.status(&format!(
+                "tfgate: downloading the workflow artifact {} of run {}",
+                at.name, at.run_id
+            ));
+            let fetched = artifact::fetch(client, owner, repo, at, max).await?;
+            let path = fetched.bundle.dir.join(bundle::PLAN_JSON);
+            let json = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            let location = format!(
+                "workflow artifact {} (id {}) of {owner}/{repo} run {}",
+                at.name, fetched.artifact.id, at.run_id
+            );
+            (location, fetched.bundle.manifest, json)
+        }
+    };
+    if let Some(fingerprint) = fingerprint
+        && manifest.fingerprint != fingerprint
     {
         return Err(missing(format!(
-            "the plan comment shows the plan {shown}, but {location} holds the plan {}",
+            "{location} holds the plan {}, but the PR comment shows the plan {fingerprint}: it is not the plan that was reviewed",
             manifest.fingerprint
         )));
     }
     let planned_head = planned_head.or_else(|| manifest.pr_head_sha.clone());
+    let archive = match &source {
+        Source::Location(l)
+            if l.starts_with(S3Location::SCHEME) && opts.args.reviewed.is_none() =>
+        {
+            archive_of_bundle(
+                l,
+                &manifest,
+                pr.as_ref().map(|(o, r, _)| (o.as_str(), r.as_str())),
+            )
+        }
+        _ => None,
+    };
     Ok(Reviewed {
         location,
         manifest,
@@ -735,6 +833,58 @@ async fn find_reviewed(
             pull,
             planned_head,
         }),
+        archive,
+    })
+}
+
+/// `apply --archive`, when given, must be the archive the PR comment names: a plan is looked up
+/// where it was reviewed, never somewhere else by the same name.
+fn check_archive_agrees(given: Option<&str>, meta: &CommentMeta) -> Result<(), Error> {
+    let Some(given) = given else {
+        return Ok(());
+    };
+    let given = S3Location::parse(given)?;
+    let reviewed = match (&meta.artifact, &meta.archive) {
+        (Some(a), _) => format!("the workflow artifact `{}` of run {}", a.name, a.run_id),
+        (None, Some(uri)) => {
+            let inside = S3Location::parse(uri).is_ok_and(|at| {
+                at.bucket == given.bucket
+                    && (given.prefix.is_empty()
+                        || at.prefix == given.prefix
+                        || at.prefix.starts_with(&format!("{}/", given.prefix)))
+            });
+            if inside {
+                return Ok(());
+            }
+            uri.clone()
+        }
+        (None, None) => return Ok(()),
+    };
+    Err(Error::ArchiveDiffers {
+        given: given.uri(),
+        reviewed,
+    })
+}
+
+/// The archive (`s3://BUCKET/PREFIX`) an archived bundle's URI lies in, from the layout
+/// `PREFIX/OWNER/REPO/ROOT/WORKSPACE/SCOPE/ID` (§5); `None` when the URI does not end the way
+/// the layout says for this bundle's repository, root and workspace.
+fn archive_of_bundle(
+    uri: &str,
+    manifest: &Manifest,
+    repository: Option<(&str, &str)>,
+) -> Option<S3Location> {
+    let location = S3Location::parse(uri).ok()?;
+    let at = RootAddress::new(repository, &manifest.root, &manifest.workspace);
+    let expected = at.key_segments();
+    let parts: Vec<&str> = location.prefix.split('/').collect();
+    let keep = parts.len().checked_sub(expected.len() + 2)?;
+    if parts[keep..keep + expected.len()] != expected[..] {
+        return None;
+    }
+    Some(S3Location {
+        bucket: location.bucket,
+        prefix: parts[..keep].join("/"),
     })
 }
 
@@ -831,6 +981,76 @@ fn missing(message: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta(archive: Option<&str>, artifact: Option<ArtifactRef>) -> CommentMeta {
+        CommentMeta {
+            version: 1,
+            root: "envs/prod".into(),
+            workspace: "default".into(),
+            head_sha: None,
+            fingerprint: "sha256:00".into(),
+            archive: archive.map(str::to_string),
+            artifact,
+            run_url: None,
+            status: CommentStatus::Planned,
+        }
+    }
+
+    #[test]
+    fn apply_archive_must_be_the_plans() {
+        let bundle = "s3://acme/plans/acme/infra/envs/prod/default/pr-7/20260101T000000000Z-plan-1";
+        let m = meta(Some(bundle), None);
+        assert!(check_archive_agrees(None, &m).is_ok());
+        for same in ["s3://acme/plans", "s3://acme/plans/", "s3://acme"] {
+            assert!(check_archive_agrees(Some(same), &m).is_ok(), "{same}");
+        }
+        for other in ["s3://acme/plan", "s3://acme/other", "s3://elsewhere/plans"] {
+            let e = check_archive_agrees(Some(other), &m).unwrap_err();
+            assert!(matches!(e, Error::ArchiveDiffers { .. }), "{other}: {e}");
+            assert_eq!(e.exit_code(), crate::error::code::REVIEWED_PLAN_MISSING);
+        }
+        let artifact = meta(
+            None,
+            Some(ArtifactRef {
+                run_id: 5,
+                name: "tfgate-x".into(),
+            }),
+        );
+        let e = check_archive_agrees(Some("s3://acme/plans"), &artifact).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the workflow artifact `tfgate-x` of run 5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_archive_of_a_bundle_is_its_uri_less_the_layout() {
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "manifest_version": 1, "tfgate_version": "0", "kind": "plan",
+            "created_at": "2026-01-01T00:00:00Z", "repository": null, "pr": 7, "commit": null,
+            "pr_head_sha": null, "run_url": null, "root": "envs/prod", "workspace": "default",
+            "terraform_version": null, "fingerprint": "sha256:00", "has_changes": true,
+            "counts": crate::plan::summary::Counts::default(), "files": {},
+        }))
+        .unwrap();
+        let repo = Some(("acme", "infra"));
+        let uri =
+            "s3://bkt/team/plans/acme/infra/envs/prod/default/pr-7/20260101T000000000Z-plan-1";
+        assert_eq!(
+            archive_of_bundle(uri, &manifest, repo).map(|l| l.uri()),
+            Some("s3://bkt/team/plans".to_string())
+        );
+        let top = "s3://bkt/acme/infra/envs/prod/default/pr-7/20260101T000000000Z-plan-1";
+        assert_eq!(
+            archive_of_bundle(top, &manifest, repo).map(|l| l.uri()),
+            Some("s3://bkt".to_string())
+        );
+        // A URI laid out for another root is not guessed at.
+        let other = "s3://bkt/p/acme/infra/envs/dev/default/pr-7/20260101T000000000Z-plan-1";
+        assert_eq!(archive_of_bundle(other, &manifest, repo), None);
+        assert_eq!(archive_of_bundle("s3://bkt/short", &manifest, repo), None);
+    }
 
     #[test]
     fn a_lost_queue_reads_as_not_applied_with_what_to_do() {

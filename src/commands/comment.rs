@@ -15,7 +15,7 @@ use crate::github::octo::{OctoOptions, OctoPullRequests};
 use crate::github::retry::RetryPolicy;
 use crate::github::{CommentTarget, GithubError, PullRequests, Upsert};
 use crate::render::comment::{
-    CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, parse_marker, render_comment,
+    CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, Reach, parse_marker, render_comment,
 };
 use crate::settings::GithubSettings;
 use crate::terraform::plan_file;
@@ -220,6 +220,17 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
     let archived = String::from_utf8_lossy(&archived);
 
     let archived_meta = parse_marker(&archived);
+    // A plan carried by a workflow artifact: the artifact of the run the manifest names (a
+    // marker cannot point the apply at another run's artifact; and whatever it downloads must
+    // hold this plan's fingerprint anyway).
+    let artifact = archived_meta
+        .as_ref()
+        .and_then(|m| m.artifact.clone())
+        .filter(|a| !fetched.is_download() && same_run(manifest.run_url.as_deref(), a.run_id));
+    let archive = match artifact {
+        Some(_) => None,
+        None => Some(archive_of(ui, fetched, archived_meta)),
+    };
     let meta = CommentMeta {
         created_at: Some(plan_time(manifest)),
         version: MARKER_VERSION,
@@ -227,19 +238,35 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
         workspace: manifest.workspace.clone(),
         head_sha: manifest.pr_head_sha.clone(),
         fingerprint: summary.fingerprint.clone(),
-        archive: Some(archive_of(ui, fetched, archived_meta)),
+        archive,
+        artifact,
         run_url: manifest.run_url.clone(),
         status: CommentStatus::Planned,
     };
-    let body = render_comment(
-        &CommentInput {
-            meta: &meta,
-            summary,
-            plan_text: &text,
-            tfgate_version: env!("CARGO_PKG_VERSION"),
-        },
-        &ui.masker(),
-    );
+    let masker = ui.masker();
+    let render = |reach| {
+        render_comment(
+            &CommentInput {
+                meta: &meta,
+                summary,
+                plan_text: &text,
+                tfgate_version: env!("CARGO_PKG_VERSION"),
+                reach,
+            },
+            &masker,
+        )
+    };
+    // The footer's note on whether the apply job can reach the plan is what plan said then
+    // (it only ever adds a warning); any other difference is reported below.
+    let body = [
+        Reach::Known,
+        Reach::ArtifactIfUploaded,
+        Reach::ThisRunnerOnly,
+    ]
+    .into_iter()
+    .map(render)
+    .find(|b| *b == archived)
+    .unwrap_or_else(|| render(Reach::Known));
     if body != archived {
         ui.warning(&format!(
             "the bundle's comment.md is not the comment its plan renders to (altered, or made with other --mask patterns or another tfgate version); posting the comment rendered from {}",
@@ -247,6 +274,20 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
         ));
     }
     Ok(body)
+}
+
+/// Whether a run URL (`…/actions/runs/ID[/attempts/N]`) is that of run `id`.
+fn same_run(run_url: Option<&str>, id: u64) -> bool {
+    run_url.is_some_and(|u| {
+        let mut parts = u.rsplit('/');
+        let last = parts.next();
+        let run = if parts.next() == Some("attempts") {
+            parts.next()
+        } else {
+            last
+        };
+        run.and_then(|r| r.parse::<u64>().ok()) == Some(id)
+    })
 }
 
 /// When the plan was made, for the marker: the manifest's time (to the millisecond since
@@ -317,6 +358,16 @@ fn names_bundle(uri: &str, manifest: &Manifest) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_artifact_belongs_to_the_run_of_the_manifest() {
+        let url = "https://github.com/acme/infra/actions/runs/5";
+        assert!(same_run(Some(url), 5));
+        assert!(same_run(Some(&format!("{url}/attempts/2")), 5));
+        assert!(!same_run(Some(url), 6));
+        assert!(!same_run(Some(&format!("{url}/attempts/2")), 2));
+        assert!(!same_run(None, 5));
+    }
 
     fn manifest(pr: Option<u64>, commit: Option<&str>) -> Manifest {
         serde_json::from_value(serde_json::json!({

@@ -1,11 +1,17 @@
 //! `tfgate plan`: init, plan, show; summarize; archive the bundle; render the comment; report
 //! to the terminal and to GitHub Actions.
+//!
+//! The comment's marker says where the apply job, on another runner, finds the bundle: the S3
+//! archive when there is one; under GitHub Actions without one, the workflow artifact of this
+//! run (`archive::artifact::artifact_name`, or `--artifact-name`), which the workflow must
+//! upload; elsewhere the local folder. A PR plan that no other runner may reach says so loudly.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{SecondsFormat, Utc};
 
 use crate::actions;
+use crate::archive::artifact;
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{BundleAddress, RootAddress};
@@ -17,7 +23,9 @@ use crate::error::{Error, Outcome};
 use crate::github::CommentTarget;
 use crate::github::octo::OctoPullRequests;
 use crate::plan::{self, Analysis};
-use crate::render::comment::{self, CommentInput, CommentMeta, CommentStatus, MARKER_VERSION};
+use crate::render::comment::{
+    self, ArtifactRef, CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, Reach,
+};
 use crate::render::table::{self, TableOptions};
 use crate::settings::{Common, GithubSettings, PlanSettings};
 use crate::terraform::{Stdout, Terraform};
@@ -38,6 +46,80 @@ pub struct PlanResult {
     pub analysis: Analysis,
     pub bundle: PathBuf,
     pub comment: String,
+    /// Where the marker says the bundle is for the apply job.
+    pub place: Placement,
+}
+
+/// Where the apply job, on another runner, is told to find the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The S3 bundle URI, or the local folder when no other runner is involved or none can be.
+    pub archive: Option<String>,
+    /// The workflow artifact the bundle must be uploaded as.
+    pub artifact: Option<ArtifactRef>,
+    /// What the comment and the annotations must say about it.
+    pub reach: Reach,
+}
+
+/// The rule: an S3 archive wins; under GitHub Actions without one, this run's artifact (known
+/// to be uploaded only when `--artifact-name` says so); a plan outside Actions keeps its local
+/// folder. `for_pr`: whether a comment will name it (only then does the apply job look).
+fn placement(
+    opts: &PlanOptions<'_>,
+    s3_uri: Option<String>,
+    local: &Path,
+    for_pr: bool,
+) -> Placement {
+    let ctx = opts.ctx;
+    let local = local.display().to_string();
+    let gate = |reach| if for_pr { reach } else { Reach::Known };
+    match (s3_uri, ctx.github_actions, ctx.run_id) {
+        (Some(uri), _, _) => Placement {
+            archive: Some(uri),
+            artifact: None,
+            reach: Reach::Known,
+        },
+        (None, true, Some(run_id)) => {
+            let declared = opts.plan.artifact_name.clone();
+            let reach = if declared.is_some() {
+                Reach::Known
+            } else {
+                Reach::ArtifactIfUploaded
+            };
+            let name = declared.unwrap_or_else(|| {
+                artifact::artifact_name(&root_name(&opts.common.root), opts.common.workspace_name())
+            });
+            Placement {
+                archive: None,
+                artifact: Some(ArtifactRef { run_id, name }),
+                reach: gate(reach),
+            }
+        }
+        (None, true, None) => Placement {
+            archive: Some(local),
+            artifact: None,
+            reach: gate(Reach::ThisRunnerOnly),
+        },
+        (None, false, _) => Placement {
+            archive: Some(local),
+            artifact: None,
+            reach: Reach::Known,
+        },
+    }
+}
+
+/// The annotation for a plan the apply job may not find, with the fix.
+fn warn_reach(ui: &Ui, place: &Placement) {
+    match (place.reach, &place.artifact) {
+        (Reach::Known, _) => {}
+        (Reach::ArtifactIfUploaded, Some(a)) => ui.warning(&format!(
+            "the apply job, on another runner, will look for this plan in the workflow artifact `{}` of run {}, and nothing says this workflow uploads it: after this step, upload the folder in the step output `bundle` with actions/upload-artifact (name: {}) and pass --artifact-name {} to tfgate plan (TFGATE_ARTIFACT_NAME), or plan with --archive s3://BUCKET/PREFIX",
+            a.name, a.run_id, a.name, a.name
+        )),
+        (Reach::ArtifactIfUploaded | Reach::ThisRunnerOnly, _) => ui.warning(
+            "no other runner can reach this plan: there is no S3 archive, and no GITHUB_RUN_ID to name a workflow artifact by, so the apply job will not find it; plan with --archive s3://BUCKET/PREFIX",
+        ),
+    }
 }
 
 pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
@@ -56,6 +138,7 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
     }
     let result = plan_and_archive(ui, opts, pr.as_ref()).await?;
     report(ui, opts, &result)?;
+    warn_reach(ui, &result.place);
     if let Some(pr) = &pr {
         let target = CommentTarget {
             owner: pr.owner.clone(),
@@ -136,8 +219,27 @@ pub async fn plan_and_archive(
 ) -> Result<PlanResult, Error> {
     let common = opts.common;
     let root = resolve_root(&common.root)?;
+    if let Some(name) = &opts.plan.artifact_name {
+        artifact::check_name(name).map_err(|why| {
+            Error::usage(
+                format!("--artifact-name {name:?} cannot name an artifact: {why}"),
+                "give the name the workflow's actions/upload-artifact step uploads the bundle as, e.g. --artifact-name tfgate-production",
+            )
+        })?;
+    }
     // The S3 archive, when configured: credentials and region are checked before terraform runs.
     let s3 = S3Archive::from_settings(common).await?;
+    if let Some(name) = &opts.plan.artifact_name {
+        if s3.is_some() {
+            ui.detail(&format!(
+                "tfgate: the plan is in the S3 archive; the artifact name {name} is not recorded"
+            ));
+        } else if opts.ctx.run_id.is_none() {
+            ui.warning(&format!(
+                "--artifact-name {name} is ignored: there is no workflow run (GITHUB_RUN_ID) for an artifact to belong to"
+            ));
+        }
+    }
     let tf = prepare_terraform(ui, common, &root, opts.plan.init).await?;
     let created = Utc::now();
     let id = bundle_id(created, BundleKind::Plan);
@@ -146,21 +248,27 @@ pub async fn plan_and_archive(
     let mut bundle = BundleWriter::create(&archive_dir, common.workspace_name(), &scope, &id)?;
     // The comment names the bundle before it is finished: its S3 URI is known from the layout.
     let s3_bundle = s3.map(|s3| (s3, s3_address(opts, pr, &scope, &id)));
-    let archive_uri = match &s3_bundle {
-        Some((s3, addr)) => s3.bundle_uri(addr),
-        None => bundle.dir().display().to_string(),
-    };
-    match fill_bundle(ui, opts, pr, &tf, &mut bundle, created, &archive_uri).await {
+    let place = placement(
+        opts,
+        s3_bundle.as_ref().map(|(s3, addr)| s3.bundle_uri(addr)),
+        bundle.dir(),
+        pr.is_some(),
+    );
+    match fill_bundle(ui, opts, pr, &tf, &mut bundle, created, &place).await {
         Ok((analysis, comment, manifest)) => {
             let dir = bundle.finish(manifest)?;
             if let Some((s3, addr)) = &s3_bundle {
-                ui.status(&format!("tfgate: uploading the bundle to {archive_uri}"));
+                ui.status(&format!(
+                    "tfgate: uploading the bundle to {}",
+                    s3.bundle_uri(addr)
+                ));
                 s3.upload_bundle(&dir, addr).await?;
             }
             Ok(PlanResult {
                 analysis,
                 bundle: dir,
                 comment,
+                place,
             })
         }
         Err(e) => {
@@ -245,7 +353,7 @@ async fn fill_bundle(
     tf: &Terraform,
     bundle: &mut BundleWriter,
     created: chrono::DateTime<Utc>,
-    archive_uri: &str,
+    place: &Placement,
 ) -> Result<(Analysis, String, Manifest), Error> {
     let common = opts.common;
     let FreshPlan { analysis, text } = plan_into_bundle(
@@ -267,7 +375,8 @@ async fn fill_bundle(
         workspace: common.workspace_name().to_string(),
         head_sha: pr.and_then(|p| p.head_sha.clone()),
         fingerprint: summary.fingerprint.clone(),
-        archive: Some(archive_uri.to_string()),
+        archive: place.archive.clone(),
+        artifact: place.artifact.clone(),
         run_url: opts.ctx.run_url.clone(),
         status: CommentStatus::Planned,
         created_at: Some(created.to_rfc3339_opts(SecondsFormat::Millis, true)),
@@ -278,6 +387,7 @@ async fn fill_bundle(
             summary,
             plan_text: &text,
             tfgate_version: env!("CARGO_PKG_VERSION"),
+            reach: place.reach,
         },
         &masker,
     );
@@ -351,6 +461,15 @@ fn report(ui: &Ui, opts: &PlanOptions<'_>, result: &PlanResult) -> Result<(), Er
     }
     if let Some(path) = &ctx.github_output {
         let c = &summary.counts;
+        // The name to upload the bundle under: the one the marker records, else (an S3
+        // archive carries the plan across) the same name, for the pipeline's own retention.
+        let artifact_name = match &result.place.artifact {
+            Some(a) => a.name.clone(),
+            None => opts.plan.artifact_name.clone().unwrap_or_else(|| {
+                artifact::artifact_name(&root_name(&opts.common.root), opts.common.workspace_name())
+            }),
+        };
+        actions::write_outputs(path, &[("artifact_name", artifact_name)])?;
         actions::write_outputs(
             path,
             &[

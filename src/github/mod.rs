@@ -1,5 +1,5 @@
-//! The pull-request port: what tfgate needs from GitHub, as a small trait, and its octocrab
-//! adapter (`octo`).
+//! The GitHub ports: what tfgate needs from pull requests (`PullRequests`) and from workflow
+//! artifacts (`Artifacts`), as small traits, and their octocrab adapter (`octo`).
 //!
 //! Commands talk to `PullRequests`; only `octo` knows HTTP. The comment rules live here:
 //! one comment per (repository, PR, root, workspace), found by its hidden marker among the
@@ -302,6 +302,59 @@ pub fn status_body(
     with_status(&comment.body, status, detail).ok_or_else(|| GithubError::Protocol {
         message: "the comment lost its marker".into(),
     })
+}
+
+/// A workflow run's artifact, as GitHub lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub id: u64,
+    pub name: String,
+    /// The size of the zip GitHub serves, as GitHub reports it.
+    pub size_in_bytes: u64,
+    /// GitHub deleted its contents when its retention ran out; only the record is left.
+    pub expired: bool,
+    /// The workflow run that uploaded it, when GitHub says.
+    pub run_id: Option<u64>,
+}
+
+/// How a download of an artifact's zip ended, when GitHub answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Download {
+    /// The whole zip is in the file: this many bytes.
+    Complete { bytes: u64 },
+    /// 410 Gone: the artifact expired (or was deleted) since it was listed.
+    Expired,
+    /// The zip is longer than the limit given; the download was stopped there.
+    TooLarge { limit: u64 },
+    /// The local file could not be written (a full disk, say); not GitHub's doing.
+    WriteFailed { message: String },
+}
+
+/// What tfgate needs from GitHub's workflow artifacts: the plan job's bundle travels to the
+/// apply job, on another runner, as one.
+#[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
+pub trait Artifacts {
+    /// The artifacts of run `run_id` named exactly `name` (GitHub may list one per attempt of
+    /// the run), expired ones included.
+    async fn run_artifacts(
+        &self,
+        owner: &str,
+        repo: &str,
+        run_id: u64,
+        name: &str,
+    ) -> Result<Vec<Artifact>, GithubError>;
+
+    /// Writes artifact `id`'s zip into `file` (from its start, replacing what a failed attempt
+    /// left), stopping past `limit` bytes. GitHub answers with a redirect to short-lived
+    /// storage on another host, which is followed without the token.
+    async fn download_artifact(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        file: &mut std::fs::File,
+        limit: u64,
+    ) -> Result<Download, GithubError>;
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
-//! `PullRequests` over GitHub's REST API, through octocrab.
+//! `PullRequests` and `Artifacts` over GitHub's REST API, through octocrab.
 //!
 //! octocrab carries authentication (the token goes out as a sensitive header and is never
 //! logged), the base URL (GitHub Enterprise Server's `/api/v3` prefix included) and timeouts;
 //! this adapter adds retries with `RetryPolicy`, pagination by `Link: rel="next"`, a deadline
 //! per step (`step`), and the comment rules of the port, including the convergence of comments
 //! left by racing runs. Responses are read into small structs of the fields tfgate uses.
+//!
+//! An artifact's zip is streamed to a file under a size limit. GitHub answers its download with
+//! a redirect to storage on another host; octocrab's redirect layer follows it and, the origin
+//! being another, drops the `Authorization` header, so the token never leaves GitHub.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,8 +23,8 @@ use tokio::time::Instant;
 
 use crate::github::retry::{Decision, Failure, RetryPolicy};
 use crate::github::{
-    CommentTarget, CommitRelation, GithubError, OurComment, PullRequest, PullRequests, Upsert,
-    Wanted, converge, newest, status_body,
+    Artifact, Artifacts, CommentTarget, CommitRelation, Download, GithubError, OurComment,
+    PullRequest, PullRequests, Upsert, Wanted, converge, newest, status_body,
 };
 use crate::render::comment::{CommentStatus, parse_marker};
 
@@ -105,6 +109,42 @@ impl From<RawPull> for PullRequest {
 #[derive(Debug, Deserialize)]
 struct RawComparison {
     status: String,
+}
+
+/// A page of `GET /repos/{o}/{r}/actions/runs/{id}/artifacts`.
+#[derive(Debug, Deserialize)]
+struct RawArtifactPage {
+    artifacts: Vec<RawArtifact>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawArtifact {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    size_in_bytes: u64,
+    #[serde(default)]
+    expired: bool,
+    #[serde(default)]
+    workflow_run: Option<RawWorkflowRun>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawWorkflowRun {
+    #[serde(default)]
+    id: Option<u64>,
+}
+
+impl From<RawArtifact> for Artifact {
+    fn from(a: RawArtifact) -> Artifact {
+        Artifact {
+            id: a.id,
+            name: a.name,
+            size_in_bytes: a.size_in_bytes,
+            expired: a.expired,
+            run_id: a.workflow_run.and_then(|r| r.id),
+        }
+    }
 }
 
 /// One HTTP answer, read whole.
@@ -489,6 +529,145 @@ fn ours_for(target: &CommentTarget, me: &str, c: RawComment) -> Option<OurCommen
         body,
         meta,
     })
+}
+
+impl OctoPullRequests {
+    /// One attempt at streaming an artifact's zip into `file`. `Err` is a failure worth the
+    /// retry policy's judgement (an HTTP error or the network).
+    async fn download_attempt(
+        &self,
+        path: &str,
+        file: &mut std::fs::File,
+        limit: u64,
+    ) -> Result<Download, Failure> {
+        use http_body_util::BodyExt;
+        use std::io::{Seek, Write};
+        let unwritable = |e: std::io::Error| Download::WriteFailed {
+            message: e.to_string(),
+        };
+        if let Err(e) = file.set_len(0).and_then(|()| file.rewind()) {
+            return Ok(unwritable(e));
+        }
+        let builder = http::Request::builder().method(Method::GET).uri(path);
+        let request = self
+            .client
+            .build_request::<()>(builder, None)
+            .map_err(|e| network_failure(&e))?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| network_failure(&e))?;
+        let status = response.status();
+        if status == StatusCode::GONE {
+            return Ok(Download::Expired);
+        }
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = self
+                .client
+                .body_to_string(response)
+                .await
+                .unwrap_or_default();
+            return Err(failure_of(&Answer {
+                status,
+                headers,
+                body,
+            }));
+        }
+        let mut body = response.into_body();
+        let mut bytes = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| network_failure(&e))?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            bytes += data.len() as u64;
+            if bytes > limit {
+                return Ok(Download::TooLarge { limit });
+            }
+            if let Err(e) = file.write_all(&data) {
+                return Ok(unwritable(e));
+            }
+        }
+        if let Err(e) = file.flush().and_then(|()| file.sync_all()) {
+            return Ok(unwritable(e));
+        }
+        Ok(Download::Complete { bytes })
+    }
+}
+
+impl Artifacts for OctoPullRequests {
+    async fn run_artifacts(
+        &self,
+        owner: &str,
+        repo: &str,
+        run_id: u64,
+        name: &str,
+    ) -> Result<Vec<Artifact>, GithubError> {
+        let name_query =
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+        let mut out = Vec::new();
+        let mut next = Some(format!(
+            "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts?name={name_query}&per_page={PER_PAGE}"
+        ));
+        while let Some(path) = next.take() {
+            let answer = self
+                .request(Method::GET, &path, None)
+                .await
+                .map_err(|e| match e {
+                    GithubError::NotFound { .. } => GithubError::NotFound {
+                        what: format!("workflow run {run_id} of {owner}/{repo}"),
+                    },
+                    e => e,
+                })?;
+            let page = parse::<RawArtifactPage>(&answer.body)?;
+            // GitHub filters by name already; a listing is trusted no further than that.
+            out.extend(
+                page.artifacts
+                    .into_iter()
+                    .filter(|a| a.name == name)
+                    .map(Artifact::from),
+            );
+            next = next_link(&answer.headers);
+        }
+        Ok(out)
+    }
+
+    async fn download_artifact(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        file: &mut std::fs::File,
+        limit: u64,
+    ) -> Result<Download, GithubError> {
+        let path = format!("/repos/{owner}/{repo}/actions/artifacts/{id}/zip");
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.download_attempt(&path, file, limit).await {
+                Ok(done) => return Ok(done),
+                Err(f) => f,
+            };
+            tracing::debug!(path, attempt, status = ?failure.status, "artifact download failed");
+            match self.policy.decide(&failure, attempt, waited, now_epoch()) {
+                Decision::RetryAfter(wait) => {
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                Decision::GiveUp => {
+                    return Err(match failure.status {
+                        Some(404) => GithubError::NotFound {
+                            what: format!("artifact {id} of {owner}/{repo}"),
+                        },
+                        _ => final_error(&failure, attempt, &path),
+                    });
+                }
+            }
+        }
+    }
 }
 
 impl PullRequests for OctoPullRequests {

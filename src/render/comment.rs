@@ -48,8 +48,8 @@ const MESSAGE_CHARS: usize = 500;
 const URI_CHARS: usize = 500;
 const VERSION_CHARS: usize = 60;
 
-// Byte budgets of the sections. With the marker (≤ ~6.5 kB) and the headline (≤ ~2.5 kB) these
-// add up to about 44 kB, so the plan text always gets at least ~16 kB.
+// Byte budgets of the sections. With the marker (≤ ~7.5 kB), the headline (≤ ~2.5 kB) and the
+// footer (≤ ~3 kB) these add up to about 44 kB, so the plan text always gets at least ~16 kB.
 const DESTROY_BUDGET: usize = 5_000;
 const RESOURCES_BUDGET: usize = 15_000;
 const DRIFT_BUDGET: usize = 4_000;
@@ -89,7 +89,13 @@ pub struct CommentMeta {
     pub workspace: String,
     pub head_sha: Option<String>,
     pub fingerprint: String,
+    /// Where the bundle is when it is in an archive: an `s3://` URI, or a folder on the machine
+    /// that planned.
     pub archive: Option<String>,
+    /// Where the bundle is when it travels as a workflow artifact (no S3 archive under GitHub
+    /// Actions). Markers written before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<ArtifactRef>,
     pub run_url: Option<String>,
     pub status: CommentStatus,
     /// When the plan was made (UTC, RFC 3339 with milliseconds): of two comments for the same
@@ -109,6 +115,30 @@ impl CommentMeta {
     }
 }
 
+/// A workflow artifact holding a plan's bundle: the run that made it and the artifact's name.
+/// The apply job finds it through GitHub's REST API
+/// (`GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts?name=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    pub run_id: u64,
+    pub name: String,
+}
+
+/// Whether the apply job, on another runner, can reach the plan, when that needs saying in the
+/// comment's footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// Nothing to say: an S3 archive, an artifact the workflow says it uploads, or a plan made
+    /// outside GitHub Actions.
+    #[default]
+    Known,
+    /// The marker names a workflow artifact, but nothing says the workflow uploads it.
+    ArtifactIfUploaded,
+    /// Under GitHub Actions with no S3 archive and no workflow run to name: only the runner that
+    /// planned has the bundle.
+    ThisRunnerOnly,
+}
+
 /// What a comment is rendered from.
 #[derive(Debug, Clone, Copy)]
 pub struct CommentInput<'a> {
@@ -117,6 +147,8 @@ pub struct CommentInput<'a> {
     /// `terraform show -no-color` output; may be empty.
     pub plan_text: &'a str,
     pub tfgate_version: &'a str,
+    /// Whether the footer must warn that the apply job may not reach the plan.
+    pub reach: Reach,
 }
 
 /// The hidden first line, `<!-- tfgate:{json} -->`. Inside the JSON, `<`, `>`, `-` and `&` are
@@ -137,6 +169,10 @@ pub fn marker(meta: &CommentMeta) -> String {
             .archive
             .as_deref()
             .map(|s| clip_for_marker(s).into_owned()),
+        artifact: meta.artifact.as_ref().map(|a| ArtifactRef {
+            run_id: a.run_id,
+            name: clip_for_marker(&a.name).into_owned(),
+        }),
         run_url: meta
             .run_url
             .as_deref()
@@ -763,7 +799,41 @@ fn footer(input: &CommentInput<'_>, masker: &Masker) -> String {
             code_of(archive, URI_CHARS, masker, false)
         ));
     }
-    format!("<sub>{}</sub>\n", parts.join(" · "))
+    if let Some(artifact) = &meta.artifact {
+        parts.push(format!(
+            "artifact {} of run {}",
+            code_of(&artifact.name, URI_CHARS, masker, false),
+            artifact.run_id
+        ));
+    }
+    let mut out = reach_note(input.reach, meta, masker);
+    let _ = writeln!(out, "<sub>{}</sub>", parts.join(" · "));
+    out
+}
+
+/// The footer's warning when the apply job, on another runner, may not find the plan; it says
+/// how to fix that.
+fn reach_note(reach: Reach, meta: &CommentMeta, masker: &Masker) -> String {
+    match (reach, &meta.artifact) {
+        (Reach::Known, _) => String::new(),
+        (Reach::ArtifactIfUploaded, Some(artifact)) => {
+            let name = code_of(&artifact.name, URI_CHARS, masker, false);
+            format!(
+                "> [!WARNING]\n> The apply job can find this plan only in the workflow artifact \
+                 {name}, and nothing says this workflow uploads it. After `tfgate plan`, upload \
+                 the step's `bundle` output folder with `actions/upload-artifact` under the name \
+                 {name} and pass that name to `tfgate plan --artifact-name`; or plan with \
+                 `--archive s3://BUCKET/PREFIX`.\n\n"
+            )
+        }
+        (Reach::ArtifactIfUploaded | Reach::ThisRunnerOnly, _) => {
+            "> [!WARNING]\n> No other runner can reach this plan: its bundle is only on the runner \
+             that planned, so the apply job will not find it. Plan with \
+             `--archive s3://BUCKET/PREFIX`, or let it travel as a workflow artifact (that needs \
+             `GITHUB_RUN_ID`, which GitHub Actions sets).\n\n"
+                .to_string()
+        }
+    }
 }
 
 /// `sha256:` and the first 12 hex digits.
@@ -942,6 +1012,7 @@ pub(crate) mod tests {
             archive: Some(format!(
                 "s3://tfgate-archive/acme/infra/{root}/default/pr-42/20250101T000000Z-1/"
             )),
+            artifact: None,
             run_url: Some("https://github.com/acme/infra/actions/runs/1234567890".to_string()),
             status: CommentStatus::Planned,
             created_at: None,
@@ -1080,6 +1151,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
                 summary,
                 plan_text,
                 tfgate_version: VERSION,
+                reach: Reach::Known,
             },
             masker,
         )
@@ -1280,6 +1352,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
                 summary: &kitchen_sink(),
                 plan_text: "  + resource \"x\" \"y\" {}\n",
                 tfgate_version: "0.0.0-test",
+                reach: Reach::Known,
             },
             &Masker::default(),
         );
@@ -1350,10 +1423,14 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             head_sha: Some("-".repeat(MAX_MARKER_FIELD_BYTES)),
             fingerprint: "\u{1}".repeat(MAX_MARKER_FIELD_BYTES),
             archive: Some("\"".repeat(MAX_MARKER_FIELD_BYTES)),
+            artifact: Some(ArtifactRef {
+                run_id: u64::MAX,
+                name: ">".repeat(MAX_MARKER_FIELD_BYTES),
+            }),
             run_url: Some("x".repeat(MAX_MARKER_FIELD_BYTES * 10)),
             ..meta("r")
         };
-        assert!(marker(&big).len() < 7 * MAX_MARKER_FIELD_BYTES);
+        assert!(marker(&big).len() < 8 * MAX_MARKER_FIELD_BYTES);
         assert!(parse_marker(&marker(&big)).is_some());
     }
 
@@ -1415,6 +1492,58 @@ Plan: 1 to add, 2 to change, 2 to destroy.
         );
         check_invariants(&body, &meta("infra/prod"));
         insta::assert_snapshot!(body);
+    }
+
+    #[test]
+    fn the_footer_names_the_artifact_and_warns_when_no_upload_is_known() {
+        let mut m = meta("infra/prod");
+        m.archive = None;
+        m.artifact = Some(ArtifactRef {
+            run_id: 1234567890,
+            name: "tfgate-infra.prod-default".into(),
+        });
+        let with = |reach| {
+            render_comment(
+                &CommentInput {
+                    meta: &m,
+                    summary: &kitchen_sink(),
+                    plan_text: KITCHEN_PLAN,
+                    tfgate_version: VERSION,
+                    reach,
+                },
+                &Masker::default(),
+            )
+        };
+        let footer = |body: &str| {
+            let at = body
+                .rfind("</details>")
+                .map_or(0, |i| i + "</details>".len());
+            body[at..].trim_start().to_string()
+        };
+        let declared = with(Reach::Known);
+        check_invariants(&declared, &m);
+        assert_eq!(parse_marker(&declared), Some(m.clone()));
+        assert!(!declared.contains("[!WARNING]\n> The apply job"));
+        let undeclared = with(Reach::ArtifactIfUploaded);
+        check_invariants(&undeclared, &m);
+        let lost = with(Reach::ThisRunnerOnly);
+        check_invariants(&lost, &m);
+        insta::assert_snapshot!(format!(
+            "declared:\n{}\nundeclared:\n{}\nthis runner only:\n{}",
+            footer(&declared),
+            footer(&undeclared),
+            footer(&lost)
+        ));
+    }
+
+    #[test]
+    fn old_markers_without_an_artifact_are_read() {
+        let old = "<!-- tfgate:{\"version\":1,\"root\":\"r\",\"workspace\":\"default\",\"head_sha\":null,\"fingerprint\":\"sha256:00\",\"archive\":\"s3://b/p\",\"run_url\":null,\"status\":\"planned\"} -->";
+        let m = parse_marker(old).expect("an old marker parses");
+        assert_eq!(m.artifact, None);
+        assert_eq!(m.archive.as_deref(), Some("s3://b/p"));
+        // No `artifact` key is written when there is none, so older readers see what they knew.
+        assert!(!marker(&m).contains("artifact"));
     }
 
     #[test]
@@ -1616,6 +1745,10 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             head_sha: Some(giant.clone()),
             fingerprint: giant.clone(),
             archive: Some(giant.clone()),
+            artifact: Some(ArtifactRef {
+                run_id: u64::MAX,
+                name: giant.clone(),
+            }),
             run_url: Some(format!("https://{giant}")),
             ..meta("r")
         };
@@ -1626,6 +1759,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
                 summary: &s,
                 plan_text: &plan,
                 tfgate_version: &giant,
+                reach: Reach::ArtifactIfUploaded,
             },
             &Masker::default(),
         );

@@ -320,7 +320,9 @@ fn transient_faults_are_retried_without_duplicates() {
         Fault::PrimaryRateLimit,
     ] {
         let gh = GitHubFake::start();
-        let env = pr_env(&gh);
+        let mut env = pr_env(&gh);
+        // The workflow uploads the bundle, so no warning is due but a failure's.
+        env.set("TFGATE_ARTIFACT_NAME", "tfgate-plan");
         let root = env.stage("nochange");
         gh.fail_next(2, fault.clone());
         let run = plan(&env, &root, &[]);

@@ -1,7 +1,8 @@
 //! The GitHub fake's own tests, over real HTTP on loopback with a minimal HTTP/1.1 client:
 //! authentication, pull requests and their commits, comment pagination and `Link` headers,
-//! body limits, authorship, every fault kind, the `/api/v3` prefix and the request log. They
-//! check the fake behaves as GitHub documents, so tfgate's tests can trust it.
+//! body limits, authorship, workflow artifacts and their storage host, every fault kind, the
+//! `/api/v3` prefix and the request log. They check the fake behaves as GitHub documents, so
+//! tfgate's tests can trust it.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -914,5 +915,86 @@ fn dropping_the_fake_stops_the_server() {
     assert!(
         TcpStream::connect(addr).is_err(),
         "still listening on {addr}"
+    );
+}
+
+#[test]
+fn artifacts_are_listed_by_run_and_name_and_served_from_another_host() {
+    let gh = GitHubFake::start();
+    gh.add_user(TOKEN, BOT, Kind::Bot);
+    gh.add_pr(REPO, 7, HEAD);
+    let first = gh.add_artifact(REPO, 42, "plan of prod", b"first".to_vec());
+    let second = gh.add_artifact(REPO, 42, "plan of prod", b"second".to_vec());
+    gh.add_artifact(REPO, 42, "other", b"x".to_vec());
+    gh.add_artifact(REPO, 43, "plan of prod", b"y".to_vec());
+    let c = Client::bearer(gh.url(), TOKEN);
+
+    let page = c.get(&format!(
+        "/repos/{REPO}/actions/runs/42/artifacts?name=plan%20of%20prod&per_page=1"
+    ));
+    assert_eq!(page.status, 200);
+    let json = page.json();
+    assert_eq!(json["total_count"], 2);
+    let a = &json["artifacts"][0];
+    assert_eq!(a["id"], first);
+    assert_eq!(a["name"], "plan of prod");
+    assert_eq!(a["size_in_bytes"], 5);
+    assert_eq!(a["expired"], false);
+    assert_eq!(a["workflow_run"]["id"], 42);
+    assert_eq!(
+        a["archive_download_url"],
+        format!("{}/repos/{REPO}/actions/artifacts/{first}/zip", gh.url())
+    );
+    let next = c.get(&page.link("next").expect("a next page"));
+    assert_eq!(next.json()["artifacts"][0]["id"], second);
+    assert_eq!(
+        c.get(&format!("/repos/{REPO}/actions/runs/42/artifacts"))
+            .json()["total_count"],
+        3
+    );
+    let anonymous = send(
+        "GET",
+        &format!("{}/repos/{REPO}/actions/runs/42/artifacts", gh.url()),
+        None,
+        None,
+    );
+    assert_eq!(anonymous.status, 401);
+
+    // The download is a redirect to another host, which serves the bytes only without a token.
+    let zip = c.get(&format!("/repos/{REPO}/actions/artifacts/{second}/zip"));
+    assert_eq!(zip.status, 302);
+    let location = zip.header("location").expect("a Location").to_owned();
+    assert!(
+        location.starts_with("http://") && !location.starts_with(&gh.url()),
+        "{location}"
+    );
+    let served = send("GET", &location, None, None);
+    assert_eq!((served.status, served.body.as_str()), (200, "second"));
+    let with_token = send("GET", &location, Some(&format!("Bearer {TOKEN}")), None);
+    assert_eq!(with_token.status, 400);
+    let seen: Vec<bool> = gh
+        .storage_requests()
+        .iter()
+        .map(|r| r.authorization)
+        .collect();
+    assert_eq!(seen, [false, true]);
+
+    gh.expire_artifact(second);
+    let listed = c.get(&format!(
+        "/repos/{REPO}/actions/runs/42/artifacts?name=plan%20of%20prod"
+    ));
+    assert_eq!(listed.json()["artifacts"][1]["expired"], true);
+    let gone = c.get(&format!("/repos/{REPO}/actions/artifacts/{second}/zip"));
+    assert_eq!(gone.status, 410);
+    assert_eq!(gone.json()["message"], "Artifact has expired");
+    assert_eq!(
+        c.get(&format!("/repos/{REPO}/actions/artifacts/999/zip"))
+            .status,
+        404
+    );
+    assert_eq!(
+        c.get(&format!("/repos/other/repo/actions/artifacts/{first}/zip"))
+            .status,
+        404
     );
 }

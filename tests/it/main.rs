@@ -15,6 +15,7 @@ mod init_args;
 mod lock;
 mod plan;
 mod queue;
+mod runners;
 mod secrets;
 mod show;
 mod signals;

@@ -1,11 +1,12 @@
 //! A stateful fake of GitHub's REST API on loopback, for the PR-comment adapter: tokens and
 //! users, pull requests and their commits, a commit graph with GitHub's comparison of two
-//! commits, issue comments with GitHub's pagination, the GitHub Enterprise Server `/api/v3`
-//! prefix, rate-limit headers, injectable faults and an optional delay. It answers in GitHub's
-//! JSON shapes (close enough for octocrab to deserialize), records every request, and lets tests
-//! seed and inspect its state. It judges nothing about tfgate: assertions belong to the tests.
-//! It serves from its own thread and tokio runtime, so synchronous tests can point the `tfgate`
-//! binary at it, and stops when dropped.
+//! commits, issue comments with GitHub's pagination, workflow artifacts (listed by run and name,
+//! downloaded through a redirect to a second, storage host), the GitHub Enterprise Server
+//! `/api/v3` prefix, rate-limit headers, injectable faults and an optional delay. It answers in
+//! GitHub's JSON shapes (close enough for octocrab to deserialize), records every request, and
+//! lets tests seed and inspect its state. It judges nothing about tfgate: assertions belong to
+//! the tests. It serves from its own thread and tokio runtime, so synchronous tests can point
+//! the `tfgate` binary at it, and stops when dropped.
 //!
 //! ```ignore
 //! let gh = GitHubFake::start();
@@ -16,6 +17,7 @@
 //! assert_eq!(gh.comments("acme/infra", 7).len(), 1);
 //! ```
 
+mod artifacts;
 mod routes;
 mod shapes;
 mod store;
@@ -28,6 +30,8 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Utc};
 
 use store::Store;
+
+pub use artifacts::{FakeArtifact, StorageRequest};
 
 /// What kind of identity a token authenticates as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -306,6 +310,56 @@ impl GitHubFake {
     /// Every attempt to edit or delete a comment, allowed or not.
     pub fn edit_attempts(&self) -> Vec<EditAttempt> {
         self.lock().edits.clone()
+    }
+}
+
+/// Workflow artifacts: what actions/upload-artifact leaves, and what the storage host saw.
+impl GitHubFake {
+    /// Stores `zip` as the artifact `name` of run `run_id` of `repo` ("owner/name", which must
+    /// exist), as actions/upload-artifact would, and returns its id. The first one starts the
+    /// storage host its downloads are redirected to.
+    pub fn add_artifact(&self, repo: &str, run_id: u64, name: &str, zip: Vec<u8>) -> u64 {
+        let weak = Arc::downgrade(&self.store);
+        let mut store = self.lock();
+        assert!(
+            store.repos.contains_key(&repo.to_ascii_lowercase()),
+            "GitHub fake: no repository {repo}; add_pr one first"
+        );
+        artifacts::start_storage(weak, &mut store.artifacts);
+        store.artifacts.add(repo, run_id, name, zip)
+    }
+
+    /// The artifact's retention ran out: listed as `expired`, its download answers 410.
+    pub fn expire_artifact(&self, id: u64) {
+        let mut store = self.lock();
+        let a = store
+            .artifacts
+            .records
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("GitHub fake: no artifact {id}"));
+        a.expired = true;
+    }
+
+    /// The artifact expires between a listing and its download: still listed as live, its
+    /// download answers 410.
+    pub fn expire_artifact_on_download(&self, id: u64) {
+        let mut store = self.lock();
+        let a = store
+            .artifacts
+            .records
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("GitHub fake: no artifact {id}"));
+        a.gone = true;
+    }
+
+    /// Every artifact, in upload order.
+    pub fn artifacts(&self) -> Vec<FakeArtifact> {
+        self.lock().artifacts.records.values().cloned().collect()
+    }
+
+    /// Every request the storage host received, in order.
+    pub fn storage_requests(&self) -> Vec<StorageRequest> {
+        self.lock().artifacts.storage_log.clone()
     }
 }
 

@@ -284,6 +284,18 @@ impl Store {
                     None => Reply::not_found(),
                 }
             }
+            ("GET", ["repos", owner, name, "actions", "runs", run, "artifacts"]) => {
+                match number_of(run) {
+                    Some(run) => self.list_artifacts(inc, &format!("{owner}/{name}"), run),
+                    None => Reply::not_found(),
+                }
+            }
+            ("GET", ["repos", owner, name, "actions", "artifacts", id, "zip"]) => {
+                match number_of(id) {
+                    Some(id) => self.download_artifact(&format!("{owner}/{name}"), id),
+                    None => Reply::not_found(),
+                }
+            }
             (method, ["repos", owner, name, "issues", "comments", id]) => {
                 let repo = format!("{owner}/{name}");
                 let Some(id) = number_of(id).filter(|id| self.comment_in(&repo, *id)) else {
@@ -437,6 +449,66 @@ impl Store {
         };
         self.set_comment_body(id, &body);
         Reply::json(200, self.comment_json(&inc.bases, id))
+    }
+}
+
+/// Workflow artifacts: "List workflow run artifacts" and "Download an artifact".
+impl Store {
+    /// `GET /repos/{repo}/actions/runs/{run}/artifacts[?name=…]`, paginated like GitHub.
+    fn list_artifacts(&self, inc: &Incoming<'_>, repo: &str, run: u64) -> Reply {
+        let Some(repo_record) = self.repos.get(&repo.to_ascii_lowercase()) else {
+            return Reply::not_found();
+        };
+        let name = inc
+            .query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "name")
+            .map(|(_, v)| {
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+        let per_page = query_number(inc.query, "per_page")
+            .filter(|n| *n > 0)
+            .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
+        let page = query_number(inc.query, "page")
+            .filter(|n| *n > 0)
+            .unwrap_or(1);
+        let all = self.artifacts.of_run(repo, run, name.as_deref());
+        let last = all.len().div_ceil(per_page).max(1);
+        let items: Vec<Value> = all
+            .iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .map(|a| shapes::artifact(&inc.bases, repo_record, a))
+            .collect();
+        let reply = Reply::json(
+            200,
+            serde_json::json!({ "total_count": all.len(), "artifacts": items }),
+        );
+        match link_header(&inc.bases.api, inc.path, inc.query, page, last) {
+            Some(link) => reply.header("link", link),
+            None => reply,
+        }
+    }
+
+    /// `GET /repos/{repo}/actions/artifacts/{id}/zip`: 302 to the storage host, 410 once
+    /// expired.
+    fn download_artifact(&self, repo: &str, id: u64) -> Reply {
+        let repo = repo.to_ascii_lowercase();
+        match self.artifacts.records.get(&id) {
+            Some(a) if a.repo == repo && (a.expired || a.gone) => Reply::error(
+                410,
+                "Artifact has expired",
+                "https://docs.github.com/rest/actions/artifacts#download-an-artifact",
+            ),
+            Some(a) if a.repo == repo => match self.artifacts.storage_url(id) {
+                Some(url) => Reply::empty(302).header("location", url),
+                None => Reply::error(500, "the artifact storage host is not running", DOCS),
+            },
+            _ => Reply::not_found(),
+        }
     }
 }
 

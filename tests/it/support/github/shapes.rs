@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::Kind;
+use super::artifacts::FakeArtifact;
 use super::store::{Comment, Commit, Comparison, Pr, PrState, Repo, User};
 
 pub(super) const DOCS: &str = "https://docs.github.com/rest";
@@ -337,5 +338,40 @@ pub(super) fn error(status: u16, message: &str, documentation_url: &str) -> Valu
         "message": message,
         "documentation_url": documentation_url,
         "status": status.to_string(),
+    })
+}
+
+/// GitHub's `artifact`. It expires 90 days after upload (GitHub's default retention), or, once
+/// the fake expired it, a moment ago.
+pub(super) fn artifact(b: &Bases, repo: &Repo, a: &FakeArtifact) -> Value {
+    use sha2::Digest;
+    let api = format!(
+        "{}/repos/{}/actions/artifacts/{}",
+        b.api, repo.full_name, a.id
+    );
+    let expires_at = if a.expired {
+        a.created_at
+    } else {
+        a.created_at + chrono::Duration::days(90)
+    };
+    json!({
+        "id": a.id,
+        "node_id": format!("MDg6QXJ0aWZhY3Q{}", a.id),
+        "name": a.name,
+        "size_in_bytes": a.bytes.len(),
+        "url": api,
+        "archive_download_url": format!("{api}/zip"),
+        "expired": a.expired,
+        "created_at": timestamp(a.created_at),
+        "updated_at": timestamp(a.created_at),
+        "expires_at": timestamp(expires_at),
+        "digest": format!("sha256:{}", hex::encode(sha2::Sha256::digest(&a.bytes))),
+        "workflow_run": {
+            "id": a.run_id,
+            "repository_id": repo.id,
+            "head_repository_id": repo.id,
+            "head_branch": "feature",
+            "head_sha": "0000000000000000000000000000000000000000",
+        },
     })
 }

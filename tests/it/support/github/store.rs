@@ -143,6 +143,8 @@ pub(super) struct Store {
     pub delay: Duration,
     /// Requests per lower-cased login (`None`: unauthenticated) in this rate-limit window.
     pub used: HashMap<Option<String>, u64>,
+    /// Workflow artifacts and their storage host.
+    pub artifacts: super::artifacts::ArtifactState,
     next_comment_id: u64,
     next_user_id: u64,
     next_repo_id: u64,
@@ -186,6 +188,7 @@ impl Store {
             strict: true,
             delay: Duration::ZERO,
             used: HashMap::new(),
+            artifacts: Default::default(),
             next_comment_id: FIRST_COMMENT_ID,
             next_user_id: FIRST_USER_ID,
             next_repo_id: FIRST_REPO_ID,
