@@ -567,8 +567,9 @@ fn pr_env(gh: &GitHubFake) -> TestEnv {
         .set("GITHUB_EVENT_NAME", "pull_request")
         .set("GITHUB_EVENT_PATH", event.display().to_string())
         .set("GITHUB_API_URL", gh.url())
+        // No GITHUB_RUN_ID: the plan and what reads it run on this one machine, so the marker
+        // names the bundle folder (a run id would make it name the run's workflow artifact).
         .set("GITHUB_SERVER_URL", "https://github.com")
-        .set("GITHUB_RUN_ID", "5")
         .set("GITHUB_SHA", HEAD);
     env
 }
@@ -633,8 +634,16 @@ fn comment_posts_what_the_plan_says_not_a_forged_comment_md() {
     );
     let posted = gh.comments(REPO, PR);
     assert_eq!(posted.len(), 1, "{posted:#?}");
+    // The comment job has the bundle, so the footer no longer warns that only the planning
+    // runner does; everything else is what tfgate plan rendered.
+    let note = "> [!WARNING]\n> No other runner can reach this plan";
+    let (before, after) = rendered
+        .split_once(note)
+        .expect("plan warned about its reach");
+    let after = after.split_once("\n\n").expect("the note ends").1;
     assert_eq!(
-        posted[0].body, rendered,
+        posted[0].body,
+        format!("{before}{after}"),
         "the comment is the one tfgate plan rendered from the plan"
     );
     let meta = marker(&posted[0].body);
@@ -705,7 +714,7 @@ fn apply_refuses_an_archive_that_holds_another_plan_than_the_comment_shows() {
     run.assert_code(4);
     assert!(
         run.stderr
-            .contains(&format!("the plan comment shows the plan {other}")),
+            .contains(&format!("but the PR comment shows the plan {other}")),
         "{}",
         run.transcript()
     );
