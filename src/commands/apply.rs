@@ -993,6 +993,7 @@ mod tests {
             artifact,
             run_url: None,
             status: CommentStatus::Planned,
+            created_at: None,
         }
     }
 

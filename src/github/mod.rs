@@ -382,6 +382,7 @@ mod tests {
             head_sha: None,
             fingerprint: "sha256:00".into(),
             archive: None,
+            artifact: None,
             run_url: None,
             status: CommentStatus::Planned,
             created_at: at.map(|s| format!("2025-01-01T00:00:{s:02}.000Z")),
