@@ -40,6 +40,8 @@ fn actions_env(api_url: &str) -> TestEnv {
         .set("GITHUB_API_URL", api_url)
         .set("GITHUB_SERVER_URL", "https://github.com")
         .set("GITHUB_RUN_ID", "99")
+        // The workflow uploads the bundle as this artifact, so the only warning is the plan's.
+        .set("TFGATE_ARTIFACT_NAME", "tfgate-hostile")
         .set("GITHUB_SHA", "2222222222222222222222222222222222222222")
         .set("GITHUB_TOKEN", TOKEN)
         .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
