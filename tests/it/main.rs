@@ -13,5 +13,6 @@ mod lock;
 mod plan;
 mod queue;
 mod secrets;
+mod secrets_escaped;
 mod show;
 mod signals;
