@@ -5,5 +5,6 @@ pub mod backend;
 pub mod plan_file;
 pub mod plan_json;
 pub mod runner;
+pub mod variables;
 
 pub use runner::{LineSink, Stdout, Stream, Terraform};

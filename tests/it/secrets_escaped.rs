@@ -1,7 +1,8 @@
 //! Secrets in the forms encodings give them: a sensitive value that reaches output unmarked
 //! (through `nonsensitive()`) comes out of terraform escaped (`\"`, `\\`, `\u003c`, nested in
 //! `jsonencode()`), and tfgate escapes again (JSON, markdown, HTML). No form of it reaches any
-//! channel.
+//! channel. And values of sensitive variables that a failing precondition prints before any
+//! plan exists are masked all the same, wherever the value was supplied.
 
 use std::path::{Path, PathBuf};
 
@@ -155,4 +156,85 @@ fn terraform_show(env: &TestEnv, root: &Path, plan: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Where the value of `var.api_key` comes from.
+enum Supply {
+    /// `-var api_key=…` after `--`.
+    Var,
+    /// `-var-file=given.tfvars` after `--`.
+    VarFile,
+    /// `TF_VAR_api_key`.
+    Env,
+    /// A file terraform reads by itself: `.json` or HCL by its name.
+    File(&'static str),
+}
+
+#[test]
+fn a_failing_precondition_does_not_print_sensitive_variables() {
+    let cases = [
+        ("S3CRET-cli-var-1", Supply::Var),
+        ("S3CRET-var-file-2", Supply::VarFile),
+        ("S3CRET-tf-var-3", Supply::Env),
+        ("S3CRET<\"tfvars\">-4", Supply::File("terraform.tfvars")),
+        ("S3CRET-auto-5", Supply::File("secret.auto.tfvars")),
+        (
+            "S3CRET-tfvars-json-6",
+            Supply::File("terraform.tfvars.json"),
+        ),
+        (
+            "S3CRET-auto-json-7",
+            Supply::File("secret.auto.tfvars.json"),
+        ),
+    ];
+    for (secret, supply) in cases {
+        let mut env = TestEnv::new();
+        env.set("GITHUB_ACTIONS", "true");
+        let root = env.stage("sensitive-precondition");
+        // A JSON string is an HCL string too.
+        let quoted = serde_json::to_string(secret).unwrap();
+        let var = format!("api_key={secret}");
+        let mut args = vec!["plan", "--chdir", s(&root)];
+        match supply {
+            Supply::Var => args.extend(["--", "-var", &var]),
+            Supply::VarFile => {
+                std::fs::write(root.join("given.tfvars"), format!("api_key = {quoted}\n")).unwrap();
+                args.extend(["--", "-var-file=given.tfvars"]);
+            }
+            Supply::Env => {
+                env.set("TF_VAR_api_key", secret);
+            }
+            Supply::File(name) if name.ends_with(".json") => {
+                std::fs::write(root.join(name), format!("{{\"api_key\": {quoted}}}")).unwrap()
+            }
+            Supply::File(name) => {
+                std::fs::write(root.join(name), format!("api_key = {quoted}\n")).unwrap()
+            }
+        }
+        let run = env.run(&args);
+        run.assert_code(1);
+        // terraform's message got through, with the secret masked in it.
+        assert!(
+            run.stderr
+                .contains("visible-label-5a1e: the api key (sensitive value) is too long."),
+            "{secret}: {}",
+            run.transcript()
+        );
+        let annotation = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("::error::"))
+            .unwrap_or_else(|| panic!("no ::error:: annotation:\n{}", run.transcript()));
+        assert!(
+            annotation.contains("visible-label-5a1e"),
+            "{secret}: {annotation}"
+        );
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains("S3CRET"),
+                "{secret} leaked:\n{}",
+                run.transcript()
+            );
+        }
+    }
 }
