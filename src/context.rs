@@ -49,6 +49,24 @@ impl Env {
     pub fn is_true(&self, name: &str) -> bool {
         matches!(self.get(name), Some("true" | "1" | "yes"))
     }
+
+    /// The variables whose names start with `prefix`, the prefix taken off (empty values too).
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.vars
+            .iter()
+            .filter_map(move |(k, v)| Some((k.strip_prefix(prefix)?, v.as_str())))
+    }
+}
+
+/// `TF_VAR_name` values (name → value) as terraform will read them: the values of sensitive
+/// variables among them are masked before terraform runs. `Debug` shows the names only.
+#[derive(Clone, Default)]
+pub struct TfVars(pub BTreeMap<String, String>);
+
+impl std::fmt::Debug for TfVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// The CI facts tfgate needs, resolved from `Env`.
@@ -82,6 +100,8 @@ pub struct Context {
     pub path: Option<String>,
     /// What triggered the workflow, from `GITHUB_EVENT_NAME` and its payload.
     pub event: Event,
+    /// `TF_VAR_*`, passed on to terraform by inheritance.
+    pub tf_vars: TfVars,
 }
 
 /// The workflow's trigger, as far as tfgate cares.
@@ -223,6 +243,12 @@ impl Context {
             token: env.get("GITHUB_TOKEN").map(str::to_string),
             path: env.get("PATH").map(str::to_string),
             event: read_event(env),
+            tf_vars: TfVars(
+                env.with_prefix("TF_VAR_")
+                    .filter(|(name, _)| !name.is_empty())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -313,6 +339,25 @@ mod tests {
         );
         assert_eq!(ctx.run_id, Some(42));
         assert!(!ctx.no_color, "an empty NO_COLOR does not count");
+    }
+
+    #[test]
+    fn tf_vars_are_read_and_not_shown() {
+        let env = Env::from_pairs([
+            ("TF_VAR_db_password", "hunter22-secret"),
+            ("TF_VAR_", "nameless"),
+            ("TF_VARIABLE", "other"),
+        ]);
+        let ctx = Context::from_env(&env);
+        assert_eq!(
+            ctx.tf_vars.0.into_iter().collect::<Vec<_>>(),
+            [("db_password".to_string(), "hunter22-secret".to_string())]
+        );
+        let shown = format!("{:?}", Context::from_env(&env));
+        assert!(
+            shown.contains("db_password") && !shown.contains("hunter22"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub use workflow::resume_before_exit;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
+use std::sync::RwLock;
 
 use crate::error::Error;
 use crate::plan::redact::Masker;
@@ -78,11 +79,18 @@ impl Ui {
     /// Replaces the masker (e.g. once `--mask` patterns are known).
     pub fn set_masker(&self, masker: Masker) {
         *self.masker.borrow_mut() = masker;
+        self.share_with_logs();
     }
 
     /// Adds literal secrets found in a plan.
     pub fn add_secrets(&self, secrets: Vec<String>) {
         self.masker.borrow_mut().add_literals(secrets);
+        self.share_with_logs();
+    }
+
+    /// The `-vv` logs (`LogWriter`) mask with the same masker.
+    fn share_with_logs(&self) {
+        *LOG_MASKER.write().unwrap_or_else(|e| e.into_inner()) = Some(self.masker());
     }
 
     /// A copy of the current masker, for renderers and files.
@@ -244,6 +252,62 @@ impl Ui {
     }
 }
 
+/// The masker of the `-vv` logs, which tracing writes from wherever an event is emitted (the
+/// `Ui` is not shared across threads, so it hands a copy here whenever it learns secrets).
+static LOG_MASKER: RwLock<Option<Masker>> = RwLock::new(None);
+
+/// Where tracing writes the `-vv` logs: stderr, each event masked as a whole.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = MaskedLogEvent;
+
+    fn make_writer(&'a self) -> MaskedLogEvent {
+        MaskedLogEvent(Vec::new())
+    }
+}
+
+/// One log event, held until it is complete (tracing writes an event at once, then drops the
+/// writer), then masked and written to stderr.
+pub struct MaskedLogEvent(Vec<u8>);
+
+impl Write for MaskedLogEvent {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MaskedLogEvent {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let text = mask_log(&self.0);
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
+}
+
+/// A log event's text through the current masker, line by line.
+fn mask_log(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let masker = LOG_MASKER.read().unwrap_or_else(|e| e.into_inner());
+    match masker.as_ref() {
+        Some(m) => text
+            .split_inclusive('\n')
+            .map(|line| m.mask(line))
+            .collect(),
+        None => text.into_owned(),
+    }
+}
+
 /// Workflow-command data escaping (`%`, CR and LF), so a message cannot inject commands.
 pub fn escape_annotation(text: &str) -> String {
     text.replace('%', "%25")
@@ -269,6 +333,18 @@ impl LineSink for Ui {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_are_masked_with_the_secrets_the_ui_knows() {
+        let ui = Ui::new(ColorChoice::Never, true, false, 2, false);
+        ui.add_secrets(vec!["S3CRET\"log\"-3a9f".to_string()]);
+        assert_eq!(
+            mask_log(
+                b"DEBUG running terraform dir=/x/S3CRET\\\"log\\\"-3a9f\nnext S3CRET\"log\"-3a9f\n"
+            ),
+            "DEBUG running terraform dir=/x/(sensitive value)\nnext (sensitive value)\n"
+        );
+    }
 
     #[test]
     fn annotation_escaping() {

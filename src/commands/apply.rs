@@ -25,7 +25,8 @@ use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::commands::comment::{self as pr_comment};
 use crate::commands::lock::parse_duration;
 use crate::commands::plan::{
-    FreshPlan, args, bundle_id, plan_into_bundle, prepare_terraform, resolve_root, root_name,
+    FreshPlan, args, bundle_id, mask_known_variables, plan_into_bundle, prepare_terraform,
+    resolve_root, root_name,
 };
 use crate::commands::queue as queue_cmd;
 use crate::context::Context;
@@ -200,6 +201,7 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
 
     let common = opts.common;
     let root = resolve_root(&common.root)?;
+    mask_known_variables(ui, &root, &opts.args.terraform_args, opts.ctx);
     let tf = prepare_terraform(ui, common, &root, !opts.args.no_init).await?;
 
     // The apply queue wraps everything from the re-plan to the end of the apply.

@@ -184,6 +184,20 @@ pub async fn prepare_terraform(
     Ok(tf)
 }
 
+/// Masks, from the start, the values of the root's sensitive variables that are known before
+/// terraform runs (defaults, variable files, `-var`, `TF_VAR_*`): a precondition or validation
+/// that fails prints them before any plan exists to learn them from.
+pub fn mask_known_variables(ui: &Ui, root: &Path, terraform_args: &[String], ctx: &Context) {
+    let known = crate::terraform::variables::sensitive_values(root, terraform_args, &ctx.tf_vars.0);
+    for (path, why) in &known.unreadable {
+        ui.detail(&format!(
+            "tfgate: cannot read {} ({why}); values it gives sensitive variables are masked only once the plan is read",
+            path.display()
+        ));
+    }
+    ui.add_secrets(known.secrets);
+}
+
 /// A bundle's id: its creation time first (archives sort and date bundles by it), then its
 /// kind and this process, so two runs in the same millisecond do not collide.
 pub fn bundle_id(created: chrono::DateTime<Utc>, kind: BundleKind) -> String {
@@ -240,6 +254,7 @@ pub async fn plan_and_archive(
             ));
         }
     }
+    mask_known_variables(ui, &root, &opts.plan.terraform_args, opts.ctx);
     let tf = prepare_terraform(ui, common, &root, opts.plan.init).await?;
     let created = Utc::now();
     let id = bundle_id(created, BundleKind::Plan);

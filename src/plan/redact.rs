@@ -3,13 +3,13 @@
 //! Two layers. Structural: values under a `true` in `before_sensitive`/`after_sensitive` are
 //! replaced by `(sensitive value)` before anything renders them (`redact_value`). Textual: a
 //! `Masker` replaces, in any text, the literal values Terraform marked sensitive (variables
-//! declared sensitive, sensitive outputs, sensitive attributes) and the user's `--mask`
-//! patterns; it is applied to whole lines of terraform's output and to every file, comment and
-//! summary tfgate writes.
+//! declared sensitive, sensitive outputs, sensitive attributes), also as JSON, Go and HTML
+//! escape them at any depth, and the user's `--mask` patterns; it is applied to whole lines of
+//! terraform's output and to every file, comment and summary tfgate writes.
 
 use std::borrow::Cow;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -27,7 +27,12 @@ pub const MIN_LITERAL_LEN: usize = 4;
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     patterns: Vec<Regex>,
-    literals: Option<Regex>,
+    /// Secrets no encoding changes (no character of `escapable`), as one alternation of
+    /// literals (which the regex crate searches with memchr or Aho-Corasick).
+    plain: Option<Regex>,
+    /// Secrets with such characters, each matched raw and in every escaped form
+    /// (`escaped_forms`), as one regex.
+    escaped: Option<Regex>,
     literal_values: Vec<String>,
 }
 
@@ -44,37 +49,63 @@ impl Masker {
         })
     }
 
-    /// Adds literal secret values (e.g. from `secrets_of_plan`).
+    /// Adds literal secret values (e.g. from `secrets_of_plan`). Each is masked as it reads and
+    /// in the forms encodings give it: JSON and Go (`\"`, `\\`, `\u003c`, `\uXXXX`), Go's
+    /// quoting in terraform's text (`\x1b`), HTML entities (`&quot;`, `&#34;`, `&lt;`, …), and
+    /// any of these applied again (`\\\"`, `&amp;lt;`), as often as they are.
     pub fn add_literals(&mut self, secrets: impl IntoIterator<Item = String>) {
         let before = self.literal_values.len();
-        self.literal_values.extend(
-            secrets
-                .into_iter()
-                .filter(|s| s.chars().count() >= MIN_LITERAL_LEN),
-        );
-        // Longest first, so a secret that contains another is masked whole.
+        for secret in secrets {
+            // Terraform may print a multi-line secret one line at a time, and masking works on
+            // whole lines.
+            if secret.contains(['\n', '\r']) {
+                self.literal_values
+                    .extend(secret.lines().map(|l| l.trim_end_matches('\r').to_string()));
+            }
+            self.literal_values.push(secret);
+        }
+        self.literal_values
+            .retain(|s| s.chars().count() >= MIN_LITERAL_LEN);
+        // Longest first, so that where two secrets start at the same place the longer one is
+        // the match.
         self.literal_values
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         self.literal_values.dedup();
         if self.literal_values.len() == before {
             return;
         }
-        let alternation = self
+        let (escaped, plain): (Vec<&String>, Vec<&String>) = self
             .literal_values
             .iter()
-            .map(|s| regex::escape(s))
-            .collect::<Vec<_>>()
-            .join("|");
-        // An alternation of escaped literals always compiles unless it outgrows the regex size
-        // limit; then mask every non-empty text rather than leak.
-        self.literals = Some(
-            Regex::new(&alternation)
-                .unwrap_or_else(|_| Regex::new("(?s).+").expect("static regex")),
+            .partition(|s| s.chars().any(escapable));
+        // Kept apart: while every alternative is a literal, the regex crate needs no automaton
+        // of its own for them.
+        let alternation = |secrets: &[&String], form: fn(&str) -> String| {
+            (!secrets.is_empty()).then(|| {
+                let alternation = secrets
+                    .iter()
+                    .map(|s| form(s))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                RegexBuilder::new(&alternation)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+            })
+        };
+        let built = (
+            alternation(&plain, regex::escape).transpose(),
+            alternation(&escaped, escaped_forms).transpose(),
         );
+        (self.plain, self.escaped) = match built {
+            (Ok(plain), Ok(escaped)) => (plain, escaped),
+            // Only automata beyond their size limits fail to build: then every non-empty text
+            // is masked rather than a secret leaked.
+            _ => (None, Some(Regex::new("(?s).+").expect("static regex"))),
+        };
     }
 
     pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty() && self.literals.is_none()
+        self.patterns.is_empty() && self.plain.is_none() && self.escaped.is_none()
     }
 
     /// How many literal secrets are known (for `-v` diagnostics; never the values).
@@ -83,13 +114,24 @@ impl Masker {
     }
 
     /// Masks secrets in `text`. Literal secrets become `(sensitive value)`, pattern matches `***`.
+    /// Where secrets overlap, everything any of them covers is masked, as one.
     pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let mut out = Cow::Borrowed(text);
-        if let Some(lit) = &self.literals
-            && lit.is_match(&out)
-        {
-            out = Cow::Owned(lit.replace_all(&out, SENSITIVE).into_owned());
+        // The longest match at every place a secret starts, overlapping ones included: each
+        // search starts one character after the last match's start, not at its end.
+        let next = |start: usize| start + text[start..].chars().next().map_or(1, char::len_utf8);
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for re in self.escaped.iter().chain(&self.plain) {
+            let mut at = 0;
+            while let Some(m) = re.find_at(text, at) {
+                spans.push((m.start(), m.end()));
+                at = next(m.start());
+            }
         }
+        let mut out = if spans.iter().any(|(s, e)| s < e) {
+            Cow::Owned(replace_spans(text, spans))
+        } else {
+            Cow::Borrowed(text)
+        };
         for p in &self.patterns {
             if p.is_match(&out) {
                 out = Cow::Owned(p.replace_all(&out, MASKED).into_owned());
@@ -97,6 +139,126 @@ impl Masker {
         }
         out
     }
+}
+
+/// How large the compiled regexes of secrets may grow (each escapable character of a secret
+/// adds an alternation of its forms).
+const REGEX_SIZE_LIMIT: usize = 256 << 20;
+
+/// `text` with every span (merged where they overlap) replaced by `(sensitive value)`.
+fn replace_spans(text: &str, mut spans: Vec<(usize, usize)>) -> String {
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    let mut current: Option<(usize, usize)> = None;
+    for (start, end) in spans.into_iter().filter(|(s, e)| s < e) {
+        match &mut current {
+            Some((_, cur_end)) if start < *cur_end => *cur_end = (*cur_end).max(end),
+            _ => {
+                if let Some((s, e)) = current.take() {
+                    out.push_str(&text[done..s]);
+                    out.push_str(SENSITIVE);
+                    done = e;
+                }
+                current = Some((start, end));
+            }
+        }
+    }
+    if let Some((s, e)) = current {
+        out.push_str(&text[done..s]);
+        out.push_str(SENSITIVE);
+        done = e;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// A character that some encoding a secret may pass through writes differently: JSON's and
+/// Go's string escapes, Go's quoting (terraform's plan text), HTML, and `\uXXXX` escaping of
+/// everything beyond ASCII.
+fn escapable(c: char) -> bool {
+    matches!(c, '"' | '\\' | '<' | '>' | '&' | '\'' | '`') || c.is_control() || !c.is_ascii()
+}
+
+/// A regex matching `secret` with each escapable character in any of its forms (the rest as
+/// is). Backslash escapes match at any depth, because every further JSON encoding doubles the
+/// backslashes before a character (`"` → `\"` → `\\\"`); entities match escaped again
+/// (`&lt;` → `&amp;lt;`) and behind backslashes.
+fn escaped_forms(secret: &str) -> String {
+    let mut out = String::with_capacity(secret.len() * 8);
+    for c in secret.chars() {
+        if escapable(c) {
+            out.push_str(&char_forms(c));
+        } else {
+            out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
+        }
+    }
+    out
+}
+
+/// The forms of one escapable character, as a regex group.
+fn char_forms(c: char) -> String {
+    let code = c as u32;
+    let raw = regex::escape(c.encode_utf8(&mut [0; 4]));
+    // After one or more backslashes: the short escape (`\"`, `\n`), `\uXXXX` (as a UTF-16
+    // pair beyond the BMP), and Go's `\xXX`.
+    let mut after_backslash = Vec::new();
+    if let Some(short) = short_escape(c) {
+        after_backslash.push(regex::escape(short));
+    }
+    let mut units = [0u16; 2];
+    let utf16 = c
+        .encode_utf16(&mut units)
+        .iter()
+        .map(|u| format!("u(?i:{u:04x})"))
+        .collect::<Vec<_>>()
+        .join(r"\\+");
+    after_backslash.push(utf16);
+    if code < 0x80 {
+        after_backslash.push(format!("x(?i:{code:02x})"));
+    }
+    // HTML character references; their `&` may itself be escaped again (`&amp;`, `\u0026`).
+    let mut entities = vec![format!("#0*{code}"), format!("#[xX]0*(?i:{code:x})")];
+    if let Some(name) = entity_name(c) {
+        entities.push(format!("(?i:{name})"));
+    }
+    format!(
+        r"(?:{raw}|\\+(?:{})|\\*(?:&|\\+(?i:u0026))(?:amp;)*(?:{});)",
+        after_backslash.join("|"),
+        entities.join("|")
+    )
+}
+
+/// The character after the backslash in a short escape (JSON, Go, JavaScript).
+fn short_escape(c: char) -> Option<&'static str> {
+    Some(match c {
+        '"' => "\"",
+        '\\' => "\\",
+        '\'' => "'",
+        '\n' => "n",
+        '\r' => "r",
+        '\t' => "t",
+        '\u{8}' => "b",
+        '\u{c}' => "f",
+        '\u{7}' => "a",
+        '\u{b}' => "v",
+        _ => return None,
+    })
+}
+
+fn entity_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '"' => "quot",
+        '&' => "amp",
+        '<' => "lt",
+        '>' => "gt",
+        '\'' => "apos",
+        '`' => "grave",
+        '\\' => "bsol",
+        '\n' => "NewLine",
+        '\t' => "Tab",
+        _ => return None,
+    })
 }
 
 /// Every string Terraform marks sensitive in this plan: values of variables declared sensitive,
@@ -236,6 +398,126 @@ mod tests {
         );
         assert!(matches!(m.mask("nothing here"), Cow::Borrowed(_)));
         assert_eq!(m.literal_count(), 2);
+    }
+
+    /// Go's encoding/json: serde's escapes plus `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`.
+    fn go_json(s: &str) -> String {
+        let quoted = serde_json::to_string(s).unwrap();
+        quoted[1..quoted.len() - 1]
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+    }
+
+    fn json(s: &str) -> String {
+        let quoted = serde_json::to_string(s).unwrap();
+        quoted[1..quoted.len() - 1].to_string()
+    }
+
+    fn html(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    }
+
+    #[test]
+    fn masker_masks_escaped_forms_of_secrets() {
+        let secret = "S3CRET\"q\\<b>&z'-zq9w";
+        let mut m = Masker::default();
+        m.add_literals([secret.to_string()]);
+        let forms = [
+            secret.to_string(),
+            json(secret),
+            go_json(secret),
+            // Terraform's plan text of a jsonencode()d value, and of one encoded twice.
+            json(&go_json(secret)),
+            json(&go_json(&go_json(secret))),
+            json(&json(&json(&go_json(&go_json(secret))))),
+            html(secret),
+            html(&html(secret)),
+            html(&json(secret)),
+            json(&html(secret)),
+            go_json(&html(secret)),
+            // Go's html.EscapeString, and `\uXXXX` for every escaped character.
+            secret
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&#34;")
+                .replace('\'', "&#39;"),
+            secret
+                .replace('&', "&#x26;")
+                .replace('<', "&#60;")
+                .replace('"', "&#X22;"),
+            secret
+                .replace('\\', "\\u005C")
+                .replace('"', "\\u0022")
+                .replace('\'', "\\u0027")
+                .replace('<', "\\u003C"),
+        ];
+        for form in &forms {
+            assert_eq!(
+                m.mask(&format!("a = \"{form}\" # {form}")),
+                format!("a = \"{SENSITIVE}\" # {SENSITIVE}"),
+                "{form}"
+            );
+        }
+        // Near misses stay: only the whole secret is masked.
+        for text in [
+            "S3CRET\"q\\<b>&z'-zq9",
+            "S3CRET\"q\\<b>&z",
+            "S3CRET'q\\<b>&z\"-zq9w",
+        ] {
+            assert!(matches!(m.mask(text), Cow::Borrowed(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn masker_masks_control_and_non_ascii_characters_as_encoded() {
+        let mut m = Masker::default();
+        m.add_literals([
+            "tab\there-\u{1b}-x".to_string(),
+            "Grüße-🚀-geheim".to_string(),
+            "line-one-4f\nline-two-9c".to_string(),
+        ]);
+        for text in [
+            // serde/JSON, and Go's %q as in terraform's plan text.
+            "tab\\there-\\u001b-x",
+            "tab\\there-\\x1b-x",
+            "tab\\\\there-\\\\u001B-x",
+            "Grüße-🚀-geheim",
+            "Gr\\u00fc\\u00dfe-\\ud83d\\ude80-geheim",
+            "Gr&#252;&#223;e-&#x1F680;-geheim",
+            "line-one-4f\\nline-two-9c",
+            "line-one-4f",
+            "line-two-9c",
+        ] {
+            assert_eq!(
+                m.mask(&format!("<{text}>")),
+                format!("<{SENSITIVE}>"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlapping_secrets_are_masked_as_one() {
+        let mut m = Masker::default();
+        m.add_literals([
+            "abcd-1".to_string(),
+            "d-1234".to_string(),
+            "q\"abcd".to_string(),
+            "d\"e<fg".to_string(),
+            "c\"d\"e".to_string(),
+        ]);
+        assert_eq!(m.mask("x abcd-1234 y"), format!("x {SENSITIVE} y"));
+        // An escaped secret overlapping a plain one.
+        assert_eq!(m.mask("x q\\\"abcd-1234 y"), format!("x {SENSITIVE} y"));
+        assert_eq!(m.mask("abcd-1 d-1234"), format!("{SENSITIVE} {SENSITIVE}"));
+        // Two escaped secrets overlapping.
+        assert_eq!(m.mask("x c\\\"d\\\"e&lt;fg y"), format!("x {SENSITIVE} y"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod plan_file;
 pub mod plan_json;
 pub mod runner;
+pub mod variables;
 pub mod wrapper;
 
 pub use runner::{LineSink, Stdout, Stream, Terraform};

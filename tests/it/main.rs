@@ -17,6 +17,7 @@ mod plan;
 mod queue;
 mod runners;
 mod secrets;
+mod secrets_escaped;
 mod show;
 mod signals;
 mod tamper;
