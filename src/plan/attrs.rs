@@ -8,8 +8,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::plan::node::{NULL, Node};
-use crate::terraform::plan_json::Change;
+use crate::plan::node::{MAX_DEPTH, NULL, Node, ValueError, nested};
+use crate::terraform::plan_json::{Change, PlanJsonError};
 
 /// One step in an attribute path: an object key or a list index.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,6 +37,19 @@ impl AttrPath {
             .map(|s| match s {
                 Value::String(k) => Some(Seg::Key(k.clone())),
                 Value::Number(n) => n.as_u64().map(|i| Seg::Index(i as usize)),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(AttrPath)
+    }
+
+    /// The same from a parsed value (`replace_paths`, `relevant_attributes`).
+    pub fn from_node(v: &Node<'_>) -> Option<AttrPath> {
+        let Node::Array(segs) = v else { return None };
+        segs.iter()
+            .map(|s| match s {
+                Node::String(k) => Some(Seg::Key(k.to_string())),
+                Node::Number(n) => n.as_u64().map(|i| Seg::Index(i as usize)),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()
@@ -112,7 +125,7 @@ impl AttrChange {
 }
 
 /// The parsed values of one change, ready for walking. They borrow from the plan's bytes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ChangeValues<'a> {
     pub before: Node<'a>,
     pub after: Node<'a>,
@@ -122,26 +135,44 @@ pub struct ChangeValues<'a> {
 }
 
 impl<'a> ChangeValues<'a> {
-    /// All five values of a change.
-    pub fn of(c: &Change<'a>) -> ChangeValues<'a> {
-        ChangeValues {
-            before: Node::parse(c.before),
-            after: Node::parse(c.after),
-            after_unknown: Node::parse(c.after_unknown),
-            before_sensitive: Node::parse(c.before_sensitive),
-            after_sensitive: Node::parse(c.after_sensitive),
-        }
+    /// All five values of a change; `subject` (an address, `output.NAME`) names it in errors.
+    pub fn of(c: &Change<'a>, subject: &str) -> Result<ChangeValues<'a>, PlanJsonError> {
+        Ok(ChangeValues {
+            before: parse(c.before, subject, "before")?,
+            after: parse(c.after, subject, "after")?,
+            after_unknown: parse(c.after_unknown, subject, "after_unknown")?,
+            before_sensitive: parse(c.before_sensitive, subject, "before_sensitive")?,
+            after_sensitive: parse(c.after_sensitive, subject, "after_sensitive")?,
+        })
     }
 
     /// Only what decides *which* attributes change (the fingerprint needs no masks).
-    pub fn without_masks(c: &Change<'a>) -> ChangeValues<'a> {
-        ChangeValues {
-            before: Node::parse(c.before),
-            after: Node::parse(c.after),
-            after_unknown: Node::parse(c.after_unknown),
+    pub fn without_masks(c: &Change<'a>, subject: &str) -> Result<ChangeValues<'a>, PlanJsonError> {
+        Ok(ChangeValues {
+            before: parse(c.before, subject, "before")?,
+            after: parse(c.after, subject, "after")?,
+            after_unknown: parse(c.after_unknown, subject, "after_unknown")?,
             ..ChangeValues::default()
-        }
+        })
     }
+}
+
+/// Parses one value of the plan; an error says where it is (`terraform_data.x, after`).
+pub fn parse<'a>(
+    raw: Option<&'a serde_json::value::RawValue>,
+    subject: &str,
+    field: &str,
+) -> Result<Node<'a>, PlanJsonError> {
+    Node::parse(raw).map_err(|e| {
+        let at = format!("{subject}, {field}");
+        match e {
+            ValueError::TooDeep => PlanJsonError::TooDeep {
+                limit: MAX_DEPTH,
+                at,
+            },
+            ValueError::Invalid(message) => PlanJsonError::BadValue { at, message },
+        }
+    })
 }
 
 /// A changed attribute as the walk finds it, borrowing from the values.
@@ -170,18 +201,18 @@ pub fn walk_changes<'a>(values: &ChangeValues<'a>, found: &mut dyn FnMut(Found<'
     );
 }
 
-/// Every changed attribute, with owned values.
+/// Every changed attribute, with owned values as shown (`Node::to_shown_value`).
 pub fn changed_attributes(values: &ChangeValues<'_>) -> Vec<AttrChange> {
     let mut out = Vec::new();
     walk_changes(values, &mut |f| {
         out.push(AttrChange {
             path: f.path.clone(),
-            before: f.before.to_value(),
+            before: f.before.to_shown_value(),
             after: f
                 .after
-                .map_or(After::Unknown, |a| After::Known(a.to_value())),
-            before_sensitive: f.before_sensitive.to_value(),
-            after_sensitive: f.after_sensitive.to_value(),
+                .map_or(After::Unknown, |a| After::Known(a.to_shown_value())),
+            before_sensitive: f.before_sensitive.to_shown_value(),
+            after_sensitive: f.after_sensitive.to_shown_value(),
         });
     });
     out
@@ -208,69 +239,76 @@ fn walk<'a>(
         });
         return;
     }
-    let nested_unknown = match unknown {
-        Node::Object(entries) => !entries.is_empty(),
-        Node::Array(items) => items.iter().any(Node::any_true),
-        _ => false,
-    };
-    if before == after && !nested_unknown {
-        return;
-    }
-    match (container(before, after), container(after, before)) {
-        (Some(Shape::Object), Some(Shape::Object)) => {
-            let mut keys: Vec<&str> = Vec::new();
-            for v in [before, after, unknown] {
-                if let Node::Object(entries) = v {
-                    keys.extend(entries.iter().map(|(k, _)| k.as_ref()));
+    // Containers are walked into without first asking whether they are equal: asking at every
+    // level would read a value nested N levels deep N times over. Equal containers report
+    // nothing: every path below them is equal too.
+    // One level down: on a fresh stack segment when this one runs low.
+    nested(
+        || match (container(before, after), container(after, before)) {
+            (Some(Shape::Object), Some(Shape::Object)) => {
+                let mut keys: Vec<&str> = Vec::new();
+                for v in [before, after, unknown] {
+                    if let Node::Object(entries) = v {
+                        keys.extend(entries.iter().map(|(k, _)| k.as_ref()));
+                    }
+                }
+                keys.sort_unstable();
+                keys.dedup();
+                for k in keys {
+                    path.0.push(Seg::Key(k.to_string()));
+                    walk(
+                        before.get(k).unwrap_or(&NULL),
+                        after.get(k).unwrap_or(&NULL),
+                        unknown.get(k).unwrap_or(&NULL),
+                        sens_child(bsens, |v| v.get(k)),
+                        sens_child(asens, |v| v.get(k)),
+                        path,
+                        found,
+                    );
+                    path.0.pop();
                 }
             }
-            keys.sort_unstable();
-            keys.dedup();
-            for k in keys {
-                path.0.push(Seg::Key(k.to_string()));
-                walk(
-                    before.get(k).unwrap_or(&NULL),
-                    after.get(k).unwrap_or(&NULL),
-                    unknown.get(k).unwrap_or(&NULL),
-                    sens_child(bsens, |v| v.get(k)),
-                    sens_child(asens, |v| v.get(k)),
-                    path,
-                    found,
-                );
-                path.0.pop();
+            (Some(Shape::Array), Some(Shape::Array)) => {
+                let len = [before, after, unknown]
+                    .iter()
+                    .filter_map(|v| match v {
+                        Node::Array(items) => Some(items.len()),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0);
+                for i in 0..len {
+                    path.0.push(Seg::Index(i));
+                    walk(
+                        before.index(i).unwrap_or(&NULL),
+                        after.index(i).unwrap_or(&NULL),
+                        unknown.index(i).unwrap_or(&NULL),
+                        sens_child(bsens, |v| v.index(i)),
+                        sens_child(asens, |v| v.index(i)),
+                        path,
+                        found,
+                    );
+                    path.0.pop();
+                }
             }
-        }
-        (Some(Shape::Array), Some(Shape::Array)) => {
-            let len = [before, after, unknown]
-                .iter()
-                .filter_map(|v| match v {
-                    Node::Array(items) => Some(items.len()),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(0);
-            for i in 0..len {
-                path.0.push(Seg::Index(i));
-                walk(
-                    before.index(i).unwrap_or(&NULL),
-                    after.index(i).unwrap_or(&NULL),
-                    unknown.index(i).unwrap_or(&NULL),
-                    sens_child(bsens, |v| v.index(i)),
-                    sens_child(asens, |v| v.index(i)),
-                    path,
-                    found,
-                );
-                path.0.pop();
+            _ => {
+                let nested_unknown = match unknown {
+                    Node::Object(entries) => !entries.is_empty(),
+                    Node::Array(items) => items.iter().any(Node::any_true),
+                    _ => false,
+                };
+                if before != after || nested_unknown {
+                    found(Found {
+                        path,
+                        before,
+                        after: Some(after),
+                        before_sensitive: bsens,
+                        after_sensitive: asens,
+                    });
+                }
             }
-        }
-        _ => found(Found {
-            path,
-            before,
-            after: Some(after),
-            before_sensitive: bsens,
-            after_sensitive: asens,
-        }),
-    }
+        },
+    )
 }
 
 #[derive(PartialEq)]
