@@ -394,6 +394,10 @@ impl Error {
             Error::LeaseUnconfirmed { .. } => "tfgate does not start terraform apply unless it knows it still holds the queue; check the network and the table, then run the apply again".into(),
             Error::QueueContention { .. } => "too many runs write the queue at once; run the apply again".into(),
             Error::AncestryUnknown { .. } => "nothing was applied, so production was not rolled back by accident. Check out the full history (actions/checkout with fetch-depth: 0) or give tfgate a GITHUB_TOKEN with contents: read so it can ask GitHub".into(),
+            Error::Io { path, source, .. } if source.kind() == std::io::ErrorKind::StorageFull => format!(
+                "the file system holding {} is full: free some space there and run again",
+                path.display()
+            ),
             Error::Interrupted { .. } | Error::QueueCancelled { .. } | Error::Io { .. } | Error::TerraformSpawn { .. } => return None,
         })
     }
