@@ -9,6 +9,7 @@ mod aws_harness;
 mod diff;
 mod github;
 mod github_fake;
+mod hardening;
 mod lock;
 mod plan;
 mod queue;
