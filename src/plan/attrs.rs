@@ -220,6 +220,7 @@ pub fn changed_attributes(values: &ChangeValues<'_>) -> Vec<AttrChange> {
 
 static TRUE: Node<'static> = Node::Bool(true);
 
+/// Walks one path; whether it reported anything (here or below).
 fn walk<'a>(
     before: &Node<'a>,
     after: &Node<'a>,
@@ -228,16 +229,19 @@ fn walk<'a>(
     asens: &Node<'a>,
     path: &mut AttrPath,
     found: &mut dyn FnMut(Found<'_, 'a>),
-) {
-    if unknown.is_true() {
+) -> bool {
+    let report = |found: &mut dyn FnMut(Found<'_, 'a>), path: &AttrPath, after| {
         found(Found {
             path,
             before,
-            after: None,
+            after,
             before_sensitive: bsens,
             after_sensitive: asens,
         });
-        return;
+        true
+    };
+    if unknown.is_true() {
+        return report(found, path, None);
     }
     // Containers are walked into without first asking whether they are equal: asking at every
     // level would read a value nested N levels deep N times over. Equal containers report
@@ -246,6 +250,8 @@ fn walk<'a>(
     nested(
         || match (container(before, after), container(after, before)) {
             (Some(Shape::Object), Some(Shape::Object)) => {
+                let mut any =
+                    differs_unseen(before, after, unknown) && report(found, path, Some(after));
                 let mut keys: Vec<&str> = Vec::new();
                 for v in [before, after, unknown] {
                     if let Node::Object(entries) = v {
@@ -256,7 +262,7 @@ fn walk<'a>(
                 keys.dedup();
                 for k in keys {
                     path.0.push(Seg::Key(k.to_string()));
-                    walk(
+                    any |= walk(
                         before.get(k).unwrap_or(&NULL),
                         after.get(k).unwrap_or(&NULL),
                         unknown.get(k).unwrap_or(&NULL),
@@ -267,8 +273,13 @@ fn walk<'a>(
                     );
                     path.0.pop();
                 }
+                // `null` against a container in which nothing was found (empty, or holding only
+                // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
+                any || (null_against(before, after) && report(found, path, Some(after)))
             }
             (Some(Shape::Array), Some(Shape::Array)) => {
+                let mut any =
+                    differs_unseen(before, after, unknown) && report(found, path, Some(after));
                 let len = [before, after, unknown]
                     .iter()
                     .filter_map(|v| match v {
@@ -279,7 +290,7 @@ fn walk<'a>(
                     .unwrap_or(0);
                 for i in 0..len {
                     path.0.push(Seg::Index(i));
-                    walk(
+                    any |= walk(
                         before.index(i).unwrap_or(&NULL),
                         after.index(i).unwrap_or(&NULL),
                         unknown.index(i).unwrap_or(&NULL),
@@ -290,6 +301,9 @@ fn walk<'a>(
                     );
                     path.0.pop();
                 }
+                // `null` against a container in which nothing was found (empty, or holding only
+                // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
+                any || (null_against(before, after) && report(found, path, Some(after)))
             }
             _ => {
                 let nested_unknown = match unknown {
@@ -297,18 +311,44 @@ fn walk<'a>(
                     Node::Array(items) => items.iter().any(Node::any_true),
                     _ => false,
                 };
-                if before != after || nested_unknown {
-                    found(Found {
-                        path,
-                        before,
-                        after: Some(after),
-                        before_sensitive: bsens,
-                        after_sensitive: asens,
-                    });
-                }
+                (before != after || nested_unknown) && report(found, path, Some(after))
             }
         },
     )
+}
+
+/// Whether exactly one side is `null`.
+fn null_against(before: &Node<'_>, after: &Node<'_>) -> bool {
+    matches!(before, Node::Null) != matches!(after, Node::Null)
+}
+
+/// Whether two containers of one shape (`null` standing for an empty one) differ where the walk
+/// below them cannot see it, since a missing key or list item reads as `null`: a key that is
+/// `null` on one side and missing on the other, a list longer by `null`s. Such a container is
+/// reported whole, so that `["a", null]` and `["a"]` do not compare equal. Parts known only
+/// after apply do not count (the walk reports them). An object's `null` attributes against a
+/// `null` object are left to `null_against` (every create has them; Terraform's objects always
+/// hold all their attributes).
+fn differs_unseen(before: &Node<'_>, after: &Node<'_>, unknown: &Node<'_>) -> bool {
+    let known_null = |v: &Node<'_>, u: Option<&Node<'_>>| {
+        matches!(v, Node::Null) && !u.is_some_and(Node::is_true)
+    };
+    let missing_null = |x: &[(std::borrow::Cow<'_, str>, Node<'_>)], other: &Node<'_>| {
+        x.iter()
+            .any(|(k, v)| other.get(k).is_none() && known_null(v, unknown.get(k)))
+    };
+    let null_item = |items: &[Node<'_>], from: usize| {
+        (from..items.len()).any(|i| known_null(&items[i], unknown.index(i)))
+    };
+    match (before, after) {
+        (Node::Null, Node::Array(items)) | (Node::Array(items), Node::Null) => null_item(items, 0),
+        (Node::Object(x), Node::Object(y)) => missing_null(x, after) || missing_null(y, before),
+        (Node::Array(x), Node::Array(y)) => {
+            let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+            null_item(long, short.len())
+        }
+        _ => false,
+    }
 }
 
 #[derive(PartialEq)]
@@ -415,6 +455,43 @@ mod tests {
                 ("input".into(), json!(null), After::Known(json!("a"))),
             ]
         );
+    }
+
+    #[test]
+    fn null_against_empty_or_null_holding_containers_is_a_change() {
+        let paths = |before: Value, after: Value| -> Vec<String> {
+            changes(before, after, json!({}))
+                .into_iter()
+                .map(|(p, _, _)| p)
+                .collect()
+        };
+        // `tags = null` against `tags = {}` or `[]`, and a list longer by a null.
+        assert_eq!(paths(json!({"tags": null}), json!({"tags": {}})), ["tags"]);
+        assert_eq!(paths(json!({"tags": []}), json!({"tags": null})), ["tags"]);
+        assert_eq!(paths(json!({"l": ["a"]}), json!({"l": ["a", null]})), ["l"]);
+        assert_eq!(paths(json!({"l": null}), json!({"l": [null]})), ["l"]);
+        // A map key that is null on one side and missing on the other.
+        assert_eq!(
+            paths(json!({"m": {"a": 1}}), json!({"m": {"a": 2, "b": null}})),
+            ["m", "m.a"]
+        );
+        // An object of nulls against null.
+        assert_eq!(paths(json!({"o": null}), json!({"o": {"a": null}})), ["o"]);
+        // A create reports its values, not the null attributes beside them.
+        assert_eq!(
+            paths(
+                json!(null),
+                json!({"input": "v", "triggers_replace": null, "n": {"a": 1, "b": null}})
+            ),
+            ["input", "n.a"]
+        );
+        // Unknown parts are reported as unknown, not as null.
+        let got = changes(
+            json!({"l": ["a"]}),
+            json!({"l": ["a", null]}),
+            json!({"l": [false, true]}),
+        );
+        assert_eq!(got, vec![("l[1]".into(), json!(null), After::Unknown)]);
     }
 
     #[test]

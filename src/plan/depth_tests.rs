@@ -279,23 +279,30 @@ fn a_document_nested_100000_levels_is_refused_without_a_crash() {
 }
 
 // The property test. Values are built from "spines": a path of object keys and list positions
-// down to a leaf, with scalar siblings along the way, nested up to 300 levels. Nulls and empty
-// containers are left out: how tfgate reads `null` against an absent key or an empty container
-// is a separate matter from depth.
+// down to a leaf, with scalars beside it along the way, nested up to 300 levels. Leaves and list
+// items may be `null`, `{}` or `[]`. An object's siblings are never `null`: a key that is `null`
+// in one plan and missing in the other, under an object that is `null` on the other side, is
+// not a difference tfgate sees (Terraform's objects always hold all their attributes).
 
 #[derive(Debug, Clone, PartialEq)]
 enum Scalar {
+    Null,
     Bool(bool),
     Int(i64),
     Str(String),
+    EmptyObject,
+    EmptyList,
 }
 
 impl Scalar {
     fn json(&self) -> String {
         match self {
+            Scalar::Null => "null".into(),
             Scalar::Bool(b) => b.to_string(),
             Scalar::Int(i) => i.to_string(),
             Scalar::Str(s) => serde_json::to_string(s).unwrap(),
+            Scalar::EmptyObject => "{}".into(),
+            Scalar::EmptyList => "[]".into(),
         }
     }
 }
@@ -303,7 +310,7 @@ impl Scalar {
 /// One level of a spine.
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
-    /// An object: the spine continues under key `k{0}`, with a scalar sibling `s` if given.
+    /// An object: the spine continues under key `k{0}`, with a sibling `s` if given.
     Key(u8, Option<Scalar>),
     /// A list: the spine continues at position `{0}` among the other items.
     Index(usize, Vec<Scalar>),
@@ -385,6 +392,9 @@ impl Spine {
 
 fn scalar() -> impl Strategy<Value = Scalar> {
     prop_oneof![
+        Just(Scalar::Null),
+        Just(Scalar::EmptyObject),
+        Just(Scalar::EmptyList),
         any::<bool>().prop_map(Scalar::Bool),
         (-3i64..4).prop_map(Scalar::Int),
         prop::sample::select(&["", "a", "b", "a\"b", "\\<"][..])
@@ -394,7 +404,8 @@ fn scalar() -> impl Strategy<Value = Scalar> {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (0u8..3, proptest::option::of(scalar())).prop_map(|(k, s)| Step::Key(k, s)),
+        (0u8..3, proptest::option::of(scalar()))
+            .prop_map(|(k, s)| Step::Key(k, s.filter(|s| *s != Scalar::Null))),
         (0usize..3, prop::collection::vec(scalar(), 0..3)).prop_map(|(p, o)| Step::Index(p, o)),
     ]
 }

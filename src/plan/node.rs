@@ -42,9 +42,10 @@ pub const NOT_SHOWN: &str = "(nested too deep to show)";
 
 /// How many levels of arrays and objects a value may nest (`[["x"]]` nests 2). serde_json stops
 /// at 128 by default, which real configurations can reach; Terraform itself cannot write a plan
-/// deeper than 10,000 levels (Go's JSON encoder refuses to). This limit keeps every recursive
-/// walk over a value (parsing, equality, hashing, the attribute walk, rendering, dropping)
-/// within the stack of any thread tfgate runs them on, debug builds included; see the tests.
+/// deeper than 10,000 levels (Go's JSON encoder refuses to). 1,000 is far beyond any real
+/// configuration and still bounds the work one value can cause (an attribute path is as long
+/// as its value is deep). The stack does not limit depth: every recursive walk over a value
+/// (parsing, equality, dropping, hashing, the attribute walk, rendering) goes through `nested`.
 pub const MAX_DEPTH: usize = 1000;
 
 /// Stack a recursive step over a value must find free before it runs; with less, it runs on a

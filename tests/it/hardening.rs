@@ -328,3 +328,31 @@ fn a_full_disk_says_no_space_left_and_cleans_up() {
     );
     drop(tmpfs);
 }
+
+/// `tags = {}` against `tags = null`, and a list longer by a `null`, are differences: a missing
+/// value used to read as `null` and hide them.
+#[test]
+fn null_against_an_empty_map_or_a_missing_list_item_differs() {
+    let env = TestEnv::new();
+    let write = |name: &str, after: &str| {
+        let path = env.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"format_version":"1.2","resource_changes":[{{"address":"terraform_data.x","change":{{"actions":["update"],"before":{{"t":"x","tags":null,"l":["a"]}},"after":{after},"after_unknown":{{}}}}}}]}}"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let base = write("base.json", r#"{"t":"y","tags":null,"l":["a"]}"#);
+    let empty_map = write("map.json", r#"{"t":"y","tags":{},"l":["a"]}"#);
+    let longer = write("list.json", r#"{"t":"y","tags":null,"l":["a",null]}"#);
+    for (other, path) in [(&empty_map, "tags"), (&longer, "l")] {
+        let run = env.run(&["diff", s(&base), s(other), "--format", "json"]);
+        run.assert_code(3);
+        let d = run.json();
+        assert_eq!(d["differences"][0]["paths"][0], path, "{d:#}");
+        assert_ne!(fingerprint(&env, &base), fingerprint(&env, other));
+    }
+}
