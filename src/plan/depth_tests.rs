@@ -268,10 +268,34 @@ fn a_document_nested_100000_levels_is_refused_without_a_crash() {
     on_small_stack(|| {
         let levels = 100_000;
         let arrays = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert_eq!(
+            parse(arrays.as_bytes()).unwrap_err(),
+            PlanJsonError::TooDeep {
+                limit: MAX_DEPTH,
+                at: format!("line 1, column {}", MAX_DEPTH + 1)
+            }
+        );
+        // Brackets inside strings do not count; lines are counted.
+        let in_strings = format!(
+            "{{\"format_version\":\"{}\",\n\"x\":{}}}",
+            "[".repeat(levels),
+            nest(MAX_DEPTH, "1")
+        );
         assert!(matches!(
-            parse(arrays.as_bytes()),
-            Err(PlanJsonError::NotAPlan { .. })
+            parse(in_strings.as_bytes()),
+            Err(PlanJsonError::UnsupportedVersion { .. })
         ));
+        let cut = format!(
+            "{{\"format_version\":\"1.2\",\n\"x\":{}",
+            "{\"l\":".repeat(levels)
+        );
+        assert_eq!(
+            parse(cut.as_bytes()).unwrap_err(),
+            PlanJsonError::TooDeep {
+                limit: MAX_DEPTH,
+                at: format!("line 2, column {}", 5 + 5 * (MAX_DEPTH - 1))
+            }
+        );
         // Deep where tfgate reads nothing: ignored whole, without recursion.
         let ignored = format!(r#"{{"format_version":"1.2","prior_state":{arrays}}}"#);
         assert!(crate::plan::analyze(ignored.as_bytes()).is_ok());

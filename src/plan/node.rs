@@ -40,13 +40,10 @@ pub const SHOWN_DEPTH: usize = 100;
 /// What a value deeper than `SHOWN_DEPTH` is shown as.
 pub const NOT_SHOWN: &str = "(nested too deep to show)";
 
-/// How many levels of arrays and objects a value may nest (`[["x"]]` nests 2). serde_json stops
-/// at 128 by default, which real configurations can reach; Terraform itself cannot write a plan
-/// deeper than 10,000 levels (Go's JSON encoder refuses to). 1,000 is far beyond any real
-/// configuration and still bounds the work one value can cause (an attribute path is as long
-/// as its value is deep). The stack does not limit depth: every recursive walk over a value
-/// (parsing, equality, dropping, hashing, the attribute walk, rendering) goes through `nested`.
-pub const MAX_DEPTH: usize = 1000;
+/// How many levels a value may nest (see `plan_json::MAX_DEPTH`). The stack does not limit
+/// depth: every recursive walk over a value (parsing, equality, dropping, hashing, the
+/// attribute walk, rendering) goes through `nested`.
+pub use crate::terraform::plan_json::MAX_DEPTH;
 
 /// Stack a recursive step over a value must find free before it runs; with less, it runs on a
 /// fresh segment of `STACK_SEGMENT` bytes. One level of parsing takes about 3 KiB in a debug

@@ -10,6 +10,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// How many levels of arrays and objects tfgate reads, in a value or in the whole document
+/// (`[["x"]]` nests 2). serde_json stops at 128 by default, which real configurations can reach;
+/// Terraform itself cannot write a plan deeper than 10,000 levels (Go's JSON encoder refuses
+/// to). 1,000 is far beyond any real configuration and still bounds the work one value can
+/// cause (an attribute path is as long as its value is deep). Deeper is an error, never a part
+/// of the plan left out.
+pub const MAX_DEPTH: usize = 1000;
+
 /// Plan JSON format major versions tfgate understands (`0.x` from Terraform 0.12–1.0,
 /// `1.x` from 1.1 on; OpenTofu writes the same).
 pub const SUPPORTED_MAJOR_VERSIONS: &[u64] = &[0, 1];
@@ -245,19 +253,19 @@ fn check_version(version: &str) -> Result<(), PlanJsonError> {
 
 fn classify(bytes: &[u8], err: serde_json::Error) -> PlanJsonError {
     use serde_json::error::Category;
+    // A document too deep for tfgate to read fails for that reason, whatever serde_json met
+    // first (a deep list where a plan has an object is "not a plan" to it).
+    if let Some((line, column)) = deeper_than(bytes, MAX_DEPTH) {
+        return PlanJsonError::TooDeep {
+            limit: MAX_DEPTH,
+            at: format!("line {line}, column {column}"),
+        };
+    }
     match err.classify() {
         Category::Eof => PlanJsonError::Truncated {
             line: err.line(),
             column: err.column(),
         },
-        // Only attribute values nest without bound, and they are kept raw (read without
-        // recursion); should any other part reach serde_json's limit, say so plainly.
-        Category::Syntax if err.to_string().starts_with("recursion limit exceeded") => {
-            PlanJsonError::TooDeep {
-                limit: 128,
-                at: format!("line {}, column {}", err.line(), err.column()),
-            }
-        }
         Category::Syntax | Category::Io => PlanJsonError::NotJson {
             message: err.to_string(),
         },
@@ -280,6 +288,40 @@ fn classify(bytes: &[u8], err: serde_json::Error) -> PlanJsonError {
             }
         }
     }
+}
+
+/// Where the JSON text first opens its `limit + 1`-th nested array or object (line and column,
+/// from 1), if it does. Read without recursion, so any depth is fine.
+fn deeper_than(bytes: &[u8], limit: usize) -> Option<(usize, usize)> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut line, mut line_start) = (1usize, 0usize);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some((line, i - line_start + 1));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Change<'_> {

@@ -166,6 +166,17 @@ fn a_plan_nested_deeper_than_the_limit_is_exit_1() {
             );
         }
     }
+    // The whole document nested 100,000 levels: the same error, not "not a plan".
+    let arrays = env.path().join("arrays.json");
+    std::fs::write(
+        &arrays,
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    let run = env.run(&["show", s(&arrays)]);
+    run.assert_code(1);
+    assert!(run.stderr.contains(&expected), "{}", run.transcript());
+
     // Just inside the limit: read and compared.
     let inside = synthetic_deep_plan(&env, "inside.json", LIMIT - 2);
     env.run(&["show", s(&inside)]).assert_code(0);
