@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::plan::node::{MAX_DEPTH, NULL, Node, ValueError, nested};
+use crate::plan::node::{MAX_DEPTH, NULL, Node, ValueError, nested_at};
 use crate::terraform::plan_json::{Change, PlanJsonError};
 
 /// One step in an attribute path: an object key or a list index.
@@ -220,6 +220,9 @@ pub fn changed_attributes(values: &ChangeValues<'_>) -> Vec<AttrChange> {
 
 static TRUE: Node<'static> = Node::Bool(true);
 
+/// Down to this many levels the walk first asks whether two values are equal as a whole.
+const ASK_EQUAL_ABOVE: usize = 8;
+
 /// Walks one path; whether it reported anything (here or below).
 fn walk<'a>(
     before: &Node<'a>,
@@ -243,78 +246,73 @@ fn walk<'a>(
     if unknown.is_true() {
         return report(found, path, None);
     }
-    // Containers are walked into without first asking whether they are equal: asking at every
-    // level would read a value nested N levels deep N times over. Equal containers report
-    // nothing: every path below them is equal too.
-    // One level down: on a fresh stack segment when this one runs low.
-    nested(
-        || match (container(before, after), container(after, before)) {
-            (Some(Shape::Object), Some(Shape::Object)) => {
-                let mut any =
-                    differs_unseen(before, after, unknown) && report(found, path, Some(after));
-                let mut keys: Vec<&str> = Vec::new();
-                for v in [before, after, unknown] {
-                    if let Node::Object(entries) = v {
-                        keys.extend(entries.iter().map(|(k, _)| k.as_ref()));
-                    }
+    // Equal values with nothing unknown report nothing, here or below. Near the top, where
+    // values are wide rather than deep, asking is cheaper than walking into them; deeper down
+    // they are walked into instead, since asking at every level would read a value nested N
+    // levels deep N times over.
+    if path.0.len() < ASK_EQUAL_ABOVE && before == after && !unknown.any_true() {
+        return false;
+    }
+    match (container(before, after), container(after, before)) {
+        // One level down: on a fresh stack segment when this one runs low.
+        (Some(Shape::Object), Some(Shape::Object)) => nested_at(path.0.len(), || {
+            let mut any =
+                differs_unseen(before, after, unknown) && report(found, path, Some(after));
+            let mut keys: Vec<&str> = Vec::new();
+            for v in [before, after, unknown] {
+                if let Node::Object(entries) = v {
+                    keys.extend(entries.iter().map(|(k, _)| k.as_ref()));
                 }
-                keys.sort_unstable();
-                keys.dedup();
-                for k in keys {
-                    path.0.push(Seg::Key(k.to_string()));
-                    any |= walk(
-                        before.get(k).unwrap_or(&NULL),
-                        after.get(k).unwrap_or(&NULL),
-                        unknown.get(k).unwrap_or(&NULL),
-                        sens_child(bsens, |v| v.get(k)),
-                        sens_child(asens, |v| v.get(k)),
-                        path,
-                        found,
-                    );
-                    path.0.pop();
-                }
-                // `null` against a container in which nothing was found (empty, or holding only
-                // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
-                any || (null_against(before, after) && report(found, path, Some(after)))
             }
-            (Some(Shape::Array), Some(Shape::Array)) => {
-                let mut any =
-                    differs_unseen(before, after, unknown) && report(found, path, Some(after));
-                let len = [before, after, unknown]
-                    .iter()
-                    .filter_map(|v| match v {
-                        Node::Array(items) => Some(items.len()),
-                        _ => None,
-                    })
-                    .max()
-                    .unwrap_or(0);
-                for i in 0..len {
-                    path.0.push(Seg::Index(i));
-                    any |= walk(
-                        before.index(i).unwrap_or(&NULL),
-                        after.index(i).unwrap_or(&NULL),
-                        unknown.index(i).unwrap_or(&NULL),
-                        sens_child(bsens, |v| v.index(i)),
-                        sens_child(asens, |v| v.index(i)),
-                        path,
-                        found,
-                    );
-                    path.0.pop();
-                }
-                // `null` against a container in which nothing was found (empty, or holding only
-                // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
-                any || (null_against(before, after) && report(found, path, Some(after)))
+            keys.sort_unstable();
+            keys.dedup();
+            for k in keys {
+                path.0.push(Seg::Key(k.to_string()));
+                any |= walk(
+                    before.get(k).unwrap_or(&NULL),
+                    after.get(k).unwrap_or(&NULL),
+                    unknown.get(k).unwrap_or(&NULL),
+                    sens_child(bsens, |v| v.get(k)),
+                    sens_child(asens, |v| v.get(k)),
+                    path,
+                    found,
+                );
+                path.0.pop();
             }
-            _ => {
-                let nested_unknown = match unknown {
-                    Node::Object(entries) => !entries.is_empty(),
-                    Node::Array(items) => items.iter().any(Node::any_true),
-                    _ => false,
-                };
-                (before != after || nested_unknown) && report(found, path, Some(after))
+            // `null` against a container in which nothing was found (empty, or holding only
+            // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
+            any || (null_against(before, after) && report(found, path, Some(after)))
+        }),
+        (Some(Shape::Array), Some(Shape::Array)) => nested_at(path.0.len(), || {
+            let mut any =
+                differs_unseen(before, after, unknown) && report(found, path, Some(after));
+            let len = [before, after, unknown]
+                .iter()
+                .filter_map(|v| match v {
+                    Node::Array(items) => Some(items.len()),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            for i in 0..len {
+                path.0.push(Seg::Index(i));
+                any |= walk(
+                    before.index(i).unwrap_or(&NULL),
+                    after.index(i).unwrap_or(&NULL),
+                    unknown.index(i).unwrap_or(&NULL),
+                    sens_child(bsens, |v| v.index(i)),
+                    sens_child(asens, |v| v.index(i)),
+                    path,
+                    found,
+                );
+                path.0.pop();
             }
-        },
-    )
+            // `null` against a container in which nothing was found (empty, or holding only
+            // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
+            any || (null_against(before, after) && report(found, path, Some(after)))
+        }),
+        _ => (before != after || unknown.any_true()) && report(found, path, Some(after)),
+    }
 }
 
 /// Whether exactly one side is `null`.
@@ -333,16 +331,40 @@ fn differs_unseen(before: &Node<'_>, after: &Node<'_>, unknown: &Node<'_>) -> bo
     let known_null = |v: &Node<'_>, u: Option<&Node<'_>>| {
         matches!(v, Node::Null) && !u.is_some_and(Node::is_true)
     };
-    let missing_null = |x: &[(std::borrow::Cow<'_, str>, Node<'_>)], other: &Node<'_>| {
-        x.iter()
-            .any(|(k, v)| other.get(k).is_none() && known_null(v, unknown.get(k)))
-    };
     let null_item = |items: &[Node<'_>], from: usize| {
         (from..items.len()).any(|i| known_null(&items[i], unknown.index(i)))
     };
     match (before, after) {
         (Node::Null, Node::Array(items)) | (Node::Array(items), Node::Null) => null_item(items, 0),
-        (Node::Object(x), Node::Object(y)) => missing_null(x, after) || missing_null(y, before),
+        (Node::Object(x), Node::Object(y)) => {
+            // Both are sorted by key: one pass finds the keys only one side has.
+            let (mut i, mut j) = (0, 0);
+            loop {
+                let only = match (x.get(i), y.get(j)) {
+                    (None, None) => return false,
+                    (Some((kx, _)), Some((ky, _))) if kx == ky => {
+                        i += 1;
+                        j += 1;
+                        continue;
+                    }
+                    (Some((kx, vx)), Some((ky, _))) if kx < ky => {
+                        i += 1;
+                        (kx, vx)
+                    }
+                    (Some((kx, vx)), None) => {
+                        i += 1;
+                        (kx, vx)
+                    }
+                    (_, Some((ky, vy))) => {
+                        j += 1;
+                        (ky, vy)
+                    }
+                };
+                if known_null(only.1, unknown.get(only.0)) {
+                    return true;
+                }
+            }
+        }
         (Node::Array(x), Node::Array(y)) => {
             let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
             null_item(long, short.len())

@@ -59,6 +59,20 @@ pub fn nested<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
 }
 
+/// `nested` for a walk that knows its depth: the stack is checked every `CHECK_EVERY` levels
+/// only (the red zone holds that many levels with room to spare), which keeps the check off
+/// the hot path of shallow values.
+#[inline]
+pub fn nested_at<R>(depth: usize, f: impl FnOnce() -> R) -> R {
+    if depth.is_multiple_of(CHECK_EVERY) {
+        nested(f)
+    } else {
+        f()
+    }
+}
+
+const CHECK_EVERY: usize = 8;
+
 /// Why a value of the plan could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueError {
@@ -195,17 +209,24 @@ impl<'a> Node<'a> {
 /// a stack check).
 impl Drop for Node<'_> {
     fn drop(&mut self) {
+        // Only a container holding containers goes deeper; the rest is dropped in place.
         match self {
-            Node::Array(items) if !items.is_empty() => {
+            Node::Array(items) if items.iter().any(Node::is_container) => {
                 let items = std::mem::take(items);
                 nested(move || drop(items));
             }
-            Node::Object(entries) if !entries.is_empty() => {
+            Node::Object(entries) if entries.iter().any(|(_, v)| v.is_container()) => {
                 let entries = std::mem::take(entries);
                 nested(move || drop(entries));
             }
             _ => {}
         }
+    }
+}
+
+impl Node<'_> {
+    fn is_container(&self) -> bool {
+        matches!(self, Node::Array(_) | Node::Object(_))
     }
 }
 
@@ -322,7 +343,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
         let inner = self.enter()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        nested(|| {
+        nested_at(self.depth, || {
             while let Some(x) = seq.next_element_seed(inner)? {
                 items.push(x);
             }
@@ -334,7 +355,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
         let inner = self.enter()?;
         let mut entries: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
-        nested(|| {
+        nested_at(self.depth, || {
             while let Some(key) = map.next_key::<CowKey<'de>>()? {
                 let value = map.next_value_seed(inner)?;
                 entries.push((key.0, value));
