@@ -453,6 +453,18 @@ impl Error {
                 PlanJsonError::UnsupportedVersion { .. } => {
                     "this plan was written by a newer Terraform than this tfgate understands; upgrade tfgate".into()
                 }
+                PlanJsonError::TooDeep { limit, .. } => format!(
+                    "tfgate compares every level of every value and reads at most {limit}; nothing was compared or applied. Flatten the value in the configuration, or check where this plan JSON came from"
+                ),
+                PlanJsonError::BadValue { .. } => "nothing was compared or applied: a plan JSON written by `terraform show -json` never holds such a value; check where this file came from".into(),
+                PlanJsonError::UnknownAction { .. } => format!(
+                    "Terraform writes these action lists: {}; a plan with any other cannot be summarized or compared. Check where this plan JSON came from, or upgrade tfgate if a newer Terraform wrote it",
+                    crate::terraform::plan_json::ACTION_LISTS
+                        .iter()
+                        .map(|l| format!("[{}]", l.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
                 _ => "pass the output of `terraform show -json PLANFILE`, a bundle directory, or a binary plan file".into(),
             },
             Error::UnknownPlanSource { .. } => "pass a plan JSON file, a bundle directory (with plan.json), or a binary plan file together with --chdir pointing at its initialised root".into(),
@@ -505,6 +517,10 @@ impl Error {
             Error::LeaseUnconfirmed { .. } => "tfgate does not start terraform apply unless it knows it still holds the queue; check the network and the table, then run the apply again".into(),
             Error::QueueContention { .. } => "too many runs write the queue at once; run the apply again".into(),
             Error::AncestryUnknown { .. } => "nothing was applied, so production was not rolled back by accident. Check out the full history (actions/checkout with fetch-depth: 0) or give tfgate a GITHUB_TOKEN with contents: read so it can ask GitHub".into(),
+            Error::Io { path, source, .. } if source.kind() == std::io::ErrorKind::StorageFull => format!(
+                "the file system holding {} is full: free some space there and run again",
+                path.display()
+            ),
             Error::Interrupted { .. } | Error::QueueCancelled { .. } | Error::Io { .. } | Error::TerraformSpawn { .. } => return None,
         })
     }

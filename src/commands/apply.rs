@@ -451,7 +451,12 @@ async fn apply_into_bundle(
                 kind,
             }
         })?;
-    ui.add_secrets(crate::plan::redact::secrets_of_plan(&reviewed_plan));
+    ui.add_secrets(
+        crate::plan::redact::secrets_of_plan(&reviewed_plan).map_err(|kind| Error::PlanJson {
+            path: PathBuf::from(&reviewed.location),
+            kind,
+        })?,
+    );
     bundle.write(bundle::REVIEWED_PLAN_JSON, &reviewed.plan_json)?;
 
     let FreshPlan { analysis, .. } = plan_into_bundle(
@@ -477,7 +482,14 @@ async fn apply_into_bundle(
             ignore: rules,
             masker: &masker,
         },
-    );
+    )
+    .map_err(|e| Error::PlanJson {
+        path: match e.side {
+            compare::Side::A => PathBuf::from(&reviewed.location),
+            compare::Side::B => bundle.path(bundle::PLAN_JSON),
+        },
+        kind: e.error,
+    })?;
     let reviewed_label = format!("reviewed ({})", reviewed.location);
     let report_md =
         report::report_markdown(&comparison, &reviewed_label, "now", &masker, REPORT_BYTES);

@@ -147,7 +147,14 @@ pub async fn run(
             ignore: rules,
             masker: &masker,
         },
-    );
+    )
+    .map_err(|e| Error::PlanJson {
+        path: match e.side {
+            compare::Side::A => a.path.clone(),
+            compare::Side::B => b.path.clone(),
+        },
+        kind: e.error,
+    })?;
     ui.detail(&format!(
         "A: {} resource changes, {}; B: {} resource changes, {}",
         plan_a.resource_changes.len(),
@@ -305,7 +312,10 @@ fn parse_both<'b>(a: &'b Loaded, b: &'b Loaded) -> Result<(Parsed<'b>, Parsed<'b
             path: l.path.clone(),
             kind,
         })?;
-        let secrets = secrets_of_plan(&plan);
+        let secrets = secrets_of_plan(&plan).map_err(|kind| Error::PlanJson {
+            path: l.path.clone(),
+            kind,
+        })?;
         Ok((plan, secrets))
     }
     let (pa, pb) = std::thread::scope(|scope| {

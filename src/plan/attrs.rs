@@ -8,8 +8,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::plan::node::{NULL, Node};
-use crate::terraform::plan_json::Change;
+use crate::plan::node::{MAX_DEPTH, NULL, Node, ValueError, nested_at};
+use crate::terraform::plan_json::{Change, PlanJsonError};
 
 /// One step in an attribute path: an object key or a list index.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,6 +37,19 @@ impl AttrPath {
             .map(|s| match s {
                 Value::String(k) => Some(Seg::Key(k.clone())),
                 Value::Number(n) => n.as_u64().map(|i| Seg::Index(i as usize)),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(AttrPath)
+    }
+
+    /// The same from a parsed value (`replace_paths`, `relevant_attributes`).
+    pub fn from_node(v: &Node<'_>) -> Option<AttrPath> {
+        let Node::Array(segs) = v else { return None };
+        segs.iter()
+            .map(|s| match s {
+                Node::String(k) => Some(Seg::Key(k.to_string())),
+                Node::Number(n) => n.as_u64().map(|i| Seg::Index(i as usize)),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()
@@ -112,7 +125,7 @@ impl AttrChange {
 }
 
 /// The parsed values of one change, ready for walking. They borrow from the plan's bytes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ChangeValues<'a> {
     pub before: Node<'a>,
     pub after: Node<'a>,
@@ -122,26 +135,44 @@ pub struct ChangeValues<'a> {
 }
 
 impl<'a> ChangeValues<'a> {
-    /// All five values of a change.
-    pub fn of(c: &Change<'a>) -> ChangeValues<'a> {
-        ChangeValues {
-            before: Node::parse(c.before),
-            after: Node::parse(c.after),
-            after_unknown: Node::parse(c.after_unknown),
-            before_sensitive: Node::parse(c.before_sensitive),
-            after_sensitive: Node::parse(c.after_sensitive),
-        }
+    /// All five values of a change; `subject` (an address, `output.NAME`) names it in errors.
+    pub fn of(c: &Change<'a>, subject: &str) -> Result<ChangeValues<'a>, PlanJsonError> {
+        Ok(ChangeValues {
+            before: parse(c.before, subject, "before")?,
+            after: parse(c.after, subject, "after")?,
+            after_unknown: parse(c.after_unknown, subject, "after_unknown")?,
+            before_sensitive: parse(c.before_sensitive, subject, "before_sensitive")?,
+            after_sensitive: parse(c.after_sensitive, subject, "after_sensitive")?,
+        })
     }
 
     /// Only what decides *which* attributes change (the fingerprint needs no masks).
-    pub fn without_masks(c: &Change<'a>) -> ChangeValues<'a> {
-        ChangeValues {
-            before: Node::parse(c.before),
-            after: Node::parse(c.after),
-            after_unknown: Node::parse(c.after_unknown),
+    pub fn without_masks(c: &Change<'a>, subject: &str) -> Result<ChangeValues<'a>, PlanJsonError> {
+        Ok(ChangeValues {
+            before: parse(c.before, subject, "before")?,
+            after: parse(c.after, subject, "after")?,
+            after_unknown: parse(c.after_unknown, subject, "after_unknown")?,
             ..ChangeValues::default()
-        }
+        })
     }
+}
+
+/// Parses one value of the plan; an error says where it is (`terraform_data.x, after`).
+pub fn parse<'a>(
+    raw: Option<&'a serde_json::value::RawValue>,
+    subject: &str,
+    field: &str,
+) -> Result<Node<'a>, PlanJsonError> {
+    Node::parse(raw).map_err(|e| {
+        let at = format!("{subject}, {field}");
+        match e {
+            ValueError::TooDeep => PlanJsonError::TooDeep {
+                limit: MAX_DEPTH,
+                at,
+            },
+            ValueError::Invalid(message) => PlanJsonError::BadValue { at, message },
+        }
+    })
 }
 
 /// A changed attribute as the walk finds it, borrowing from the values.
@@ -170,18 +201,18 @@ pub fn walk_changes<'a>(values: &ChangeValues<'a>, found: &mut dyn FnMut(Found<'
     );
 }
 
-/// Every changed attribute, with owned values.
+/// Every changed attribute, with owned values as shown (`Node::to_shown_value`).
 pub fn changed_attributes(values: &ChangeValues<'_>) -> Vec<AttrChange> {
     let mut out = Vec::new();
     walk_changes(values, &mut |f| {
         out.push(AttrChange {
             path: f.path.clone(),
-            before: f.before.to_value(),
+            before: f.before.to_shown_value(),
             after: f
                 .after
-                .map_or(After::Unknown, |a| After::Known(a.to_value())),
-            before_sensitive: f.before_sensitive.to_value(),
-            after_sensitive: f.after_sensitive.to_value(),
+                .map_or(After::Unknown, |a| After::Known(a.to_shown_value())),
+            before_sensitive: f.before_sensitive.to_shown_value(),
+            after_sensitive: f.after_sensitive.to_shown_value(),
         });
     });
     out
@@ -189,6 +220,10 @@ pub fn changed_attributes(values: &ChangeValues<'_>) -> Vec<AttrChange> {
 
 static TRUE: Node<'static> = Node::Bool(true);
 
+/// Down to this many levels the walk first asks whether two values are equal as a whole.
+const ASK_EQUAL_ABOVE: usize = 8;
+
+/// Walks one path; whether it reported anything (here or below).
 fn walk<'a>(
     before: &Node<'a>,
     after: &Node<'a>,
@@ -197,27 +232,32 @@ fn walk<'a>(
     asens: &Node<'a>,
     path: &mut AttrPath,
     found: &mut dyn FnMut(Found<'_, 'a>),
-) {
-    if unknown.is_true() {
+) -> bool {
+    let report = |found: &mut dyn FnMut(Found<'_, 'a>), path: &AttrPath, after| {
         found(Found {
             path,
             before,
-            after: None,
+            after,
             before_sensitive: bsens,
             after_sensitive: asens,
         });
-        return;
-    }
-    let nested_unknown = match unknown {
-        Node::Object(entries) => !entries.is_empty(),
-        Node::Array(items) => items.iter().any(Node::any_true),
-        _ => false,
+        true
     };
-    if before == after && !nested_unknown {
-        return;
+    if unknown.is_true() {
+        return report(found, path, None);
+    }
+    // Equal values with nothing unknown report nothing, here or below. Near the top, where
+    // values are wide rather than deep, asking is cheaper than walking into them; deeper down
+    // they are walked into instead, since asking at every level would read a value nested N
+    // levels deep N times over.
+    if path.0.len() < ASK_EQUAL_ABOVE && before == after && !unknown.any_true() {
+        return false;
     }
     match (container(before, after), container(after, before)) {
-        (Some(Shape::Object), Some(Shape::Object)) => {
+        // One level down: on a fresh stack segment when this one runs low.
+        (Some(Shape::Object), Some(Shape::Object)) => nested_at(path.0.len(), || {
+            let mut any =
+                differs_unseen(before, after, unknown) && report(found, path, Some(after));
             let mut keys: Vec<&str> = Vec::new();
             for v in [before, after, unknown] {
                 if let Node::Object(entries) = v {
@@ -228,7 +268,7 @@ fn walk<'a>(
             keys.dedup();
             for k in keys {
                 path.0.push(Seg::Key(k.to_string()));
-                walk(
+                any |= walk(
                     before.get(k).unwrap_or(&NULL),
                     after.get(k).unwrap_or(&NULL),
                     unknown.get(k).unwrap_or(&NULL),
@@ -239,8 +279,13 @@ fn walk<'a>(
                 );
                 path.0.pop();
             }
-        }
-        (Some(Shape::Array), Some(Shape::Array)) => {
+            // `null` against a container in which nothing was found (empty, or holding only
+            // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
+            any || (null_against(before, after) && report(found, path, Some(after)))
+        }),
+        (Some(Shape::Array), Some(Shape::Array)) => nested_at(path.0.len(), || {
+            let mut any =
+                differs_unseen(before, after, unknown) && report(found, path, Some(after));
             let len = [before, after, unknown]
                 .iter()
                 .filter_map(|v| match v {
@@ -251,7 +296,7 @@ fn walk<'a>(
                 .unwrap_or(0);
             for i in 0..len {
                 path.0.push(Seg::Index(i));
-                walk(
+                any |= walk(
                     before.index(i).unwrap_or(&NULL),
                     after.index(i).unwrap_or(&NULL),
                     unknown.index(i).unwrap_or(&NULL),
@@ -262,14 +307,69 @@ fn walk<'a>(
                 );
                 path.0.pop();
             }
-        }
-        _ => found(Found {
-            path,
-            before,
-            after: Some(after),
-            before_sensitive: bsens,
-            after_sensitive: asens,
+            // `null` against a container in which nothing was found (empty, or holding only
+            // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
+            any || (null_against(before, after) && report(found, path, Some(after)))
         }),
+        _ => (before != after || unknown.any_true()) && report(found, path, Some(after)),
+    }
+}
+
+/// Whether exactly one side is `null`.
+fn null_against(before: &Node<'_>, after: &Node<'_>) -> bool {
+    matches!(before, Node::Null) != matches!(after, Node::Null)
+}
+
+/// Whether two containers of one shape (`null` standing for an empty one) differ where the walk
+/// below them cannot see it, since a missing key or list item reads as `null`: a key that is
+/// `null` on one side and missing on the other, a list longer by `null`s. Such a container is
+/// reported whole, so that `["a", null]` and `["a"]` do not compare equal. Parts known only
+/// after apply do not count (the walk reports them). An object's `null` attributes against a
+/// `null` object are left to `null_against` (every create has them; Terraform's objects always
+/// hold all their attributes).
+fn differs_unseen(before: &Node<'_>, after: &Node<'_>, unknown: &Node<'_>) -> bool {
+    let known_null = |v: &Node<'_>, u: Option<&Node<'_>>| {
+        matches!(v, Node::Null) && !u.is_some_and(Node::is_true)
+    };
+    let null_item = |items: &[Node<'_>], from: usize| {
+        (from..items.len()).any(|i| known_null(&items[i], unknown.index(i)))
+    };
+    match (before, after) {
+        (Node::Null, Node::Array(items)) | (Node::Array(items), Node::Null) => null_item(items, 0),
+        (Node::Object(x), Node::Object(y)) => {
+            // Both are sorted by key: one pass finds the keys only one side has.
+            let (mut i, mut j) = (0, 0);
+            loop {
+                let only = match (x.get(i), y.get(j)) {
+                    (None, None) => return false,
+                    (Some((kx, _)), Some((ky, _))) if kx == ky => {
+                        i += 1;
+                        j += 1;
+                        continue;
+                    }
+                    (Some((kx, vx)), Some((ky, _))) if kx < ky => {
+                        i += 1;
+                        (kx, vx)
+                    }
+                    (Some((kx, vx)), None) => {
+                        i += 1;
+                        (kx, vx)
+                    }
+                    (_, Some((ky, vy))) => {
+                        j += 1;
+                        (ky, vy)
+                    }
+                };
+                if known_null(only.1, unknown.get(only.0)) {
+                    return true;
+                }
+            }
+        }
+        (Node::Array(x), Node::Array(y)) => {
+            let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+            null_item(long, short.len())
+        }
+        _ => false,
     }
 }
 
@@ -377,6 +477,43 @@ mod tests {
                 ("input".into(), json!(null), After::Known(json!("a"))),
             ]
         );
+    }
+
+    #[test]
+    fn null_against_empty_or_null_holding_containers_is_a_change() {
+        let paths = |before: Value, after: Value| -> Vec<String> {
+            changes(before, after, json!({}))
+                .into_iter()
+                .map(|(p, _, _)| p)
+                .collect()
+        };
+        // `tags = null` against `tags = {}` or `[]`, and a list longer by a null.
+        assert_eq!(paths(json!({"tags": null}), json!({"tags": {}})), ["tags"]);
+        assert_eq!(paths(json!({"tags": []}), json!({"tags": null})), ["tags"]);
+        assert_eq!(paths(json!({"l": ["a"]}), json!({"l": ["a", null]})), ["l"]);
+        assert_eq!(paths(json!({"l": null}), json!({"l": [null]})), ["l"]);
+        // A map key that is null on one side and missing on the other.
+        assert_eq!(
+            paths(json!({"m": {"a": 1}}), json!({"m": {"a": 2, "b": null}})),
+            ["m", "m.a"]
+        );
+        // An object of nulls against null.
+        assert_eq!(paths(json!({"o": null}), json!({"o": {"a": null}})), ["o"]);
+        // A create reports its values, not the null attributes beside them.
+        assert_eq!(
+            paths(
+                json!(null),
+                json!({"input": "v", "triggers_replace": null, "n": {"a": 1, "b": null}})
+            ),
+            ["input", "n.a"]
+        );
+        // Unknown parts are reported as unknown, not as null.
+        let got = changes(
+            json!({"l": ["a"]}),
+            json!({"l": ["a", null]}),
+            json!({"l": [false, true]}),
+        );
+        assert_eq!(got, vec![("l[1]".into(), json!(null), After::Unknown)]);
     }
 
     #[test]

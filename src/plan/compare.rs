@@ -19,12 +19,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::plan::attrs::{AttrPath, ChangeValues, Seg, walk_changes};
+use crate::plan::attrs::{self, AttrPath, ChangeValues, Seg, walk_changes};
 use crate::plan::fingerprint;
-use crate::plan::node::{NULL, Node};
+use crate::plan::node::{NOT_SHOWN, NULL, Node, SHOWN_DEPTH, nested};
 use crate::plan::redact::{Masker, SENSITIVE, redact_value};
 use crate::plan::summary::Action;
-use crate::terraform::plan_json::{Change, Plan, ResourceChange};
+use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 
 /// How a value Terraform knows only after apply is shown.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -389,12 +389,38 @@ pub struct CompareOptions<'o> {
     pub masker: &'o Masker,
 }
 
+/// One of the two plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    A,
+    B,
+}
+
+/// A value of one of the plans could not be read whole, so the plans cannot be compared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plan {}: {error}", if *side == Side::A { "A" } else { "B" })]
+pub struct CompareError {
+    pub side: Side,
+    pub error: PlanJsonError,
+}
+
+fn on(side: Side) -> impl Fn(PlanJsonError) -> CompareError {
+    move |error| CompareError { side, error }
+}
+
 /// Compares plan A with plan B. Equal fingerprints mean equal change sets: the plans are
 /// identical without a look at any resource (ignore rules cannot matter then). Otherwise A's
 /// resources are matched with B's by address and deposed key, on all cores; a pair whose values
 /// are byte-equal in both plans is not parsed at all.
-pub fn compare(a: &Plan<'_>, b: &Plan<'_>, opts: &CompareOptions<'_>) -> Comparison {
-    let fingerprints = (fingerprint::of_plan(a), fingerprint::of_plan(b));
+pub fn compare(
+    a: &Plan<'_>,
+    b: &Plan<'_>,
+    opts: &CompareOptions<'_>,
+) -> Result<Comparison, CompareError> {
+    let fingerprints = (
+        fingerprint::of_plan(a).map_err(on(Side::A))?,
+        fingerprint::of_plan(b).map_err(on(Side::B))?,
+    );
     compare_fingerprinted(a, b, (&fingerprints.0, &fingerprints.1), opts)
 }
 
@@ -406,23 +432,23 @@ pub fn compare_fingerprinted(
     b: &Plan<'_>,
     fingerprints: (&str, &str),
     opts: &CompareOptions<'_>,
-) -> Comparison {
+) -> Result<Comparison, CompareError> {
     let (fingerprint_a, fingerprint_b) = (fingerprints.0.to_string(), fingerprints.1.to_string());
     if fingerprint_a == fingerprint_b {
         // Equal change sets: nothing can differ, whatever the ignore rules say.
-        return Comparison {
+        return Ok(Comparison {
             identical: true,
             differences: Vec::new(),
             fingerprint_a,
             fingerprint_b,
             ignored: 0,
             rendering: Renderings::default(),
-        };
+        });
     }
     let index_a = index(&a.resource_changes);
     let index_b = index(&b.resource_changes);
-    let mut found = resource_differences(a, b, &index_b);
-    found.extend(output_differences(a, b));
+    let mut found = resource_differences(a, b, &index_b)?;
+    found.extend(output_differences(a, b)?);
 
     let before = found.len();
     found.retain(|f| {
@@ -434,17 +460,17 @@ pub fn compare_fingerprinted(
     let ignored = before - found.len();
     found.sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
 
-    let rendering = render_subjects(a, b, &index_a, &index_b, &found, opts.ignore);
+    let rendering = render_subjects(a, b, &index_a, &index_b, &found, opts.ignore)?;
     let mut differences: Vec<Difference> = found.into_iter().map(|f| f.diff).collect();
     let rendering = mask_result(&mut differences, rendering, opts.masker);
-    Comparison {
+    Ok(Comparison {
         identical: differences.is_empty(),
         differences,
         fingerprint_a,
         fingerprint_b,
         ignored,
         rendering,
-    }
+    })
 }
 
 /// A resource instance's identity in a plan: address and deposed key.
@@ -519,12 +545,13 @@ fn resource_differences(
     a: &Plan<'_>,
     b: &Plan<'_>,
     index_b: &HashMap<Key<'_>, usize>,
-) -> Vec<Found> {
+) -> Result<Vec<Found>, CompareError> {
     let in_a = &a.resource_changes;
     let in_b = &b.resource_changes;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let chunk = in_a.len().div_ceil(threads).max(512);
-    let parts: Vec<(Vec<Found>, Vec<usize>)> = std::thread::scope(|scope| {
+    type Part = Result<(Vec<Found>, Vec<usize>), CompareError>;
+    let parts: Vec<Part> = std::thread::scope(|scope| {
         let workers: Vec<_> = in_a
             .chunks(chunk)
             .map(|part| {
@@ -534,9 +561,9 @@ fn resource_differences(
                     for ra in part {
                         let pos = index_b.get(&key(ra)).copied();
                         matched.extend(pos);
-                        compare_resource(Some(ra), pos.map(|p| &in_b[p]), &mut found);
+                        compare_resource(Some(ra), pos.map(|p| &in_b[p]), &mut found)?;
                     }
-                    (found, matched)
+                    Ok((found, matched))
                 })
             })
             .collect();
@@ -547,7 +574,8 @@ fn resource_differences(
     });
     let mut seen = vec![false; in_b.len()];
     let mut found = Vec::new();
-    for (part, matched) in parts {
+    for part in parts {
+        let (part, matched) = part?;
         found.extend(part);
         for p in matched {
             seen[p] = true;
@@ -555,18 +583,20 @@ fn resource_differences(
     }
     for (rb, seen) in in_b.iter().zip(&seen) {
         if !seen {
-            compare_resource(None, Some(rb), &mut found);
+            compare_resource(None, Some(rb), &mut found)?;
         }
     }
-    found
+    Ok(found)
 }
 
 fn compare_resource(
     ra: Option<&ResourceChange<'_>>,
     rb: Option<&ResourceChange<'_>>,
     out: &mut Vec<Found>,
-) {
-    let Some(subject) = ra.or(rb) else { return };
+) -> Result<(), CompareError> {
+    let Some(subject) = ra.or(rb) else {
+        return Ok(());
+    };
     let changing_a = ra.filter(|r| fingerprint::is_in_change_set(r));
     let changing_b = rb.filter(|r| fingerprint::is_in_change_set(r));
     let base = Difference {
@@ -592,7 +622,7 @@ fn compare_resource(
         r.map_or(Value::Null, |r| actions_value(&r.change.actions))
     };
     let (x, y) = match (changing_a, changing_b) {
-        (None, None) => return,
+        (None, None) => return Ok(()),
         (Some(_), None) | (None, Some(_)) => {
             let kind = if changing_a.is_some() {
                 Kind::OnlyInA
@@ -606,7 +636,7 @@ fn compare_resource(
                 ..base
             };
             push(out, diff, None);
-            return;
+            return Ok(());
         }
         (Some(x), Some(y)) => (x, y),
     };
@@ -636,7 +666,8 @@ fn compare_resource(
         }
     }
     if raw(x.change.replace_paths) != raw(y.change.replace_paths) {
-        let (pa, pb) = (replace_paths(&x.change), replace_paths(&y.change));
+        let pa = replace_paths(x).map_err(on(Side::A))?;
+        let pb = replace_paths(y).map_err(on(Side::B))?;
         if pa != pb {
             let shown = |set: &BTreeSet<AttrPath>| {
                 Value::Array(set.iter().map(|p| Value::String(p.to_string())).collect())
@@ -655,9 +686,10 @@ fn compare_resource(
         }
     }
     if same_values(&x.change, &y.change) {
-        return;
+        return Ok(());
     }
-    let (va, vb) = (ChangeValues::of(&x.change), ChangeValues::of(&y.change));
+    let va = ChangeValues::of(&x.change, &x.address).map_err(on(Side::A))?;
+    let vb = ChangeValues::of(&y.change, &y.address).map_err(on(Side::B))?;
     for d in value_differences(&va, &vb, false) {
         let diff = Difference {
             kind: d.kind,
@@ -669,6 +701,7 @@ fn compare_resource(
         };
         push(out, diff, Some(d.path));
     }
+    Ok(())
 }
 
 /// Byte-equal values in both plans cannot differ (the common case for plans of the same
@@ -679,14 +712,13 @@ fn same_values(x: &Change<'_>, y: &Change<'_>) -> bool {
         && raw(x.after_unknown) == raw(y.after_unknown)
 }
 
-fn replace_paths(c: &Change<'_>) -> BTreeSet<AttrPath> {
-    match Node::parse(c.replace_paths) {
-        Node::Array(paths) => paths
-            .iter()
-            .filter_map(|p| AttrPath::from_json(&p.to_value()))
-            .collect(),
-        _ => BTreeSet::new(),
-    }
+fn replace_paths(rc: &ResourceChange<'_>) -> Result<BTreeSet<AttrPath>, PlanJsonError> {
+    Ok(
+        match &attrs::parse(rc.change.replace_paths, &rc.address, "replace_paths")? {
+            Node::Array(paths) => paths.iter().filter_map(AttrPath::from_node).collect(),
+            _ => BTreeSet::new(),
+        },
+    )
 }
 
 /// A before or after value difference at one path.
@@ -754,8 +786,8 @@ fn value_differences(
                 out.push(ValueDiff {
                     kind: Kind::Before,
                     path: path.clone(),
-                    a: shown_value(ba.to_value(), sensitive),
-                    b: shown_value(bb.to_value(), sensitive),
+                    a: shown_value(ba.to_shown_value(), sensitive),
+                    b: shown_value(bb.to_shown_value(), sensitive),
                     sensitive,
                 });
                 last_before = Some(path);
@@ -839,20 +871,20 @@ fn unknown_paths(mask: &Node<'_>) -> Vec<AttrPath> {
     fn collect(n: &Node<'_>, path: &mut AttrPath, out: &mut Vec<AttrPath>) {
         match n {
             Node::Bool(true) => out.push(path.clone()),
-            Node::Object(entries) => {
+            Node::Object(entries) => nested(|| {
                 for (k, v) in entries {
                     path.0.push(Seg::Key(k.to_string()));
                     collect(v, path, out);
                     path.0.pop();
                 }
-            }
-            Node::Array(items) => {
+            }),
+            Node::Array(items) => nested(|| {
                 for (i, v) in items.iter().enumerate() {
                     path.0.push(Seg::Index(i));
                     collect(v, path, out);
                     path.0.pop();
                 }
-            }
+            }),
             _ => {}
         }
     }
@@ -867,25 +899,29 @@ fn unknown_paths(mask: &Node<'_>) -> Vec<AttrPath> {
 fn after_value(x: &AfterAt<'_, '_>) -> Value {
     match x {
         AfterAt::Unknown => Value::String(KNOWN_AFTER_APPLY.into()),
-        AfterAt::Known { value, unknown } => with_unknowns(value.to_value(), unknown),
+        AfterAt::Known { value, unknown } => with_unknowns(value.to_shown_value(), unknown, 0),
     }
 }
 
-fn with_unknowns(value: Value, mask: &Node<'_>) -> Value {
+/// `value` (as shown, `depth` levels down) with the parts `mask` marks unknown shown as
+/// `(known after apply)`, down to `SHOWN_DEPTH` levels as `Node::to_shown_value`.
+fn with_unknowns(value: Value, mask: &Node<'_>, depth: usize) -> Value {
     match mask {
         Node::Bool(true) => Value::String(KNOWN_AFTER_APPLY.into()),
-        Node::Object(entries) if mask.any_true() => {
+        Node::Object(_) | Node::Array(_) if !mask.any_true() => value,
+        Node::Object(_) | Node::Array(_) if depth >= SHOWN_DEPTH => Value::String(NOT_SHOWN.into()),
+        Node::Object(entries) => {
             let mut map = match value {
                 Value::Object(m) => m,
                 _ => Map::new(),
             };
             for (k, m) in entries.iter().filter(|(_, m)| m.any_true()) {
                 let v = map.remove(k.as_ref()).unwrap_or(Value::Null);
-                map.insert(k.to_string(), with_unknowns(v, m));
+                map.insert(k.to_string(), with_unknowns(v, m, depth + 1));
             }
             Value::Object(map)
         }
-        Node::Array(items) if mask.any_true() => {
+        Node::Array(items) => {
             let mut list = match value {
                 Value::Array(l) => l,
                 _ => Vec::new(),
@@ -895,7 +931,7 @@ fn with_unknowns(value: Value, mask: &Node<'_>) -> Value {
                     list.resize(i + 1, Value::Null);
                 }
                 let v = std::mem::take(&mut list[i]);
-                list[i] = with_unknowns(v, m);
+                list[i] = with_unknowns(v, m, depth + 1);
             }
             Value::Array(list)
         }
@@ -904,7 +940,7 @@ fn with_unknowns(value: Value, mask: &Node<'_>) -> Value {
 }
 
 /// Output differences: presence in the change set, actions, and values, all of kind `output`.
-fn output_differences(a: &Plan<'_>, b: &Plan<'_>) -> Vec<Found> {
+fn output_differences(a: &Plan<'_>, b: &Plan<'_>) -> Result<Vec<Found>, CompareError> {
     let names: BTreeSet<&str> = a
         .output_changes
         .keys()
@@ -959,7 +995,9 @@ fn output_differences(a: &Plan<'_>, b: &Plan<'_>) -> Vec<Found> {
         if same_values(x, y) {
             continue;
         }
-        let (va, vb) = (ChangeValues::of(x), ChangeValues::of(y));
+        let address = format!("output.{name}");
+        let va = ChangeValues::of(x, &address).map_err(on(Side::A))?;
+        let vb = ChangeValues::of(y, &address).map_err(on(Side::B))?;
         for d in value_differences(&va, &vb, sensitive) {
             let prefix = if d.kind == Kind::After {
                 field::AFTER
@@ -982,7 +1020,7 @@ fn output_differences(a: &Plan<'_>, b: &Plan<'_>) -> Vec<Found> {
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// The renderings of every resource and output that still differs, A's and B's.
@@ -993,7 +1031,7 @@ fn render_subjects(
     index_b: &HashMap<Key<'_>, usize>,
     found: &[Found],
     rules: &[IgnoreRule],
-) -> Renderings {
+) -> Result<Renderings, CompareError> {
     let mut out = Renderings::default();
     for (n, group) in found
         .chunk_by(|x, y| same_subject(&x.diff, &y.diff))
@@ -1030,22 +1068,26 @@ fn render_subjects(
             };
             let secret = declared(a) || declared(b);
             if let Some(c) = a.output_changes.get(name) {
-                render_output(&first.address, c, secret, &ctx, false, &mut out.a);
+                render_output(&first.address, c, secret, &ctx, false, &mut out.a)
+                    .map_err(on(Side::A))?;
             }
             if let Some(c) = b.output_changes.get(name) {
-                render_output(&first.address, c, secret, &ctx, true, &mut out.b);
+                render_output(&first.address, c, secret, &ctx, true, &mut out.b)
+                    .map_err(on(Side::B))?;
             }
         } else {
             let k: Key<'_> = (first.address.as_str(), first.deposed.as_deref());
             if let Some(&i) = index_a.get(&k) {
-                render_resource(&a.resource_changes[i], &ctx, false, &mut out.a);
+                render_resource(&a.resource_changes[i], &ctx, false, &mut out.a)
+                    .map_err(on(Side::A))?;
             }
             if let Some(&i) = index_b.get(&k) {
-                render_resource(&b.resource_changes[i], &ctx, true, &mut out.b);
+                render_resource(&b.resource_changes[i], &ctx, true, &mut out.b)
+                    .map_err(on(Side::B))?;
             }
         }
     }
-    out
+    Ok(out)
 }
 
 struct RenderContext<'r> {
@@ -1083,7 +1125,7 @@ fn render_resource(
     ctx: &RenderContext<'_>,
     is_b: bool,
     out: &mut Vec<String>,
-) {
+) -> Result<(), PlanJsonError> {
     let subject = match &rc.deposed {
         Some(d) => format!("{} (deposed {d})", rc.address),
         None => rc.address.clone(),
@@ -1100,12 +1142,12 @@ fn render_resource(
     if let Some(id) = import_id(rc) {
         out.push(format!("{subject}: import id {}", Value::String(id)));
     }
-    let replace = replace_paths(&rc.change);
+    let replace = replace_paths(rc)?;
     if !replace.is_empty() {
         let list: Vec<String> = replace.iter().map(ToString::to_string).collect();
         out.push(format!("{subject}: replace paths {}", list.join(", ")));
     }
-    render_values(&subject, &rc.change, false, ctx, is_b, out);
+    render_values(&subject, &rc.change, false, ctx, is_b, out)
 }
 
 fn render_output(
@@ -1115,12 +1157,12 @@ fn render_output(
     ctx: &RenderContext<'_>,
     is_b: bool,
     out: &mut Vec<String>,
-) {
+) -> Result<(), PlanJsonError> {
     out.push(format!(
         "{address}: {}",
         Action::from_actions(&c.actions).as_str()
     ));
-    render_values(address, c, secret, ctx, is_b, out);
+    render_values(address, c, secret, ctx, is_b, out)
 }
 
 /// One line per changed attribute: `SUBJECT: PATH = BEFORE -> AFTER`, redacted.
@@ -1131,8 +1173,8 @@ fn render_values(
     ctx: &RenderContext<'_>,
     is_b: bool,
     out: &mut Vec<String>,
-) {
-    let values = ChangeValues::of(c);
+) -> Result<(), PlanJsonError> {
+    let values = ChangeValues::of(c, subject)?;
     walk_changes(&values, &mut |f| {
         if ctx.ignored(f.path) {
             return;
@@ -1141,7 +1183,7 @@ fn render_values(
             if secret && !matches!(v, Node::Null) {
                 Value::String(SENSITIVE.into())
             } else {
-                redact_value(&v.to_value(), &mask.to_value())
+                redact_value(&v.to_shown_value(), &mask.to_shown_value())
             }
         };
         let before = redacted(f.before, f.before_sensitive);
@@ -1161,6 +1203,7 @@ fn render_values(
             ctx.note(f.path, is_b)
         ));
     });
+    Ok(())
 }
 
 /// Compact JSON, except that the `(sensitive value)` and `(known after apply)` markers are shown
@@ -1235,6 +1278,7 @@ pub(crate) fn compare_texts(a: &str, b: &str, rules: &[&str], masker: &Masker) -
             masker,
         },
     )
+    .unwrap()
 }
 
 #[cfg(test)]
@@ -1357,14 +1401,14 @@ mod tests {
             ignore: &[],
             masker: &Masker::default(),
         };
-        let c = compare_fingerprinted(&pa, &pb, ("sha256:same", "sha256:same"), &opts);
+        let c = compare_fingerprinted(&pa, &pb, ("sha256:same", "sha256:same"), &opts).unwrap();
         assert!(c.identical && c.differences.is_empty());
-        let c = compare_fingerprinted(&pa, &pb, ("sha256:a", "sha256:b"), &opts);
+        let c = compare_fingerprinted(&pa, &pb, ("sha256:a", "sha256:b"), &opts).unwrap();
         assert_eq!(c.differences.len(), 1);
         assert_eq!(c.fingerprint_a, "sha256:a");
         assert_eq!(
-            compare(&pa, &pb, &opts).fingerprint_a,
-            fingerprint::of_plan(&pa)
+            compare(&pa, &pb, &opts).unwrap().fingerprint_a,
+            fingerprint::of_plan(&pa).unwrap()
         );
     }
 
@@ -1829,9 +1873,9 @@ mod tests {
         // Like the diff command: the masker knows both plans' secrets.
         let mut masker = Masker::default();
         for text in [&a, &b] {
-            masker.add_literals(crate::plan::redact::secrets_of_plan(
-                &parse(text.as_bytes()).unwrap(),
-            ));
+            masker.add_literals(
+                crate::plan::redact::secrets_of_plan(&parse(text.as_bytes()).unwrap()).unwrap(),
+            );
         }
         let c = compare_texts(&a, &b, &[], &masker);
         assert_eq!(

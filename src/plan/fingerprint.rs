@@ -10,14 +10,16 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::plan::attrs::{
-    AttrChange, AttrPath, ChangeValues, Seg, changed_attributes, walk_changes,
+    self, AttrChange, AttrPath, ChangeValues, Seg, changed_attributes, walk_changes,
 };
 use crate::plan::node::Node;
-use crate::terraform::plan_json::{Change, Plan, ResourceChange};
+use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 
 /// `"sha256:<hex>"` of the plan's change set: the sha256 of the sorted sha256s of its entries.
 /// Entries are hashed on all cores; a 50,000-resource plan is the case this is sized for.
-pub fn of_plan(plan: &Plan<'_>) -> String {
+/// A value that cannot be read whole is an error: a fingerprint that skipped it would match a
+/// plan that differs there.
+pub fn of_plan(plan: &Plan<'_>) -> Result<String, PlanJsonError> {
     let changes: Vec<&ResourceChange<'_>> = plan
         .resource_changes
         .iter()
@@ -25,34 +27,35 @@ pub fn of_plan(plan: &Plan<'_>) -> String {
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let chunk = changes.len().div_ceil(threads).max(256);
-    let mut digests: Vec<[u8; 32]> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<[u8; 32]>, PlanJsonError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = changes
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
                         .map(|rc| resource_digest(rc))
-                        .collect::<Vec<_>>()
+                        .collect::<Result<Vec<_>, _>>()
                 })
             })
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().expect("fingerprint worker panicked"))
+            .map(|w| w.join().expect("fingerprint worker panicked"))
             .collect()
     });
-    digests.extend(
-        plan.output_changes
-            .iter()
-            .filter(|(_, c)| !c.is_no_op())
-            .map(|(name, c)| output_digest(name, c)),
-    );
+    let mut digests: Vec<[u8; 32]> = Vec::with_capacity(changes.len());
+    for part in parts {
+        digests.extend(part?);
+    }
+    for (name, c) in plan.output_changes.iter().filter(|(_, c)| !c.is_no_op()) {
+        digests.push(output_digest(name, c)?);
+    }
     digests.sort_unstable();
     let mut hasher = Sha256::new();
     for d in &digests {
         hasher.update(d);
     }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
 
 /// A resource change belongs to the change set when it does something: an action other than
@@ -68,7 +71,7 @@ pub fn is_in_change_set(rc: &ResourceChange<'_>) -> bool {
 }
 
 /// Canonical entry bytes: fields in a fixed order, each a canonical JSON value.
-fn resource_digest(rc: &ResourceChange<'_>) -> [u8; 32] {
+fn resource_digest(rc: &ResourceChange<'_>) -> Result<[u8; 32], PlanJsonError> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"resource\0");
     field(&mut out, &Node::String(rc.address.as_str().into()));
@@ -76,7 +79,8 @@ fn resource_digest(rc: &ResourceChange<'_>) -> [u8; 32] {
     field(&mut out, &opt_string(previous));
     field(&mut out, &opt_string(rc.deposed.as_deref()));
     field(&mut out, &strings(&rc.change.actions));
-    let mut replace_paths: Vec<Vec<u8>> = match Node::parse(rc.change.replace_paths) {
+    let replace = attrs::parse(rc.change.replace_paths, &rc.address, "replace_paths")?;
+    let mut replace_paths: Vec<Vec<u8>> = match &replace {
         Node::Array(paths) => paths.iter().map(canonical_node).collect(),
         _ => Vec::new(),
     };
@@ -92,26 +96,26 @@ fn resource_digest(rc: &ResourceChange<'_>) -> [u8; 32] {
         .as_ref()
         .map(|i| i.id.as_deref().unwrap_or(""));
     field(&mut out, &opt_string(import_id));
-    write_changes(&rc.change, &mut out);
-    Sha256::digest(&out).into()
+    write_changes(&rc.change, &rc.address, &mut out)?;
+    Ok(Sha256::digest(&out).into())
 }
 
-fn output_digest(name: &str, c: &Change<'_>) -> [u8; 32] {
+fn output_digest(name: &str, c: &Change<'_>) -> Result<[u8; 32], PlanJsonError> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"output\0");
     field(&mut out, &Node::String(name.into()));
     field(&mut out, &strings(&c.actions));
-    write_changes(c, &mut out);
-    Sha256::digest(&out).into()
+    write_changes(c, &format!("output.{name}"), &mut out)?;
+    Ok(Sha256::digest(&out).into())
 }
 
 /// Each changed attribute as `[path, before, after]`, `after` being `{"unknown":true}` or
 /// `{"known":VALUE}`. The walk visits paths in order, so no sort is needed.
-fn write_changes(c: &Change<'_>, out: &mut Vec<u8>) {
+fn write_changes(c: &Change<'_>, subject: &str, out: &mut Vec<u8>) -> Result<(), PlanJsonError> {
     if !may_change(c) {
-        return;
+        return Ok(());
     }
-    let values = ChangeValues::without_masks(c);
+    let values = ChangeValues::without_masks(c, subject)?;
     walk_changes(&values, &mut |f| {
         out.push(b'[');
         path_node(f.path).write_canonical(out);
@@ -126,6 +130,7 @@ fn write_changes(c: &Change<'_>, out: &mut Vec<u8>) {
             None => out.extend_from_slice(b",{\"unknown\":true}]"),
         }
     });
+    Ok(())
 }
 
 /// When `before` and `after` are byte-identical and nothing is unknown there is nothing to
@@ -138,11 +143,11 @@ fn may_change(c: &Change<'_>) -> bool {
 }
 
 /// Changed attributes of one change, with owned values (see `attrs::changed_attributes`).
-pub fn attribute_changes(c: &Change<'_>) -> Vec<AttrChange> {
+pub fn attribute_changes(c: &Change<'_>, subject: &str) -> Result<Vec<AttrChange>, PlanJsonError> {
     if !may_change(c) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    changed_attributes(&ChangeValues::of(c))
+    Ok(changed_attributes(&ChangeValues::of(c, subject)?))
 }
 
 fn field(out: &mut Vec<u8>, v: &Node<'_>) {
@@ -187,7 +192,7 @@ mod tests {
     use crate::terraform::plan_json::parse;
 
     fn fp(json: &str) -> String {
-        of_plan(&parse(json.as_bytes()).unwrap())
+        of_plan(&parse(json.as_bytes()).unwrap()).unwrap()
     }
 
     const BASE: &str = r#"{"format_version":"1.2","resource_changes":[

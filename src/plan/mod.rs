@@ -23,7 +23,10 @@ pub struct Analysis {
 pub fn analyze(bytes: &[u8]) -> Result<Analysis, PlanJsonError> {
     let plan = plan_json::parse(bytes)?;
     Ok(Analysis {
-        summary: summary::Summary::from_plan(&plan),
-        secrets: redact::secrets_of_plan(&plan),
+        summary: summary::Summary::from_plan(&plan)?,
+        secrets: redact::secrets_of_plan(&plan)?,
     })
 }
+
+#[cfg(test)]
+mod depth_tests;

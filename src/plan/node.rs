@@ -4,15 +4,20 @@
 //! `serde_json::Value` allocates a `String` per key and a map per object, this allocates one
 //! `Vec` per container and nothing per string that needs no unescaping. Sorted keys make
 //! equality and the canonical encoding independent of the JSON's key order.
+//!
+//! Every depth counts (§9): a value is read down to its last level or not at all. A value nested
+//! deeper than `MAX_DEPTH` is an error, never a `Null` or a cut-off tree, since a part of the
+//! plan that drops out would drop out of the fingerprint and the comparison too.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub enum Node<'a> {
     #[default]
     Null,
@@ -26,11 +31,86 @@ pub enum Node<'a> {
 
 pub static NULL: Node<'static> = Node::Null;
 
+/// How many levels of a value `to_shown_value` shows; deeper parts are shown as `NOT_SHOWN`.
+/// Shown values end up in tfgate's own JSON output (`diff --format json`), which then stays
+/// within the 128 levels that common JSON parsers (serde_json's default among them) accept.
+/// Only what is shown stops here: comparisons and fingerprints read every level.
+pub const SHOWN_DEPTH: usize = 100;
+
+/// What a value deeper than `SHOWN_DEPTH` is shown as.
+pub const NOT_SHOWN: &str = "(nested too deep to show)";
+
+/// How many levels a value may nest (see `plan_json::MAX_DEPTH`). The stack does not limit
+/// depth: every recursive walk over a value (parsing, equality, dropping, hashing, the
+/// attribute walk, rendering) goes through `nested`.
+pub use crate::terraform::plan_json::MAX_DEPTH;
+
+/// Stack a recursive step over a value must find free before it runs; with less, it runs on a
+/// fresh segment of `STACK_SEGMENT` bytes. One level of parsing takes about 3 KiB in a debug
+/// build (serde_json's frames), well under 1 KiB optimised; every other walk takes less.
+const RED_ZONE: usize = 64 * 1024;
+const STACK_SEGMENT: usize = 1024 * 1024;
+
+/// Runs one level of a recursive walk over a value, on a fresh stack segment when the current
+/// stack is nearly used up (see `stacker`). Every function that recurses into a value's
+/// children goes through this, so depth never overflows a thread's stack.
+#[inline]
+pub fn nested<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+}
+
+/// `nested` for a walk that knows its depth: the stack is checked every `CHECK_EVERY` levels
+/// only (the red zone holds that many levels with room to spare), which keeps the check off
+/// the hot path of shallow values.
+#[inline]
+pub fn nested_at<R>(depth: usize, f: impl FnOnce() -> R) -> R {
+    if depth.is_multiple_of(CHECK_EVERY) {
+        nested(f)
+    } else {
+        f()
+    }
+}
+
+const CHECK_EVERY: usize = 8;
+
+/// Why a value of the plan could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueError {
+    /// It nests deeper than `MAX_DEPTH`.
+    TooDeep,
+    /// It is not JSON tfgate can hold (e.g. a `\ud800` escape with no second half).
+    Invalid(String),
+}
+
 impl<'a> Node<'a> {
-    /// Parses a raw value; absent or unparsable gives `Null`.
-    pub fn parse(raw: Option<&'a RawValue>) -> Node<'a> {
-        raw.and_then(|r| serde_json::from_str(r.get()).ok())
-            .unwrap_or(Node::Null)
+    /// Parses a raw value; absent gives `Null`.
+    pub fn parse(raw: Option<&'a RawValue>) -> Result<Node<'a>, ValueError> {
+        match raw {
+            None => Ok(Node::Null),
+            Some(r) => Node::parse_str(r.get()),
+        }
+    }
+
+    /// Parses one JSON value, at most `MAX_DEPTH` levels deep.
+    pub fn parse_str(text: &'a str) -> Result<Node<'a>, ValueError> {
+        let too_deep = Cell::new(false);
+        let mut de = serde_json::Deserializer::from_str(text);
+        // serde_json's own limit (128 levels) would fail the way any syntax error does; the
+        // seed counts levels itself and says why it stopped.
+        de.disable_recursion_limit();
+        let seed = NodeSeed {
+            depth: 0,
+            too_deep: &too_deep,
+        };
+        seed.deserialize(&mut de)
+            .and_then(|node| de.end().map(|()| node))
+            .map_err(|e| {
+                if too_deep.get() {
+                    ValueError::TooDeep
+                } else {
+                    ValueError::Invalid(e.to_string())
+                }
+            })
     }
 
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
@@ -58,8 +138,8 @@ impl<'a> Node<'a> {
     pub fn any_true(&self) -> bool {
         match self {
             Node::Bool(b) => *b,
-            Node::Array(items) => items.iter().any(Node::any_true),
-            Node::Object(entries) => entries.iter().any(|(_, v)| v.any_true()),
+            Node::Array(items) => nested(|| items.iter().any(Node::any_true)),
+            Node::Object(entries) => nested(|| entries.iter().any(|(_, v)| v.any_true())),
             _ => false,
         }
     }
@@ -72,7 +152,7 @@ impl<'a> Node<'a> {
             Node::Bool(false) => out.extend_from_slice(b"false"),
             Node::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
             Node::String(s) => write_json_string(s, out),
-            Node::Array(items) => {
+            Node::Array(items) => nested(|| {
                 out.push(b'[');
                 for (i, x) in items.iter().enumerate() {
                     if i > 0 {
@@ -81,8 +161,8 @@ impl<'a> Node<'a> {
                     x.write_canonical(out);
                 }
                 out.push(b']');
-            }
-            Node::Object(entries) => {
+            }),
+            Node::Object(entries) => nested(|| {
                 out.push(b'{');
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if i > 0 {
@@ -93,23 +173,74 @@ impl<'a> Node<'a> {
                     v.write_canonical(out);
                 }
                 out.push(b'}');
-            }
+            }),
         }
     }
 
-    pub fn to_value(&self) -> Value {
+    /// The value as shown to people: its first `SHOWN_DEPTH` levels, deeper parts replaced by
+    /// `NOT_SHOWN`. Never use it to compare or hash.
+    pub fn to_shown_value(&self) -> Value {
+        self.shown_below(0)
+    }
+
+    fn shown_below(&self, depth: usize) -> Value {
         match self {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),
             Node::Number(n) => Value::Number(n.clone()),
             Node::String(s) => Value::String(s.to_string()),
-            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Node::Array(_) | Node::Object(_) if depth >= SHOWN_DEPTH => {
+                Value::String(NOT_SHOWN.into())
+            }
+            Node::Array(items) => {
+                Value::Array(items.iter().map(|x| x.shown_below(depth + 1)).collect())
+            }
             Node::Object(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .map(|(k, v)| (k.to_string(), v.shown_below(depth + 1)))
                     .collect(),
             ),
+        }
+    }
+}
+
+/// Dropped level by level like every other walk (the compiler's drop glue would recurse without
+/// a stack check).
+impl Drop for Node<'_> {
+    fn drop(&mut self) {
+        // Only a container holding containers goes deeper; the rest is dropped in place.
+        match self {
+            Node::Array(items) if items.iter().any(Node::is_container) => {
+                let items = std::mem::take(items);
+                nested(move || drop(items));
+            }
+            Node::Object(entries) if entries.iter().any(|(_, v)| v.is_container()) => {
+                let entries = std::mem::take(entries);
+                nested(move || drop(entries));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Node<'_> {
+    fn is_container(&self) -> bool {
+        matches!(self, Node::Array(_) | Node::Object(_))
+    }
+}
+
+/// Equal values, whatever their depth (a derived `eq` would recurse without a stack check).
+impl PartialEq for Node<'_> {
+    fn eq(&self, other: &Node<'_>) -> bool {
+        match (self, other) {
+            (Node::Null, Node::Null) => true,
+            (Node::Bool(x), Node::Bool(y)) => x == y,
+            (Node::Number(x), Node::Number(y)) => x == y,
+            (Node::String(x), Node::String(y)) => x == y,
+            (Node::Array(x), Node::Array(y)) => nested(|| x == y),
+            (Node::Object(x), Node::Object(y)) => nested(|| x == y),
+            _ => false,
         }
     }
 }
@@ -128,14 +259,50 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
+    /// At most `MAX_DEPTH` levels, whatever the deserializer's own limit.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node<'a>, D::Error> {
-        d.deserialize_any(NodeVisitor)
+        let too_deep = Cell::new(false);
+        NodeSeed {
+            depth: 0,
+            too_deep: &too_deep,
+        }
+        .deserialize(d)
     }
 }
 
-struct NodeVisitor;
+/// Deserializes a value that sits `depth` levels down, refusing to go below `MAX_DEPTH`.
+#[derive(Clone, Copy)]
+struct NodeSeed<'f> {
+    depth: usize,
+    /// Set when the value was refused for its depth.
+    too_deep: &'f Cell<bool>,
+}
 
-impl<'de> Visitor<'de> for NodeVisitor {
+impl NodeSeed<'_> {
+    /// The seed for the values inside a container at this level, or the depth error.
+    fn enter<E: de::Error>(self) -> Result<Self, E> {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep.set(true);
+            return Err(E::custom(format_args!(
+                "the value nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(NodeSeed {
+            depth: self.depth + 1,
+            ..self
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
+    type Value = Node<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_> {
     type Value = Node<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -170,23 +337,31 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
-        Deserialize::deserialize(d)
+        self.deserialize(d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let inner = self.enter()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(x) = seq.next_element()? {
-            items.push(x);
-        }
+        nested_at(self.depth, || {
+            while let Some(x) = seq.next_element_seed(inner)? {
+                items.push(x);
+            }
+            Ok(())
+        })?;
         Ok(Node::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let inner = self.enter()?;
         let mut entries: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
-        while let Some(key) = map.next_key::<CowKey<'de>>()? {
-            let value = map.next_value()?;
-            entries.push((key.0, value));
-        }
+        nested_at(self.depth, || {
+            while let Some(key) = map.next_key::<CowKey<'de>>()? {
+                let value = map.next_value_seed(inner)?;
+                entries.push((key.0, value));
+            }
+            Ok::<(), A::Error>(())
+        })?;
         // Stable sort, then keep the last of equal keys.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut deduped: Vec<(Cow<'de, str>, Node<'de>)> = Vec::with_capacity(entries.len());
@@ -247,7 +422,7 @@ mod tests {
     #[test]
     fn strings_borrow_unless_escaped() {
         let n = parse(r#"["plain","esc\naped"]"#);
-        let Node::Array(items) = n else { panic!() };
+        let Node::Array(items) = &n else { panic!() };
         assert!(matches!(&items[0], Node::String(Cow::Borrowed(_))));
         assert_eq!(items[1], Node::String(Cow::Owned("esc\naped".into())));
     }
@@ -262,7 +437,7 @@ mod tests {
         assert!(n.get("a").unwrap().is_true());
         assert!(n.any_true());
         assert_eq!(
-            n.to_value(),
+            n.to_shown_value(),
             serde_json::json!({"a": true, "z": {"k": [1, "two"]}})
         );
     }

@@ -13,8 +13,9 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::plan::node::Node;
-use crate::terraform::plan_json::{Change, Plan};
+use crate::plan::attrs;
+use crate::plan::node::{Node, nested};
+use crate::terraform::plan_json::{Change, Plan, PlanJsonError};
 
 pub const SENSITIVE: &str = "(sensitive value)";
 pub const MASKED: &str = "***";
@@ -262,15 +263,17 @@ fn entity_name(c: char) -> Option<&'static str> {
 }
 
 /// Every string Terraform marks sensitive in this plan: values of variables declared sensitive,
-/// of sensitive outputs, and of sensitive attributes in resource changes and drift.
-pub fn secrets_of_plan(plan: &Plan<'_>) -> Vec<String> {
+/// of sensitive outputs, and of sensitive attributes in resource changes and drift. A value
+/// that cannot be read is an error: a secret in it could not be masked.
+pub fn secrets_of_plan(plan: &Plan<'_>) -> Result<Vec<String>, PlanJsonError> {
     let mut out = Vec::new();
     if let Some(cfg) = &plan.configuration {
         for (name, var) in &cfg.root_module.variables {
             if var.sensitive
                 && let Some(v) = plan.variables.get(name).and_then(|v| v.value)
             {
-                collect_strings(&Node::parse(Some(v)), &mut out);
+                let at = format!("var.{name}");
+                collect_strings(&attrs::parse(Some(v), &at, "value")?, &mut out);
             }
         }
     }
@@ -279,30 +282,48 @@ pub fn secrets_of_plan(plan: &Plan<'_>) -> Vec<String> {
         let declared = sensitive_outputs
             .and_then(|o| o.get(name))
             .is_some_and(|o| o.sensitive);
+        let at = format!("output.{name}");
         if declared {
-            collect_strings(&Node::parse(change.before), &mut out);
-            collect_strings(&Node::parse(change.after), &mut out);
+            collect_strings(&attrs::parse(change.before, &at, "before")?, &mut out);
+            collect_strings(&attrs::parse(change.after, &at, "after")?, &mut out);
         } else {
-            collect_change(change, &mut out);
+            collect_change(change, &at, &mut out)?;
         }
     }
     for rc in plan.resource_changes.iter().chain(&plan.resource_drift) {
-        collect_change(&rc.change, &mut out);
+        collect_change(&rc.change, &rc.address, &mut out)?;
     }
     out.sort();
     out.dedup();
-    out
+    Ok(out)
 }
 
-fn collect_change(change: &Change<'_>, out: &mut Vec<String>) {
-    for (value, mask) in [
-        (change.before, change.before_sensitive),
-        (change.after, change.after_sensitive),
+fn collect_change(
+    change: &Change<'_>,
+    subject: &str,
+    out: &mut Vec<String>,
+) -> Result<(), PlanJsonError> {
+    for (value, mask, fields) in [
+        (
+            change.before,
+            change.before_sensitive,
+            ("before", "before_sensitive"),
+        ),
+        (
+            change.after,
+            change.after_sensitive,
+            ("after", "after_sensitive"),
+        ),
     ] {
         if mask_may_be_true(mask) {
-            collect_sensitive(&Node::parse(value), &Node::parse(mask), out);
+            collect_sensitive(
+                &attrs::parse(value, subject, fields.0)?,
+                &attrs::parse(mask, subject, fields.1)?,
+                out,
+            );
         }
     }
+    Ok(())
 }
 
 /// Cheap pre-check on the raw mask, so plans without sensitive values parse nothing here.
@@ -313,20 +334,20 @@ fn mask_may_be_true(mask: Option<&RawValue>) -> bool {
 fn collect_sensitive(value: &Node<'_>, mask: &Node<'_>, out: &mut Vec<String>) {
     match mask {
         Node::Bool(true) => collect_strings(value, out),
-        Node::Object(entries) => {
+        Node::Object(entries) => nested(|| {
             for (k, sub) in entries {
                 if let Some(v) = value.get(k) {
                     collect_sensitive(v, sub, out);
                 }
             }
-        }
-        Node::Array(items) => {
+        }),
+        Node::Array(items) => nested(|| {
             for (i, sub) in items.iter().enumerate() {
                 if let Some(v) = value.index(i) {
                     collect_sensitive(v, sub, out);
                 }
             }
-        }
+        }),
         _ => {}
     }
 }
@@ -342,8 +363,10 @@ fn collect_strings(value: &Node<'_>, out: &mut Vec<String>) {
             }
         }
         Node::Number(n) => out.push(n.to_string()),
-        Node::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
-        Node::Object(entries) => entries.iter().for_each(|(_, v)| collect_strings(v, out)),
+        Node::Array(items) => nested(|| items.iter().for_each(|v| collect_strings(v, out))),
+        Node::Object(entries) => {
+            nested(|| entries.iter().for_each(|(_, v)| collect_strings(v, out)))
+        }
         Node::Bool(_) | Node::Null => {}
     }
 }
@@ -535,7 +558,7 @@ mod tests {
         }"#;
         let plan = crate::terraform::plan_json::parse(plan).unwrap();
         assert_eq!(
-            secrets_of_plan(&plan),
+            secrets_of_plan(&plan).unwrap(),
             vec![
                 "after-secret",
                 "before-secret",

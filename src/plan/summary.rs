@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::attrs::AttrPath;
+use crate::plan::attrs::{self, AttrPath};
 use crate::plan::fingerprint;
-use crate::terraform::plan_json::{Change, Plan, ResourceChange};
+use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 
 /// What happens to one resource instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -164,7 +164,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn from_plan(plan: &Plan<'_>) -> Summary {
+    pub fn from_plan(plan: &Plan<'_>) -> Result<Summary, PlanJsonError> {
         let mut counts = Counts::default();
         let mut resources = Vec::new();
         for rc in &plan.resource_changes {
@@ -215,20 +215,20 @@ impl Summary {
             .collect();
 
         let has_changes = counts.total() > 0 || !outputs.is_empty();
-        Summary {
+        Ok(Summary {
             format_version: plan.format_version.clone(),
             terraform_version: plan.terraform_version.clone(),
             has_changes,
-            fingerprint: fingerprint::of_plan(plan),
+            fingerprint: fingerprint::of_plan(plan)?,
             counts,
             resources,
-            drift: drift(plan),
+            drift: drift(plan)?,
             outputs,
             checks: checks(plan),
             errored: plan.errored,
             applyable: plan.applyable,
             complete: plan.complete,
-        }
+        })
     }
 
     /// Resources whose real object is deleted (destroyed or replaced).
@@ -248,18 +248,16 @@ fn output_is_sensitive(plan: &Plan<'_>, name: &str, c: &Change<'_>) -> bool {
             .is_some_and(|o| o.sensitive)
 }
 
-fn drift(plan: &Plan<'_>) -> Drift {
+fn drift(plan: &Plan<'_>) -> Result<Drift, PlanJsonError> {
     // relevant_attributes: which (resource, attribute path) pairs this plan's changes read.
     let relevant: Vec<(&str, Option<AttrPath>)> = plan
         .relevant_attributes
         .iter()
         .map(|r| {
-            let path = serde_json::from_str(r.attribute.get())
-                .ok()
-                .and_then(|v| AttrPath::from_json(&v));
-            (r.resource.as_str(), path)
+            let path = attrs::parse(Some(r.attribute), &r.resource, "relevant_attributes")?;
+            Ok((r.resource.as_str(), AttrPath::from_node(&path)))
         })
-        .collect();
+        .collect::<Result<_, PlanJsonError>>()?;
     let mut out = Drift::default();
     for rc in &plan.resource_drift {
         // A moved resource appears here as a no-op; it did not change outside Terraform.
@@ -275,7 +273,7 @@ fn drift(plan: &Plan<'_>) -> Drift {
             out.other += 1;
             continue;
         }
-        let changed = changed_paths(rc);
+        let changed = changed_paths(rc)?;
         let attributes: BTreeSet<String> = changed
             .iter()
             .filter(|c| {
@@ -294,14 +292,14 @@ fn drift(plan: &Plan<'_>) -> Drift {
             attributes: attributes.into_iter().collect(),
         });
     }
-    out
+    Ok(out)
 }
 
-fn changed_paths(rc: &ResourceChange<'_>) -> Vec<AttrPath> {
-    let values = crate::plan::attrs::ChangeValues::without_masks(&rc.change);
+fn changed_paths(rc: &ResourceChange<'_>) -> Result<Vec<AttrPath>, PlanJsonError> {
+    let values = attrs::ChangeValues::without_masks(&rc.change, &rc.address)?;
     let mut paths = Vec::new();
-    crate::plan::attrs::walk_changes(&values, &mut |f| paths.push(f.path.clone()));
-    paths
+    attrs::walk_changes(&values, &mut |f| paths.push(f.path.clone()));
+    Ok(paths)
 }
 
 fn checks(plan: &Plan<'_>) -> Checks {
@@ -388,7 +386,7 @@ mod tests {
           "output_changes": {"o": {"actions": ["create"], "after_sensitive": true}, "p": {"actions": ["no-op"]}}
         }"#;
         let plan = crate::terraform::plan_json::parse(json).unwrap();
-        let s = Summary::from_plan(&plan);
+        let s = Summary::from_plan(&plan).unwrap();
         assert_eq!(
             s.counts,
             Counts {

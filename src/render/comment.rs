@@ -1847,8 +1847,8 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             }
             let bytes = std::fs::read(&path).expect("readable plan");
             let plan = crate::terraform::plan_json::parse(&bytes).expect("a valid plan");
-            let summary = Summary::from_plan(&plan);
-            let secrets = secrets_of_plan(&plan);
+            let summary = Summary::from_plan(&plan).expect("a readable plan");
+            let secrets = secrets_of_plan(&plan).expect("a readable plan");
             let mut masker = Masker::new(&["AKIA[0-9A-Z]{16}".to_string()]).expect("static regex");
             masker.add_literals(secrets.clone());
             let text = std::fs::read_to_string(path.with_extension("txt")).unwrap_or_default();

@@ -10,6 +10,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// How many levels of arrays and objects tfgate reads, in a value or in the whole document
+/// (`[["x"]]` nests 2). serde_json stops at 128 by default, which real configurations can reach;
+/// Terraform itself cannot write a plan deeper than 10,000 levels (Go's JSON encoder refuses
+/// to). 1,000 is far beyond any real configuration and still bounds the work one value can
+/// cause (an attribute path is as long as its value is deep). Deeper is an error, never a part
+/// of the plan left out.
+pub const MAX_DEPTH: usize = 1000;
+
 /// Plan JSON format major versions tfgate understands (`0.x` from Terraform 0.12–1.0,
 /// `1.x` from 1.1 on; OpenTofu writes the same).
 pub const SUPPORTED_MAJOR_VERSIONS: &[u64] = &[0, 1];
@@ -167,7 +175,30 @@ pub enum PlanJsonError {
     NotAPlan { message: String },
     #[error("plan JSON format version {version} is not supported (tfgate reads 0.x and 1.x)")]
     UnsupportedVersion { version: String },
+    /// A value nests deeper than tfgate reads (`plan::node::MAX_DEPTH`); `at` says where.
+    #[error("the plan nests deeper than {limit} levels ({at})")]
+    TooDeep { limit: usize, at: String },
+    /// A value that is JSON to the plan's parser but not a value tfgate can hold.
+    #[error("unreadable value ({at}): {message}")]
+    BadValue { at: String, message: String },
+    /// An action list Terraform does not write: what it means cannot be known, so it cannot
+    /// be summarized, fingerprinted or compared.
+    #[error("{address} has the unknown action {actions}")]
+    UnknownAction { address: String, actions: String },
 }
+
+/// Every action list Terraform writes (its `UnmarshalActions` accepts exactly these).
+pub const ACTION_LISTS: &[&[&str]] = &[
+    &["no-op"],
+    &["create"],
+    &["read"],
+    &["update"],
+    &["delete"],
+    &["delete", "create"],
+    &["create", "delete"],
+    &["forget"],
+    &["create", "forget"],
+];
 
 /// Parses plan JSON, checking the format version first so an unknown major version is reported
 /// as such rather than as a missing field.
@@ -177,7 +208,34 @@ pub fn parse(bytes: &[u8]) -> Result<Plan<'_>, PlanJsonError> {
     }
     let plan: Plan<'_> = serde_json::from_slice(bytes).map_err(|e| classify(bytes, e))?;
     check_version(&plan.format_version)?;
+    check_actions(&plan)?;
     Ok(plan)
+}
+
+/// Refuses an action list Terraform does not write: a resource with an unknown action would
+/// otherwise count as doing nothing and vanish from the summary and the comparison.
+fn check_actions(plan: &Plan<'_>) -> Result<(), PlanJsonError> {
+    let resources = plan
+        .resource_changes
+        .iter()
+        .chain(&plan.resource_drift)
+        .map(|rc| (rc.address.clone(), &rc.change.actions));
+    let outputs = plan
+        .output_changes
+        .iter()
+        .map(|(name, c)| (format!("output.{name}"), &c.actions));
+    for (address, actions) in resources.chain(outputs) {
+        let known = ACTION_LISTS
+            .iter()
+            .any(|list| list.iter().copied().eq(actions.iter().map(String::as_str)));
+        if !known {
+            return Err(PlanJsonError::UnknownAction {
+                address,
+                actions: serde_json::to_string(actions).expect("strings always serialize"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_version(version: &str) -> Result<(), PlanJsonError> {
@@ -195,6 +253,14 @@ fn check_version(version: &str) -> Result<(), PlanJsonError> {
 
 fn classify(bytes: &[u8], err: serde_json::Error) -> PlanJsonError {
     use serde_json::error::Category;
+    // A document too deep for tfgate to read fails for that reason, whatever serde_json met
+    // first (a deep list where a plan has an object is "not a plan" to it).
+    if let Some((line, column)) = deeper_than(bytes, MAX_DEPTH) {
+        return PlanJsonError::TooDeep {
+            limit: MAX_DEPTH,
+            at: format!("line {line}, column {column}"),
+        };
+    }
     match err.classify() {
         Category::Eof => PlanJsonError::Truncated {
             line: err.line(),
@@ -224,13 +290,41 @@ fn classify(bytes: &[u8], err: serde_json::Error) -> PlanJsonError {
     }
 }
 
-impl Change<'_> {
-    /// Parses one of the raw values; absent and `null` both give `Value::Null`.
-    pub fn value(raw: Option<&RawValue>) -> serde_json::Value {
-        raw.and_then(|r| serde_json::from_str(r.get()).ok())
-            .unwrap_or(serde_json::Value::Null)
+/// Where the JSON text first opens its `limit + 1`-th nested array or object (line and column,
+/// from 1), if it does. Read without recursion, so any depth is fine.
+fn deeper_than(bytes: &[u8], limit: usize) -> Option<(usize, usize)> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut line, mut line_start) = (1usize, 0usize);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some((line, i - line_start + 1));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            _ => {}
+        }
     }
+    None
+}
 
+impl Change<'_> {
     pub fn is_no_op(&self) -> bool {
         self.actions.iter().all(|a| a == "no-op")
     }
@@ -258,6 +352,46 @@ mod tests {
             Err(PlanJsonError::NotJson { .. })
         ));
         assert!(matches!(parse(b"  \n"), Err(PlanJsonError::Empty)));
+    }
+
+    #[test]
+    fn only_the_action_lists_terraform_writes_are_accepted() {
+        let with = |actions: &str| {
+            format!(
+                r#"{{"format_version":"1.2","resource_changes":[{{"address":"terraform_data.x","change":{{"actions":{actions}}}}}]}}"#
+            )
+        };
+        for list in ACTION_LISTS {
+            let text = with(&serde_json::to_string(list).unwrap());
+            assert!(parse(text.as_bytes()).is_ok(), "{list:?}");
+        }
+        for bad in [
+            r#"["explode"]"#,
+            "[]",
+            r#"["create","create"]"#,
+            r#"["forget","create"]"#,
+            r#"["Create"]"#,
+        ] {
+            assert_eq!(
+                parse(with(bad).as_bytes()).unwrap_err(),
+                PlanJsonError::UnknownAction {
+                    address: "terraform_data.x".into(),
+                    actions: bad.into()
+                },
+                "{bad}"
+            );
+        }
+        let err =
+            parse(br#"{"format_version":"1.2","output_changes":{"url":{"actions":["explode"]}}}"#)
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"output.url has the unknown action ["explode"]"#
+        );
+        let drift = br#"{"format_version":"1.2","resource_drift":[{"address":"a.b","change":{"actions":["explode"]}}]}"#;
+        assert!(
+            matches!(parse(drift), Err(PlanJsonError::UnknownAction { address, .. }) if address == "a.b")
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub enum Stdout {
     Stream,
     /// Keep it (e.g. `show -no-color`), also streaming nothing.
     Capture,
-    /// Write it to a file untouched (e.g. `show -json`, which can be large).
+    /// Write it to a file untouched (e.g. `show -json`, which can be large). tfgate writes
+    /// the file itself rather than handing terraform the descriptor: terraform ignores a failed
+    /// write of its output (a full disk), and would leave a cut-off file and exit 0.
     File(PathBuf),
 }
 
@@ -113,15 +115,14 @@ impl Terraform {
             // forwards exactly one signal per signal it receives.
             .process_group(0)
             .kill_on_drop(false);
-        match &stdout {
-            Stdout::File(path) => {
-                let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
-                cmd.stdout(Stdio::from(file));
-            }
-            Stdout::Stream | Stdout::Capture => {
-                cmd.stdout(Stdio::piped());
-            }
-        }
+        let mut out_file = match &stdout {
+            Stdout::File(path) => Some((
+                path,
+                std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?,
+            )),
+            Stdout::Stream | Stdout::Capture => None,
+        };
+        cmd.stdout(Stdio::piped());
         // Only the subcommand: passed-through arguments may carry values (`-var=…`).
         let subcommand = args.first().map_or("", String::as_str);
         tracing::debug!(binary = %self.binary, subcommand, dir = %self.dir.display(), "running terraform");
@@ -146,9 +147,14 @@ impl Terraform {
         let capture = matches!(stdout, Stdout::Capture);
         let mut captured = String::new();
         let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL_LINES + 1);
+        let mut write_error: Option<std::io::Error> = None;
 
         let read_out = async {
             if let Some(pipe) = out_pipe {
+                if let Some((_, file)) = out_file.as_mut() {
+                    write_error = copy_to_file(pipe, file).await;
+                    return;
+                }
                 for_each_line(pipe, |line| {
                     if capture {
                         captured.push_str(line);
@@ -183,6 +189,11 @@ impl Terraform {
                 signal: sig as i32,
                 signal_name: sig.as_str().to_string(),
             });
+        }
+        if let (Some(e), Some((path, _))) = (write_error, out_file) {
+            // Whatever terraform's status, its output is incomplete: say why (a full disk says
+            // "No space left on device"), rather than let the cut-off file speak for itself.
+            return Err(Error::io("write", path, e));
         }
         Ok(RunOutput {
             status,
@@ -319,6 +330,29 @@ fn on_signal(sig: Signal) {
 
 /// Calls `f` with each line of `reader` (without its line ending), decoding invalid UTF-8
 /// lossily. A final line without a newline is delivered too.
+/// Copies a child's output into a file; the first write error, if any. After a failed write
+/// the rest is read and dropped, so the child finishes as it would have (no broken pipe).
+async fn copy_to_file(
+    mut reader: impl AsyncRead + Unpin,
+    file: &mut std::fs::File,
+) -> Option<std::io::Error> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut failed: Option<std::io::Error> = None;
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if failed.is_none()
+            && let Err(e) = file.write_all(&buf[..n])
+        {
+            failed = Some(e);
+        }
+    }
+    failed
+}
+
 async fn for_each_line(reader: impl AsyncRead + Unpin, mut f: impl FnMut(&str)) {
     let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
@@ -386,6 +420,44 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_full_disk_is_an_error_saying_so() {
+        // /dev/full: every write fails with ENOSPC, as on a full file system.
+        let tf = Terraform::new("sh", ".");
+        let args: Vec<String> = ["-c", "head -c 300000 /dev/zero; echo done >&2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let err = rt()
+            .block_on(tf.run(
+                &args,
+                Stdout::File(PathBuf::from("/dev/full")),
+                &Collect::default(),
+            ))
+            .unwrap_err();
+        let Error::Io { action, source, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*action, "write");
+        assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
+        assert!(
+            err.to_string()
+                .to_lowercase()
+                .contains("no space left on device"),
+            "{err}"
+        );
+        assert!(err.hint().is_some_and(|h| h.contains("full")), "{err:?}");
+
+        // A file that takes the output: written whole.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        let out = rt()
+            .block_on(tf.run(&args, Stdout::File(path.clone()), &Collect::default()))
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(std::fs::read(&path).unwrap().len(), 300_000);
     }
 
     #[test]

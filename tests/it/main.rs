@@ -11,6 +11,7 @@ mod comment_races;
 mod diff;
 mod github;
 mod github_fake;
+mod hardening;
 mod init_args;
 mod lock;
 mod plan;
