@@ -300,6 +300,30 @@ impl OctoPullRequests {
         }
     }
 
+    /// Every item of a listing, page by page, following `Link: rel="next"`; a 404 says which
+    /// `what` is missing.
+    async fn pages<T>(
+        &self,
+        first: String,
+        what: impl Fn() -> String,
+        items: impl Fn(&str) -> Result<Vec<T>, GithubError>,
+    ) -> Result<Vec<T>, GithubError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        while let Some(path) = next.take() {
+            let answer = self
+                .request(Method::GET, &path, None)
+                .await
+                .map_err(|e| match e {
+                    GithubError::NotFound { .. } => GithubError::NotFound { what: what() },
+                    e => e,
+                })?;
+            out.extend(items(&answer.body)?);
+            next = next_link(&answer.headers);
+        }
+        Ok(out)
+    }
+
     /// Every comment on a PR, following `Link: rel="next"`.
     async fn list_comments(
         &self,
@@ -307,24 +331,12 @@ impl OctoPullRequests {
         repo: &str,
         pr: u64,
     ) -> Result<Vec<RawComment>, GithubError> {
-        let mut out = Vec::new();
-        let mut next = Some(format!(
-            "/repos/{owner}/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
-        ));
-        while let Some(path) = next.take() {
-            let answer = self
-                .request(Method::GET, &path, None)
-                .await
-                .map_err(|e| match e {
-                    GithubError::NotFound { .. } => GithubError::NotFound {
-                        what: format!("pull request {owner}/{repo}#{pr}"),
-                    },
-                    e => e,
-                })?;
-            out.extend(parse::<Vec<RawComment>>(&answer.body)?);
-            next = next_link(&answer.headers);
-        }
-        Ok(out)
+        self.pages(
+            format!("/repos/{owner}/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"),
+            || format!("pull request {owner}/{repo}#{pr}"),
+            parse::<Vec<RawComment>>,
+        )
+        .await
     }
 
     /// The target's comments by tfgate's identity, oldest first.
@@ -607,31 +619,21 @@ impl Artifacts for OctoPullRequests {
     ) -> Result<Vec<Artifact>, GithubError> {
         let name_query =
             percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
-        let mut out = Vec::new();
-        let mut next = Some(format!(
-            "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts?name={name_query}&per_page={PER_PAGE}"
-        ));
-        while let Some(path) = next.take() {
-            let answer = self
-                .request(Method::GET, &path, None)
-                .await
-                .map_err(|e| match e {
-                    GithubError::NotFound { .. } => GithubError::NotFound {
-                        what: format!("workflow run {run_id} of {owner}/{repo}"),
-                    },
-                    e => e,
-                })?;
-            let page = parse::<RawArtifactPage>(&answer.body)?;
-            // GitHub filters by name already; a listing is trusted no further than that.
-            out.extend(
-                page.artifacts
-                    .into_iter()
-                    .filter(|a| a.name == name)
-                    .map(Artifact::from),
-            );
-            next = next_link(&answer.headers);
-        }
-        Ok(out)
+        let found = self
+            .pages(
+                format!(
+                    "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts?name={name_query}&per_page={PER_PAGE}"
+                ),
+                || format!("workflow run {run_id} of {owner}/{repo}"),
+                |body| parse::<RawArtifactPage>(body).map(|page| page.artifacts),
+            )
+            .await?;
+        // GitHub filters by name already; a listing is trusted no further than that.
+        Ok(found
+            .into_iter()
+            .filter(|a| a.name == name)
+            .map(Artifact::from)
+            .collect())
     }
 
     async fn download_artifact(
