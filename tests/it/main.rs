@@ -5,6 +5,7 @@ mod support;
 
 mod apply;
 mod archive;
+mod aws_chain;
 mod aws_harness;
 mod diff;
 mod github;
