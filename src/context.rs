@@ -98,6 +98,9 @@ pub struct Context {
     pub token: Option<String>,
     /// `PATH`, to find which `terraform` a bare binary name means.
     pub path: Option<String>,
+    /// `AWS_CA_BUNDLE`: PEM certificates that AWS's HTTP client trusts instead of the system's
+    /// roots (as the AWS CLI and Terraform's S3 backend do; the Rust SDK reads no such variable).
+    pub aws_ca_bundle: Option<PathBuf>,
     /// What triggered the workflow, from `GITHUB_EVENT_NAME` and its payload.
     pub event: Event,
     /// `TF_VAR_*`, passed on to terraform by inheritance.
@@ -242,6 +245,7 @@ impl Context {
             api_url: env.get("GITHUB_API_URL").map(str::to_string),
             token: env.get("GITHUB_TOKEN").map(str::to_string),
             path: env.get("PATH").map(str::to_string),
+            aws_ca_bundle: env.get("AWS_CA_BUNDLE").map(PathBuf::from),
             event: read_event(env),
             tf_vars: TfVars(
                 env.with_prefix("TF_VAR_")

@@ -40,6 +40,7 @@ pub fn make_ui(cli: &Cli, ctx: &Context) -> Ui {
 pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
     let ctx = Context::from_env(env);
     init_tracing(cli.global.verbose);
+    aws::use_ca_bundle(ctx.aws_ca_bundle.clone());
     let masker = Masker::new(&cli.global.masks).map_err(|e| Error::MaskPattern {
         pattern: cli.global.masks.join(" "),
         message: e.to_string(),

@@ -247,7 +247,7 @@ impl LockStore {
     /// from the backend's `profile` (else the chain), endpoints from the backend's `endpoints`
     /// (else the SDK's `AWS_ENDPOINT_URL*`). Makes no request.
     pub async fn connect(backend: S3Backend, paths: StatePaths) -> Result<LockStore, Error> {
-        let sdk = crate::aws::sdk_config(backend.region.as_deref()).await;
+        let sdk = crate::aws::sdk_config(backend.region.as_deref()).await?;
         let region = sdk
             .region()
             .map(|r| r.to_string())
@@ -259,10 +259,17 @@ impl LockStore {
         };
         let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        // The backend's `profile` wins over AWS_PROFILE, as in Terraform.
+        // The backend's `profile` wins over AWS_PROFILE, as in Terraform. A role it assumes
+        // (STS) goes through the same HTTP client as everything else, in the backend's region.
         if let Some(p) = &backend.profile {
+            let mut config = aws_config::provider_config::ProviderConfig::without_region()
+                .with_region(sdk.region().cloned());
+            if let Some(client) = sdk.http_client() {
+                config = config.with_http_client(client);
+            }
             let provider = aws_sdk_s3::config::SharedCredentialsProvider::new(
                 aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(&config)
                     .profile_name(p)
                     .build(),
             );

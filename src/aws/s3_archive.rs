@@ -178,7 +178,7 @@ impl S3Archive {
     /// override is set. One HeadBucket call checks that the bucket exists and is reachable, and
     /// tells its region, which is used when AWS_REGION is unset (or names another region).
     pub async fn connect(location: S3Location, encryption: Encryption) -> Result<S3Archive, Error> {
-        let sdk = crate::aws::sdk_config(None).await;
+        let sdk = crate::aws::sdk_config(None).await?;
         let endpoint = sdk.endpoint_url().map(str::to_string);
         check_credentials(&sdk, &location).await?;
         let region = bucket_region(&sdk, &location, endpoint.as_deref()).await?;

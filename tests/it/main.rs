@@ -6,6 +6,7 @@ mod support;
 mod adoption;
 mod apply;
 mod archive;
+mod aws_chain;
 mod aws_harness;
 mod comment_races;
 mod diff;

@@ -87,6 +87,7 @@ impl Moto {
         let endpoint = format!("http://127.0.0.1:{port}");
         let config = runtime.block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(tfgate::aws::http_client(None).unwrap())
                 .region(aws_config::Region::new(REGION))
                 .endpoint_url(&endpoint)
                 .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -244,6 +244,8 @@ pub struct Exchange {
     pub path: String,
     /// `X-Amz-Target`, e.g. `DynamoDB_20120810.PutItem`; `None` for S3.
     pub target: Option<String>,
+    /// The request's headers, in order (`Authorization` tells whose credentials signed it).
+    pub headers: Vec<(String, String)>,
     /// The request's body.
     pub body: Vec<u8>,
     /// The status the client received (`502` when upstream could not be reached).
@@ -265,6 +267,11 @@ impl Exchange {
     /// Whether this is a call to DynamoDB operation `op` (`PutItem`).
     pub fn is(&self, op: &str) -> bool {
         self.target.as_deref().map(operation_name) == Some(op)
+    }
+
+    /// The request's first header called `name` (case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
     }
 
     /// The request's body as JSON (DynamoDB's), `Null` when it is not JSON.
@@ -401,6 +408,7 @@ impl Proxy {
         use tfgate::aws::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(tfgate::aws::http_client(None).unwrap())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
@@ -485,6 +493,7 @@ fn serve(client: TcpStream, state: &State) {
             method: req.method.clone(),
             path: req.path.clone(),
             target: req.target.clone(),
+            headers: req.headers.clone(),
             body: req.body.clone(),
             status: answer.status,
             upstream_status,
