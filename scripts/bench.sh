@@ -9,8 +9,11 @@
 #      resources vs `diff <(jq -S . A) <(jq -S . B)`: wall time, peak RSS vs the two files' size.
 #   4. the apply queue: DynamoDB requests per waiting run per minute and the handoff delay,
 #      against flock(1)
-# SECTIONS=4 runs only section 4 (any subset of the digits 1234; default all).
-# Needs: cargo, python3, terraform, jq.
+#   5. a cold `cargo build --release`: wall and CPU time, the binary's size as built and
+#      stripped, and the duplicate crates left in the dependency graph. Not run by default
+#      (it rebuilds everything, minutes of both cores): SECTIONS=5, on an otherwise idle machine.
+# SECTIONS=4 runs only section 4 (any subset of the digits 12345; default 1234).
+# Needs: cargo, python3, terraform, jq; section 5: strip (binutils).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -129,4 +132,43 @@ for i in $(seq "${QUEUE_RUNS:-3}"); do
     | grep -E '^(DynamoDB requests|DynamoDB queue handoffs|file queue handoffs|flock)' \
     | sed "s/^/run $i: /"
 done
+fi
+
+if only 5; then
+# 5. cold release build, in a target directory of its own (removed afterwards, so the normal
+#    target/ keeps its incremental state). bash's `time` gives wall and CPU (user + sys of cargo
+#    and every rustc and build script); CPU / cores is what the wall time would be with perfect
+#    parallelism, the rest is the build's serial tail (the largest crates, then tfgate and the
+#    link). cargo's --timings report is kept beside the results.
+cold="$work/cold-target"
+rm -rf "$cold"
+TIMEFORMAT='%R %U %S'
+{ time CARGO_TARGET_DIR="$cold" cargo build --release --locked --quiet --timings 2>"$work/cold-build.log"; } 2>"$work/cold-build.time"
+read -r wall user sys < "$work/cold-build.time"
+built=$(stat -c %s "$cold/release/tfgate")
+strip -o "$work/tfgate.stripped" "$cold/release/tfgate"
+stripped=$(stat -c %s "$work/tfgate.stripped")
+cp "$cold"/cargo-timings/cargo-timing.html "$work/cold-build-timing.html"
+rm -rf "$cold" "$work/tfgate.stripped"
+dups=$(cargo tree -d -e normal --depth 0 --locked | grep -v '^$' | sort -u)
+stack=$(grep -E '^(hyper|h2|http|http-body|rustls|hyper-rustls|tokio-rustls) v' <<<"$dups" | tr '\n' ' ' || true)
+aws_lc=$(cargo tree -e normal --prefix none --locked | awk '/^aws-lc-/ {print $1}' | sort -u | wc -l)
+python3 - "$wall" "$user" "$sys" "$built" "$stripped" "$(nproc)" "$(grep -c . <<<"$dups")" "$stack" "$aws_lc" "$(cargo --version)" <<'PY'
+import sys
+wall, user, sys_ = map(float, sys.argv[1:4])
+built, stripped, cores, dups = map(int, sys.argv[4:8])
+stack, aws_lc, cargo = sys.argv[8].strip(), int(sys.argv[9]), sys.argv[10]
+cpu = user + sys_
+print(f"\n## cold cargo build --release ({cargo})")
+print("| measure | value |")
+print("|---|---|")
+print(f"| wall | **{wall:.0f} s** ({wall/60:.1f} min; target <= 180 s) |")
+print(f"| CPU (user + sys) | {cpu:.0f} s; / {cores} cores = {cpu/cores:.0f} s |")
+print(f"| binary as built | {built/1e6:.1f} MB |")
+print(f"| binary stripped (strip) | {stripped/1e6:.1f} MB (target <= 25 MB) |")
+print(f"| duplicate crates (cargo tree -d -e normal) | {dups} |")
+print(f"| duplicate HTTP/TLS crates | {stack or 'none'} |")
+print(f"| aws-lc crates built | {aws_lc} |")
+PY
+echo "cargo's timing report: $work/cold-build-timing.html"
 fi
