@@ -280,22 +280,39 @@ impl OctoPullRequests {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, (Failure, u32)> {
+        let what = format!("{method} {path}");
+        self.with_retries(&what, async || {
+            match self.attempt(&method, path, body).await {
+                Ok(a) if a.status.is_success() => Ok(a),
+                Ok(a) => Err(failure_of(&a)),
+                Err(f) => Err(f),
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds or `RetryPolicy` gives up; a final failure comes back
+    /// with the number of attempts made.
+    async fn with_retries<T>(
+        &self,
+        what: &str,
+        mut attempt: impl AsyncFnMut() -> Result<T, Failure>,
+    ) -> Result<T, (Failure, u32)> {
         let mut waited = Duration::ZERO;
-        let mut attempt = 0;
+        let mut attempts = 0;
         loop {
-            attempt += 1;
-            let failure = match self.attempt(&method, path, body).await {
-                Ok(a) if a.status.is_success() => return Ok(a),
-                Ok(a) => failure_of(&a),
+            attempts += 1;
+            let failure = match attempt().await {
+                Ok(t) => return Ok(t),
                 Err(f) => f,
             };
-            tracing::debug!(%method, path, attempt, status = ?failure.status, "GitHub request failed");
-            match self.policy.decide(&failure, attempt, waited, now_epoch()) {
+            tracing::debug!(what, attempts, status = ?failure.status, "GitHub request failed");
+            match self.policy.decide(&failure, attempts, waited, now_epoch()) {
                 Decision::RetryAfter(wait) => {
                     tokio::time::sleep(wait).await;
                     waited += wait;
                 }
-                Decision::GiveUp => return Err((failure, attempt)),
+                Decision::GiveUp => return Err((failure, attempts)),
             }
         }
     }
@@ -645,30 +662,16 @@ impl Artifacts for OctoPullRequests {
         limit: u64,
     ) -> Result<Download, GithubError> {
         let path = format!("/repos/{owner}/{repo}/actions/artifacts/{id}/zip");
-        let mut waited = Duration::ZERO;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let failure = match self.download_attempt(&path, file, limit).await {
-                Ok(done) => return Ok(done),
-                Err(f) => f,
-            };
-            tracing::debug!(path, attempt, status = ?failure.status, "artifact download failed");
-            match self.policy.decide(&failure, attempt, waited, now_epoch()) {
-                Decision::RetryAfter(wait) => {
-                    tokio::time::sleep(wait).await;
-                    waited += wait;
-                }
-                Decision::GiveUp => {
-                    return Err(match failure.status {
-                        Some(404) => GithubError::NotFound {
-                            what: format!("artifact {id} of {owner}/{repo}"),
-                        },
-                        _ => final_error(&failure, attempt, &path),
-                    });
-                }
-            }
-        }
+        self.with_retries(&path, async || {
+            self.download_attempt(&path, file, limit).await
+        })
+        .await
+        .map_err(|(failure, attempts)| match failure.status {
+            Some(404) => GithubError::NotFound {
+                what: format!("artifact {id} of {owner}/{repo}"),
+            },
+            _ => final_error(&failure, attempts, &path),
+        })
     }
 }
 
