@@ -122,14 +122,7 @@ impl World {
 
     /// tfgate's comment on PR 7.
     fn comment(&self) -> String {
-        let mine: Vec<_> = self
-            .gh
-            .comments(REPO, PR)
-            .into_iter()
-            .filter(|c| c.author_login == BOT)
-            .collect();
-        assert_eq!(mine.len(), 1, "{mine:#?}");
-        mine[0].body.clone()
+        self.gh.only_comment_by(REPO, PR, BOT)
     }
 
     /// The comment's marker, as JSON.

@@ -284,6 +284,18 @@ impl GitHubFake {
         self.lock().comments_of(repo, pr)
     }
 
+    /// The body of the one comment `author` has on the PR (fails when there is not exactly one).
+    #[track_caller]
+    pub fn only_comment_by(&self, repo: &str, pr: u64, author: &str) -> String {
+        let mine: Vec<_> = self
+            .comments(repo, pr)
+            .into_iter()
+            .filter(|c| c.author_login == author)
+            .collect();
+        assert_eq!(mine.len(), 1, "{mine:#?}");
+        mine[0].body.clone()
+    }
+
     pub fn comment(&self, id: u64) -> Option<FakeComment> {
         self.lock().comment(id)
     }
