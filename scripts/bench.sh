@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Benchmarks for docs/benchmarks.md. Each figure is measured against its baseline in the same
 # run, on the same files:
-#   1. `tfgate show --format json` on a generated 50,000-resource plan vs a jq group-by over the
-#      same file: wall time, throughput (MB/s of plan JSON), peak RSS vs file size.
+#   1. `tfgate show --format json` on a generated 50,000-resource plan (about 120 MB: every
+#      resource's input carries VALUE_BYTES=185 more bytes) vs a jq group-by over the same file:
+#      wall time, throughput (MB/s of plan JSON), peak RSS vs file size.
 #   2. tfgate's own overhead in `tfgate plan --no-init` on a 1,000-resource root: its wall time
 #      minus the wall time of the same terraform commands run directly.
-#   3. `tfgate diff --format json` of two generated 50,000-resource plans that differ in 10
-#      resources vs `diff <(jq -S . A) <(jq -S . B)`: wall time, peak RSS vs the two files' size.
+#   3. `tfgate diff --format json` of two generated 50,000-resource plans (as in 1) that differ
+#      in 10 resources vs `diff <(jq -S . A) <(jq -S . B)`: wall time, peak RSS vs the two files'
+#      size.
+#   In 1 and 3, BASELINE=/path/to/an/older/tfgate measures that binary too, side by side: every
+#   run executes the commands in turn (scripts/measure.py's `----`), so a load that comes and
+#   goes on the machine falls on all of them alike.
 #   4. the apply queue: DynamoDB requests per waiting run per minute and the handoff delay,
 #      against flock(1)
 #   5. a cold `cargo build --release`: wall and CPU time, the binary's size as built and
@@ -18,6 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 N=${N:-50000}
+VALUE_BYTES=${VALUE_BYTES:-185}
+BASELINE=${BASELINE:-}
 ROOT_N=${ROOT_N:-1000}
 work=${BENCH_DIR:-target/bench}
 mkdir -p "$work"
@@ -38,23 +45,36 @@ if only 1 || only 2 || only 3; then cargo build --release --quiet; fi
 
 if only 1; then
 # 1. show on a large plan
-plan="$work/plan-$N.json"
-[ -s "$plan" ] || python3 scripts/gen-plan-json.py "$N" "$plan"
+plan="$work/plan-$N-v$VALUE_BYTES.json"
+[ -s "$plan" ] || python3 scripts/gen-plan-json.py "$N" "$plan" --value-bytes "$VALUE_BYTES"
 size=$(stat -c %s "$plan")
-t=$(measure -- "$tfgate" show --format json "$plan")
-j=$(measure -- jq -c '.resource_changes | group_by(.change.actions) | map({k: .[0].change.actions, n: length})' "$plan")
-python3 - "$size" "$t" "$j" "$N" <<'PY'
+alts=()
+if [ -n "$BASELINE" ]; then
+  # Both versions must print the same summary.
+  cmp <("$BASELINE" show --format json "$plan") <("$tfgate" show --format json "$plan") \
+    || { echo "the baseline's show output differs" >&2; exit 1; }
+  alts+=("$BASELINE" show --format json "$plan" ----)
+fi
+r=$(measure -- "${alts[@]}" "$tfgate" show --format json "$plan" \
+  ---- jq -c '.resource_changes | group_by(.change.actions) | map({k: .[0].change.actions, n: length})' "$plan")
+python3 - "$size" "$r" "$N" "$BASELINE" <<'PY'
 import json, sys
-size = int(sys.argv[1]); t = json.loads(sys.argv[2]); j = json.loads(sys.argv[3]); n = sys.argv[4]
+size = int(sys.argv[1]); r = json.loads(sys.argv[2]); n = sys.argv[3]; baseline = sys.argv[4]
+rows = [("tfgate show --format json", r[-2]), ("jq group_by", r[-1])]
+if baseline:
+    rows.insert(0, (f"before ({baseline}) show --format json", r[0]))
 mb = size / 1e6
+j = r[-1]
 print(f"\n## show --format json, {n} resources, {mb:.1f} MB plan JSON")
 print("| command | wall min / median / max (s) | peak RSS (MB) |")
 print("|---|---|---|")
-for name, r in (("tfgate show --format json", t), ("jq group_by", j)):
-    print(f"| {name} | {r['wall_min']:.3f} / {r['wall_median']:.3f} / {r['wall_max']:.3f} | {r['peak_rss']/1e6:.0f} |")
-print(f"\ntfgate vs jq: {j['wall_median']/t['wall_median']:.1f}x faster (target >= 5x)")
-print(f"throughput: {mb/t['wall_median']:.0f} MB/s (target >= 200 MB/s)")
-print(f"peak RSS / file size: {t['peak_rss']/size:.2f} (target <= 2)")
+for name, x in rows:
+    print(f"| {name} | {x['wall_min']:.3f} / {x['wall_median']:.3f} / {x['wall_max']:.3f} | {x['peak_rss']/1e6:.0f} |")
+for name, t in rows[:-1]:
+    print(f"\n{name}:")
+    print(f"  vs jq: {j['wall_median']/t['wall_median']:.1f}x faster (target >= 10x)")
+    print(f"  throughput: {mb/t['wall_median']:.0f} MB/s (target >= 400 MB/s)")
+    print(f"  peak RSS / file size: {t['peak_rss']/size:.2f} (target <= 1.5)")
 PY
 
 fi
@@ -91,31 +111,44 @@ fi
 if only 3; then
 # 3. diff of two large plans that differ in 10 resources (same seed and timestamp)
 DIFFER=${DIFFER:-10}
-diff_a="$work/diff-a-$N.json"
-diff_b="$work/diff-b-$N-differ-$DIFFER.json"
-[ -s "$diff_a" ] || python3 scripts/gen-plan-json.py "$N" "$diff_a"
-[ -s "$diff_b" ] || python3 scripts/gen-plan-json.py "$N" "$diff_b" --differ "$DIFFER"
+diff_a="$work/diff-a-$N-v$VALUE_BYTES.json"
+diff_b="$work/diff-b-$N-v$VALUE_BYTES-differ-$DIFFER.json"
+[ -s "$diff_a" ] || python3 scripts/gen-plan-json.py "$N" "$diff_a" --value-bytes "$VALUE_BYTES"
+[ -s "$diff_b" ] || python3 scripts/gen-plan-json.py "$N" "$diff_b" --value-bytes "$VALUE_BYTES" --differ "$DIFFER"
 # tfgate diff exits 3 when the plans differ, as they do here: any other status fails the run.
 found=$("$tfgate" diff --format json "$diff_a" "$diff_b") || [ $? -eq 3 ]
-t=$(measure -- bash -c '"$0" diff --format json "$1" "$2"; [ $? -eq 3 ]' "$tfgate" "$diff_a" "$diff_b")
+if [ -n "$BASELINE" ]; then
+  # Both versions must find the same differences.
+  before=$("$BASELINE" diff --format json "$diff_a" "$diff_b") || [ $? -eq 3 ]
+  [ "$before" == "$found" ] || { echo "the baseline's diff output differs" >&2; exit 1; }
+fi
+alts=()
+if [ -n "$BASELINE" ]; then alts+=(bash -c '"$0" diff --format json "$1" "$2"; [ $? -eq 3 ]' "$BASELINE" "$diff_a" "$diff_b" ----); fi
 # diff(1) exits 1 when the files differ, as they do here: only a status above 1 is trouble.
-j=$(measure -- bash -c 'diff <(jq -S . "$0") <(jq -S . "$1"); [ $? -le 1 ]' "$diff_a" "$diff_b")
-python3 - "$(stat -c %s "$diff_a")" "$(stat -c %s "$diff_b")" "$t" "$j" "$N" "$DIFFER" "$found" <<'PY'
+r=$(measure -- "${alts[@]}" bash -c '"$0" diff --format json "$1" "$2"; [ $? -eq 3 ]' "$tfgate" "$diff_a" "$diff_b" \
+  ---- bash -c 'diff <(jq -S . "$0") <(jq -S . "$1"); [ $? -le 1 ]' "$diff_a" "$diff_b")
+python3 - "$(stat -c %s "$diff_a")" "$(stat -c %s "$diff_b")" "$r" "$N" "$DIFFER" "$found" "$BASELINE" <<'PY'
 import json, sys
 size_a, size_b = int(sys.argv[1]), int(sys.argv[2])
-t, j = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-n, k, found = sys.argv[5], int(sys.argv[6]), json.loads(sys.argv[7])
+r = json.loads(sys.argv[3])
+n, k, found, baseline = sys.argv[4], int(sys.argv[5]), json.loads(sys.argv[6]), sys.argv[7]
+rows = [("tfgate diff --format json A B", r[-2]), ("diff <(jq -S . A) <(jq -S . B)", r[-1])]
+if baseline:
+    rows.insert(0, (f"before ({baseline}) diff --format json A B", r[0]))
+j = r[-1]
 subjects = {(d["address"], d.get("deposed")) for d in found["differences"]}
 resources = [s for s in subjects if not s[0].startswith("output.")]
 print(f"\n## diff --format json, {n} resources per plan ({size_a/1e6:.1f} MB + {size_b/1e6:.1f} MB), {k} differ")
 print("| command | wall min / median / max (s) | peak RSS (MB) |")
 print("|---|---|---|")
-for name, r in (("tfgate diff --format json A B", t), ("diff <(jq -S . A) <(jq -S . B)", j)):
-    print(f"| {name} | {r['wall_min']:.3f} / {r['wall_median']:.3f} / {r['wall_max']:.3f} | {r['peak_rss']/1e6:.0f} |")
+for name, x in rows:
+    print(f"| {name} | {x['wall_min']:.3f} / {x['wall_median']:.3f} / {x['wall_max']:.3f} | {x['peak_rss']/1e6:.0f} |")
 print(f"\ntfgate found {len(resources)} differing resources (expected {k}) and {len(subjects) - len(resources)} outputs")
-print(f"tfgate vs diff+jq: {j['wall_median']/t['wall_median']:.1f}x faster")
-print(f"tfgate wall median: {t['wall_median']:.3f} s, max {t['wall_max']:.3f} s (target < 1 s)")
-print(f"peak RSS / (size A + size B): {t['peak_rss']/(size_a + size_b):.2f} (target <= 2)")
+for name, t in rows[:-1]:
+    print(f"\n{name}:")
+    print(f"  vs diff+jq: {j['wall_median']/t['wall_median']:.1f}x faster")
+    print(f"  wall median: {t['wall_median']:.3f} s, max {t['wall_max']:.3f} s (target <= 0.3 s)")
+    print(f"  peak RSS / (size A + size B): {t['peak_rss']/(size_a + size_b):.2f} (target <= 2)")
 PY
 
 fi

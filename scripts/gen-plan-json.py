@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a synthetic `terraform show -json` plan with N resource changes.
 
-    gen-plan-json.py N OUT [--seed S] [--differ K] [--timestamp TS]
+    gen-plan-json.py N OUT [--seed S] [--differ K] [--timestamp TS] [--value-bytes B]
 
 The plan imitates what Terraform 1.11 writes for a root module made of
 `terraform_data` resources (format_version "1.2"): variables, planned_values,
@@ -22,6 +22,14 @@ of input, exactly as Terraform renders them:
 About 40% are creates, the rest in-place updates (res_000000 and res_000001
 are always updates, since outputs reference them). Updates also appear in
 prior_state; creates do not.
+
+--value-bytes B makes every resource's input about B bytes larger (default
+0: the shapes above, about 1.4 KB per resource in all), as real plans carry
+policy documents, user data and descriptions: the string kind's value ends in
+B characters, the object kinds gain a `description` of B characters, each
+list item ends in B/3. The added text is derived from (seed, i) like the
+rest and is the same before and after, so it changes nothing --differ does.
+With B = 185, 50,000 resources make about 120 MB.
 
 --differ K changes the new ("after") value of K resources, spread evenly over
 0..N-1, and everything Terraform derives from it (planned_values,
@@ -57,7 +65,7 @@ class Resource:
     __slots__ = ("i", "name", "address", "kind", "create", "id", "old", "new",
                  "differs")
 
-    def __init__(self, seed, i, differs):
+    def __init__(self, seed, i, differs, value_bytes=0):
         self.i = i
         self.name = "res_%06d" % i
         self.address = "terraform_data." + self.name
@@ -70,11 +78,15 @@ class Resource:
         tag = h[32:38]
         rev = int(h[38:40], 16) % 50
         k = self.kind
+        pad = filler(h, value_bytes)
         if k == KIND_STRING:
             self.old = "svc-%06d-%s-r%d" % (i, tag, rev)
             self.new = "svc-%06d-%s-r%d" % (i, tag, rev + 1)
             if differs:
                 self.new += "-differ"
+            if pad:
+                self.old += "-" + pad
+                self.new += "-" + pad
         elif k == KIND_OBJECT:
             base = {
                 "enabled": True,
@@ -88,16 +100,24 @@ class Resource:
             self.new = dict(base)
             if differs:
                 self.new = dict(base, port=base["port"] + 10000)
+            if pad:
+                self.old["description"] = self.new["description"] = pad
         elif k == KIND_LIST:
             self.old = ["zone-a", "zone-b", "zone-%s" % tag[:3]]
             self.new = ["zone-a", "zone-b", "zone-%s" % tag[3:6]]
             if differs:
                 self.new = ["zone-a", "zone-b", "zone-differ-%06d" % i]
+            if pad:
+                part = "-" + pad[:len(pad) // 3]
+                self.old = [z + part for z in self.old]
+                self.new = [z + part for z in self.new]
         else:
             self.old = {"password": DB_PASSWORD_OLD, "user": "app_%06d" % i}
             self.new = {"password": DB_PASSWORD, "user": "app_%06d" % i}
             if differs:
                 self.new = {"password": DB_PASSWORD, "user": "app_%06d_differ" % i}
+            if pad:
+                self.old["description"] = self.new["description"] = pad
 
     # --- shapes (these mirror what terraform 1.11 emits for each kind) -----
 
@@ -237,6 +257,17 @@ class Resource:
         }
 
 
+def filler(h, size):
+    """`size` characters of text derived from the resource's hash `h` (words of its hex)."""
+    if size <= 0:
+        return ""
+    words = [h[j:j + 8] for j in range(0, 64, 8)]
+    text = " ".join(words)
+    while len(text) < size:
+        text += " " + text
+    return text[:size]
+
+
 def write_array(out, items):
     out.write("[")
     first = True
@@ -258,18 +289,22 @@ def main(argv):
                     help="change the after values of K resources (default 0)")
     ap.add_argument("--timestamp", default="2025-01-01T00:00:00Z",
                     help="value of the timestamp field (default 2025-01-01T00:00:00Z)")
+    ap.add_argument("--value-bytes", type=int, default=0, metavar="B",
+                    help="make every resource's input about B bytes larger (default 0)")
     args = ap.parse_args(argv)
 
-    n, k = args.n, args.differ
+    n, k, value_bytes = args.n, args.differ, args.value_bytes
     if n < 2:
         ap.error("N must be at least 2")
+    if value_bytes < 0:
+        ap.error("--value-bytes B must not be negative")
     if k < 0 or k > n:
         ap.error("--differ K must be between 0 and N")
     seed = args.seed
     differ = frozenset((j * n) // k for j in range(k)) if k else frozenset()
 
     def res(i):
-        return Resource(seed, i, i in differ)
+        return Resource(seed, i, i in differ, value_bytes)
 
     def resources():
         for i in range(n):

@@ -2,10 +2,15 @@
 """Time a command (or a sequence of commands run one after another) as whole processes.
 
     measure.py [--runs N] [--warmup W] [--cwd DIR] -- CMD ARGS... [--- CMD ARGS...]
+               [---- CMD ARGS... [--- CMD ARGS...]]...
 
 Each run executes the commands in order with stdout discarded; a run's wall time is the sum
 over its commands, its peak RSS the largest of theirs (from wait4's rusage). Prints one JSON
 object: runs, wall seconds (min/median/max) and peak RSS in bytes. Fails if a command fails.
+
+`----` separates alternatives that are measured side by side: each run (and each warm-up)
+executes every alternative once, in turn, so a load that comes and goes on the machine falls on
+all of them alike. With alternatives the output is a JSON list, one object per alternative.
 Stdlib only.
 """
 import argparse
@@ -42,30 +47,36 @@ def main():
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     words = args.command[1:] if args.command[:1] == ["--"] else args.command
-    commands, current = [], []
-    for w in words:
-        if w == "---":
+    alternatives, commands, current = [], [], []
+    for w in words + ["----"]:
+        if w in ("---", "----"):
             commands.append(current)
             current = []
+            if w == "----":
+                alternatives.append(commands)
+                commands = []
         else:
             current.append(w)
-    commands.append(current)
-    if not all(commands):
+    if not all(all(cmds) for cmds in alternatives):
         sys.exit("measure.py: empty command")
     for _ in range(args.warmup):
-        run_once(commands, args.cwd)
-    walls, peaks = [], []
+        for commands in alternatives:
+            run_once(commands, args.cwd)
+    walls = [[] for _ in alternatives]
+    peaks = [[] for _ in alternatives]
     for _ in range(args.runs):
-        wall, peak = run_once(commands, args.cwd)
-        walls.append(wall)
-        peaks.append(peak)
-    print(json.dumps({
+        for i, commands in enumerate(alternatives):
+            wall, peak = run_once(commands, args.cwd)
+            walls[i].append(wall)
+            peaks[i].append(peak)
+    results = [{
         "runs": args.runs,
-        "wall_min": min(walls),
-        "wall_median": statistics.median(walls),
-        "wall_max": max(walls),
-        "peak_rss": max(peaks),
-    }))
+        "wall_min": min(w),
+        "wall_median": statistics.median(w),
+        "wall_max": max(w),
+        "peak_rss": max(p),
+    } for w, p in zip(walls, peaks)]
+    print(json.dumps(results if len(results) > 1 else results[0]))
 
 
 if __name__ == "__main__":
