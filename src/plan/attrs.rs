@@ -258,20 +258,25 @@ fn walk<'a>(
         (Some(Shape::Object), Some(Shape::Object)) => nested_at(path.0.len(), || {
             let mut any =
                 differs_unseen(before, after, unknown) && report(found, path, Some(after));
-            let mut keys: Vec<&str> = Vec::new();
-            for v in [before, after, unknown] {
-                if let Node::Object(entries) = v {
-                    keys.extend(entries.iter().map(|(k, _)| k.as_ref()));
-                }
-            }
-            keys.sort_unstable();
-            keys.dedup();
-            for k in keys {
+            // Every key of the three, in order: their entries are sorted by key, so one merging
+            // pass takes each key's values without a lookup.
+            let mut sides = [before, after, unknown].map(|v| match v {
+                Node::Object(entries) => entries.as_slice(),
+                _ => &[],
+            });
+            while let Some(k) = sides.iter().filter_map(|e| e.first()).map(|(k, _)| k).min() {
+                let [b, a, u] = sides.each_mut().map(|e| match e.split_first() {
+                    Some(((key, v), rest)) if key == k => {
+                        *e = rest;
+                        v
+                    }
+                    _ => &NULL,
+                });
                 path.0.push(Seg::Key(k.to_string()));
                 any |= walk(
-                    before.get(k).unwrap_or(&NULL),
-                    after.get(k).unwrap_or(&NULL),
-                    unknown.get(k).unwrap_or(&NULL),
+                    b,
+                    a,
+                    u,
                     sens_child(bsens, |v| v.get(k)),
                     sens_child(asens, |v| v.get(k)),
                     path,

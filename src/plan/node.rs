@@ -248,7 +248,7 @@ impl PartialEq for Node<'_> {
 /// A JSON string literal. Strings without characters that need escaping (nearly all of them)
 /// are copied as they are.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -256,6 +256,16 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
         // serde_json's escaping; writing to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// Whether a string holds a character JSON escapes (`"`, `\\`, a control character). Tested a
+/// block at a time, with no early exit inside a block, so that the test is vectorized.
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.chunks(32).any(|block| {
+        block.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
+    })
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
@@ -362,6 +372,10 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             }
             Ok::<(), A::Error>(())
         })?;
+        // Terraform writes every object with its keys sorted: then there is nothing to do.
+        if entries.is_sorted_by(|a, b| a.0 < b.0) {
+            return Ok(Node::Object(entries));
+        }
         // Stable sort, then keep the last of equal keys.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut deduped: Vec<(Cow<'de, str>, Node<'de>)> = Vec::with_capacity(entries.len());
@@ -417,6 +431,42 @@ mod tests {
         let mut out = Vec::new();
         parse(r#"{"b":"x\"y","a":{"d":1.5,"c":-2}}"#).write_canonical(&mut out);
         assert_eq!(out, br#"{"a":{"c":-2,"d":1.5},"b":"x\"y"}"#);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_in_any_order() {
+        for (text, kept) in [
+            (r#"{"a":1,"a":2,"b":3}"#, r#"{"a":2,"b":3}"#),
+            (r#"{"b":3,"a":1,"a":2}"#, r#"{"a":2,"b":3}"#),
+            (r#"{"a":2,"b":3}"#, r#"{"a":2,"b":3}"#),
+            (r#"{"b":3,"a":2}"#, r#"{"a":2,"b":3}"#),
+        ] {
+            let mut out = Vec::new();
+            parse(text).write_canonical(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), kept, "{text}");
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let long = "x".repeat(70);
+        for s in [
+            String::new(),
+            "plain".into(),
+            format!("{long}\""),
+            format!("{long}\\{long}"),
+            format!("{long}\u{1f}"),
+            format!("{long}\n{long}"),
+            format!("{long}\u{7f}é🚀"),
+            "\t".into(),
+        ] {
+            let mut out = Vec::new();
+            write_json_string(&s, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+        }
     }
 
     #[test]
