@@ -17,7 +17,7 @@ use crate::commands::plan::root_name;
 use crate::commands::show::read_plan_json;
 use crate::error::{Error, Outcome};
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
-use crate::plan::redact::secrets_of_plan;
+use crate::plan::redact::{secrets_of_plan, secrets_of_plan_beside};
 use crate::render::comment::MAX_COMMENT_BYTES;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
@@ -305,28 +305,27 @@ fn reference_text(reference: &ArchiveRef) -> String {
 
 type Parsed<'b> = (Plan<'b>, Vec<String>);
 
-/// Parses both plans at once (one thread each) and collects their secrets.
+/// Parses both plans at once (one thread each), then collects their secrets (B's only where
+/// they may differ from A's: the masker gets both). An error is A's before B's, and a plan's
+/// JSON error before its secrets'.
 fn parse_both<'b>(a: &'b Loaded, b: &'b Loaded) -> Result<(Parsed<'b>, Parsed<'b>), Error> {
-    fn one(l: &Loaded) -> Result<Parsed<'_>, Error> {
-        let plan = plan_json::parse(&l.bytes).map_err(|kind| Error::PlanJson {
-            path: l.path.clone(),
-            kind,
-        })?;
-        let secrets = secrets_of_plan(&plan).map_err(|kind| Error::PlanJson {
-            path: l.path.clone(),
-            kind,
-        })?;
-        Ok((plan, secrets))
-    }
-    let (pa, pb) = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| one(b));
-        let pa = one(a);
-        let pb = worker
+    let on = |l: &Loaded| {
+        let path = l.path.clone();
+        move |kind| Error::PlanJson { path, kind }
+    };
+    let (plan_a, plan_b) = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| plan_json::parse(&b.bytes));
+        let plan_a = plan_json::parse(&a.bytes);
+        let plan_b = worker
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (pa, pb)
+        (plan_a, plan_b)
     });
-    Ok((pa?, pb?))
+    let plan_a = plan_a.map_err(on(a))?;
+    let secrets_a = secrets_of_plan(&plan_a).map_err(on(a))?;
+    let plan_b = plan_b.map_err(on(b))?;
+    let secrets_b = secrets_of_plan_beside(&plan_b, Some(&plan_a)).map_err(on(b))?;
+    Ok(((plan_a, secrets_a), (plan_b, secrets_b)))
 }
 
 /// Plans of different roots or workspaces may be compared, but the user should know: from the
@@ -342,6 +341,16 @@ fn warn_if_unrelated(ui: &Ui, a: (&str, &Loaded, &Plan<'_>), b: (&str, &Loaded, 
                 ma.root, ma.workspace, mb.root, mb.workspace
             ));
         }
+        return;
+    }
+    // Usually B's first resource is one of A's: then A needs no index.
+    let first_shared = plan_b.resource_changes.first().is_some_and(|rb| {
+        plan_a
+            .resource_changes
+            .iter()
+            .any(|ra| ra.address == rb.address)
+    });
+    if first_shared {
         return;
     }
     let addresses: HashSet<&str> = plan_a

@@ -13,6 +13,7 @@ use crate::plan::attrs::{
     self, AttrChange, AttrPath, ChangeValues, Seg, changed_attributes, walk_changes,
 };
 use crate::plan::node::Node;
+use crate::plan::par;
 use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 
 /// `"sha256:<hex>"` of the plan's change set: the sha256 of the sorted sha256s of its entries.
@@ -20,33 +21,45 @@ use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 /// A value that cannot be read whole is an error: a fingerprint that skipped it would match a
 /// plan that differs there.
 pub fn of_plan(plan: &Plan<'_>) -> Result<String, PlanJsonError> {
-    let changes: Vec<&ResourceChange<'_>> = plan
-        .resource_changes
-        .iter()
-        .filter(|rc| is_in_change_set(rc))
-        .collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = changes.len().div_ceil(threads).max(256);
-    let parts: Vec<Result<Vec<[u8; 32]>, PlanJsonError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = changes
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|rc| resource_digest(rc))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("fingerprint worker panicked"))
-            .collect()
+    of_digests(plan, &resource_digests(plan, &|_, _| None)?)
+}
+
+/// The digest of every resource change in the change set (`None` for the others), in the
+/// plan's order, hashed on all cores. `known(i, change)` may give the digest of the `i`-th
+/// change instead: one already computed for a change with the same inputs (`same_inputs`). An
+/// error is the first resource's, in the plan's order.
+pub fn resource_digests(
+    plan: &Plan<'_>,
+    known: &(dyn Fn(usize, &ResourceChange<'_>) -> Option<[u8; 32]> + Sync),
+) -> Result<Vec<Option<[u8; 32]>>, PlanJsonError> {
+    let digest = |i: usize, rc: &ResourceChange<'_>| -> Result<Option<[u8; 32]>, PlanJsonError> {
+        if !is_in_change_set(rc) {
+            return Ok(None);
+        }
+        known(i, rc)
+            .map_or_else(|| resource_digest(rc), Ok)
+            .map(Some)
+    };
+    let parts = par::map_chunks(&plan.resource_changes, |start, part| {
+        part.iter()
+            .enumerate()
+            .map(|(j, rc)| digest(start + j, rc))
+            .collect::<Result<Vec<_>, _>>()
     });
-    let mut digests: Vec<[u8; 32]> = Vec::with_capacity(changes.len());
+    let mut digests = Vec::with_capacity(plan.resource_changes.len());
     for part in parts {
         digests.extend(part?);
     }
+    Ok(digests)
+}
+
+/// The fingerprint from the digests of the plan's resource changes (`resource_digests`) and
+/// those of its changing outputs.
+pub fn of_digests(
+    plan: &Plan<'_>,
+    resources: &[Option<[u8; 32]>],
+) -> Result<String, PlanJsonError> {
+    let mut digests: Vec<[u8; 32]> = resources.iter().flatten().copied().collect();
     for (name, c) in plan.output_changes.iter().filter(|(_, c)| !c.is_no_op()) {
         digests.push(output_digest(name, c)?);
     }
@@ -56,6 +69,26 @@ pub fn of_plan(plan: &Plan<'_>) -> Result<String, PlanJsonError> {
         hasher.update(d);
     }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// Whether two resource changes have the same digest because everything `resource_digest`
+/// reads of them is byte for byte the same.
+pub fn same_inputs(x: &ResourceChange<'_>, y: &ResourceChange<'_>) -> bool {
+    fn raw(r: Option<&RawValue>) -> Option<&str> {
+        r.map(RawValue::get)
+    }
+    fn import_id<'r>(rc: &'r ResourceChange<'_>) -> Option<Option<&'r str>> {
+        rc.change.importing.as_ref().map(|i| i.id.as_deref())
+    }
+    x.address == y.address
+        && x.previous_address == y.previous_address
+        && x.deposed == y.deposed
+        && x.change.actions == y.change.actions
+        && raw(x.change.replace_paths) == raw(y.change.replace_paths)
+        && raw(x.change.before) == raw(y.change.before)
+        && raw(x.change.after) == raw(y.change.after)
+        && raw(x.change.after_unknown) == raw(y.change.after_unknown)
+        && import_id(x) == import_id(y)
 }
 
 /// A resource change belongs to the change set when it does something: an action other than

@@ -6,6 +6,7 @@ pub mod attrs;
 pub mod compare;
 pub mod fingerprint;
 pub mod node;
+pub mod par;
 pub mod redact;
 pub mod summary;
 

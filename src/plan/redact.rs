@@ -15,7 +15,8 @@ use serde_json::value::RawValue;
 
 use crate::plan::attrs;
 use crate::plan::node::{Node, nested};
-use crate::terraform::plan_json::{Change, Plan, PlanJsonError};
+use crate::plan::par;
+use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 
 pub const SENSITIVE: &str = "(sensitive value)";
 pub const MASKED: &str = "***";
@@ -266,6 +267,18 @@ fn entity_name(c: char) -> Option<&'static str> {
 /// of sensitive outputs, and of sensitive attributes in resource changes and drift. A value
 /// that cannot be read is an error: a secret in it could not be masked.
 pub fn secrets_of_plan(plan: &Plan<'_>) -> Result<Vec<String>, PlanJsonError> {
+    secrets_of_plan_beside(plan, None)
+}
+
+/// `secrets_of_plan` of `plan` for a masker that knows `other`'s secrets too (`diff`): a
+/// resource change with the same address, values and sensitivity masks as the change at the
+/// same place in `other` has the same secrets, and is not read again (two plans of one
+/// configuration list their resources in the same order). An error left out is one
+/// `secrets_of_plan(other)` gives. Resource changes are read on all cores.
+pub fn secrets_of_plan_beside(
+    plan: &Plan<'_>,
+    other: Option<&Plan<'_>>,
+) -> Result<Vec<String>, PlanJsonError> {
     let mut out = Vec::new();
     if let Some(cfg) = &plan.configuration {
         for (name, var) in &cfg.root_module.variables {
@@ -290,12 +303,43 @@ pub fn secrets_of_plan(plan: &Plan<'_>) -> Result<Vec<String>, PlanJsonError> {
             collect_change(change, &at, &mut out)?;
         }
     }
-    for rc in plan.resource_changes.iter().chain(&plan.resource_drift) {
+    let known = |i: usize, rc: &ResourceChange<'_>| {
+        other
+            .and_then(|o| o.resource_changes.get(i))
+            .is_some_and(|o| same_secrets(o, rc))
+    };
+    let parts = par::map_chunks(&plan.resource_changes, |start, part| {
+        let mut found = Vec::new();
+        for (i, rc) in (start..).zip(part) {
+            if !known(i, rc) {
+                collect_change(&rc.change, &rc.address, &mut found)?;
+            }
+        }
+        Ok::<_, PlanJsonError>(found)
+    });
+    for part in parts {
+        out.extend(part?);
+    }
+    for rc in &plan.resource_drift {
         collect_change(&rc.change, &rc.address, &mut out)?;
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Whether two resource changes hold the same secrets because everything `collect_change`
+/// reads of them is byte for byte the same.
+fn same_secrets(x: &ResourceChange<'_>, y: &ResourceChange<'_>) -> bool {
+    fn raw(r: Option<&RawValue>) -> Option<&str> {
+        r.map(RawValue::get)
+    }
+    let (cx, cy) = (&x.change, &y.change);
+    x.address == y.address
+        && raw(cx.before) == raw(cy.before)
+        && raw(cx.after) == raw(cy.after)
+        && raw(cx.before_sensitive) == raw(cy.before_sensitive)
+        && raw(cx.after_sensitive) == raw(cy.after_sensitive)
 }
 
 fn collect_change(
@@ -541,6 +585,95 @@ mod tests {
         assert_eq!(m.mask("abcd-1 d-1234"), format!("{SENSITIVE} {SENSITIVE}"));
         // Two escaped secrets overlapping.
         assert_eq!(m.mask("x c\\\"d\\\"e&lt;fg y"), format!("x {SENSITIVE} y"));
+    }
+
+    #[test]
+    fn secrets_beside_another_plan_leave_out_only_what_it_holds() {
+        let plan = |changes: &str| {
+            format!(
+                r#"{{"format_version":"1.2","variables":{{"pw":{{"value":"var-secret"}}}},
+                  "configuration":{{"root_module":{{"variables":{{"pw":{{"sensitive":true}}}}}}}},
+                  "resource_changes":[{changes}]}}"#
+            )
+        };
+        let change = |address: &str, after: &str, mask: &str| {
+            format!(
+                r#"{{"address":"{address}","change":{{"actions":["create"],"after":{{"p":"{after}"}},"after_sensitive":{{"p":{mask}}}}}}}"#
+            )
+        };
+        let a = plan(
+            &[
+                change("a.x", "x-secret", "true"),
+                change("a.y", "y-secret", "true"),
+            ]
+            .join(","),
+        );
+        let a = crate::terraform::plan_json::parse(a.as_bytes()).unwrap();
+        let cases = [
+            // The same changes: nothing of theirs is read again.
+            (
+                vec![
+                    change("a.x", "x-secret", "true"),
+                    change("a.y", "y-secret", "true"),
+                ],
+                vec![],
+            ),
+            // Another value, another mask, another address, another place.
+            (
+                vec![
+                    change("a.x", "x-other", "true"),
+                    change("a.y", "y-secret", "true"),
+                ],
+                vec!["x-other"],
+            ),
+            (
+                vec![
+                    change("a.x", "x-secret", "false"),
+                    change("a.y", "y-secret", "[true]"),
+                ],
+                vec![],
+            ),
+            (
+                vec![
+                    change("a.z", "x-secret", "true"),
+                    change("a.y", "y-secret", "true"),
+                ],
+                vec!["x-secret"],
+            ),
+            (
+                vec![
+                    change("a.y", "y-secret", "true"),
+                    change("a.x", "x-secret", "true"),
+                ],
+                vec!["x-secret", "y-secret"],
+            ),
+        ];
+        for (changes, read) in cases {
+            let b = plan(&changes.join(","));
+            let b = crate::terraform::plan_json::parse(b.as_bytes()).unwrap();
+            let mut expected: Vec<&str> = read.clone();
+            expected.push("var-secret");
+            expected.sort();
+            assert_eq!(
+                secrets_of_plan_beside(&b, Some(&a)).unwrap(),
+                expected,
+                "{changes:?}"
+            );
+            // What the masker gets is the same as with all of B's secrets.
+            let union = |mut x: Vec<String>, y: Vec<String>| {
+                x.extend(y);
+                x.sort();
+                x.dedup();
+                x
+            };
+            assert_eq!(
+                union(
+                    secrets_of_plan(&a).unwrap(),
+                    secrets_of_plan_beside(&b, Some(&a)).unwrap()
+                ),
+                union(secrets_of_plan(&a).unwrap(), secrets_of_plan(&b).unwrap()),
+            );
+        }
     }
 
     #[test]

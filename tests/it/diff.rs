@@ -584,6 +584,67 @@ fn sensitive_differences_are_redacted_in_every_format() {
     }
 }
 
+/// The `sensitive` plan with its resource changes repeated in modules to about 1 MiB (a few
+/// thousand changes, spread over several of the chunks the cores share), edited, written
+/// into the test directory.
+fn grown_plan(env: &TestEnv, to: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut plan: Value =
+        serde_json::from_slice(&std::fs::read(data("sensitive.json")).unwrap()).unwrap();
+    let changes = plan["resource_changes"].as_array().unwrap().clone();
+    let copies = (1 << 20) / serde_json::to_vec(&changes).unwrap().len() + 1;
+    let grown: Vec<Value> = (0..copies)
+        .flat_map(|i| {
+            changes.iter().map(move |rc| {
+                let mut rc = rc.clone();
+                rc["address"] =
+                    format!("module.copy_{i}.{}", rc["address"].as_str().unwrap()).into();
+                rc
+            })
+        })
+        .collect();
+    plan["resource_changes"] = grown.into();
+    edit(&mut plan);
+    let path = env.path().join(to);
+    std::fs::write(&path, serde_json::to_vec(&plan).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn large_plans_that_differ_in_one_resource() {
+    let env = TestEnv::new();
+    let a = grown_plan(&env, "a.json", |_| {});
+    let same = grown_plan(&env, "same.json", |_| {});
+    let (run, v) = diff_json(&env, Path::new(&a), Path::new(&same), &[]);
+    run.assert_code(0);
+    assert_eq!(v["identical"], json!(true), "{v:#}");
+    assert_eq!(v["fingerprint_a"], v["fingerprint_b"]);
+    // One copy's password rotated: only B holds the new secret.
+    let address = "module.copy_7.terraform_data.app_secrets";
+    let b = grown_plan(&env, "b.json", |plan| {
+        resource(plan, address)["change"]["after"]["input"]["creds"]["password"] =
+            json!(NEW_PASSWORD);
+    });
+    let (run, v) = diff_json(&env, Path::new(&a), Path::new(&b), &[]);
+    run.assert_code(3);
+    assert_eq!(
+        kinds(&v),
+        vec![entry(address, "after", &["input.creds.password"])],
+        "{v:#}"
+    );
+    assert_eq!(v["differences"][0]["b"], json!("(sensitive value)"));
+    let shown = |p: &str| env.run(&["show", p, "--format", "json"]).json()["fingerprint"].clone();
+    assert_eq!(v["fingerprint_a"], shown(&a));
+    assert_eq!(v["fingerprint_b"], shown(&b));
+    for format in ["human", "markdown", "json"] {
+        let mask = "AKIA[0-9A-Z]{16}";
+        let run = env.run(&["diff", &a, &b, "--format", format, "--mask", mask]);
+        run.assert_code(3);
+        for secret in SECRETS {
+            assert!(!run.stdout.contains(secret), "{secret} leaked ({format})");
+        }
+    }
+}
+
 #[test]
 fn plans_of_different_roots_are_compared_with_a_warning() {
     let env = TestEnv::new();
