@@ -40,6 +40,9 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 echo "terraform: $(terraform version | head -1); jq: $(jq --version)"
+# Other work on the machine slows every command measured; the load says how much there was.
+load() { echo "load average (1, 5, 15 min) $1: $(cut -d' ' -f1-3 /proc/loadavg)"; }
+load "at the start"
 only() { [[ "${SECTIONS:-1234}" == *"$1"* ]]; }
 if only 1 || only 2 || only 3; then cargo build --release --quiet; fi
 
@@ -66,10 +69,10 @@ if baseline:
 mb = size / 1e6
 j = r[-1]
 print(f"\n## show --format json, {n} resources, {mb:.1f} MB plan JSON")
-print("| command | wall min / median / max (s) | peak RSS (MB) |")
-print("|---|---|---|")
+print("| command | wall min / median / max (s) | CPU median (s) | peak RSS (MB) |")
+print("|---|---|---|---|")
 for name, x in rows:
-    print(f"| {name} | {x['wall_min']:.3f} / {x['wall_median']:.3f} / {x['wall_max']:.3f} | {x['peak_rss']/1e6:.0f} |")
+    print(f"| {name} | {x['wall_min']:.3f} / {x['wall_median']:.3f} / {x['wall_max']:.3f} | {x['cpu_median']:.3f} | {x['peak_rss']/1e6:.0f} |")
 for name, t in rows[:-1]:
     print(f"\n{name}:")
     print(f"  vs jq: {j['wall_median']/t['wall_median']:.1f}x faster (target >= 10x)")
@@ -139,10 +142,10 @@ j = r[-1]
 subjects = {(d["address"], d.get("deposed")) for d in found["differences"]}
 resources = [s for s in subjects if not s[0].startswith("output.")]
 print(f"\n## diff --format json, {n} resources per plan ({size_a/1e6:.1f} MB + {size_b/1e6:.1f} MB), {k} differ")
-print("| command | wall min / median / max (s) | peak RSS (MB) |")
-print("|---|---|---|")
+print("| command | wall min / median / max (s) | CPU median (s) | peak RSS (MB) |")
+print("|---|---|---|---|")
 for name, x in rows:
-    print(f"| {name} | {x['wall_min']:.3f} / {x['wall_median']:.3f} / {x['wall_max']:.3f} | {x['peak_rss']/1e6:.0f} |")
+    print(f"| {name} | {x['wall_min']:.3f} / {x['wall_median']:.3f} / {x['wall_max']:.3f} | {x['cpu_median']:.3f} | {x['peak_rss']/1e6:.0f} |")
 print(f"\ntfgate found {len(resources)} differing resources (expected {k}) and {len(subjects) - len(resources)} outputs")
 for name, t in rows[:-1]:
     print(f"\n{name}:")
@@ -205,3 +208,4 @@ print(f"| aws-lc crates built | {aws_lc} |")
 PY
 echo "cargo's timing report: $work/cold-build-timing.html"
 fi
+load "at the end"

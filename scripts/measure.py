@@ -5,8 +5,9 @@
                [---- CMD ARGS... [--- CMD ARGS...]]...
 
 Each run executes the commands in order with stdout discarded; a run's wall time is the sum
-over its commands, its peak RSS the largest of theirs (from wait4's rusage). Prints one JSON
-object: runs, wall seconds (min/median/max) and peak RSS in bytes. Fails if a command fails.
+over its commands, its CPU time the sum of their user and system time, its peak RSS the
+largest of theirs (from wait4's rusage). Prints one JSON object: runs, wall seconds
+(min/median/max), median CPU seconds and peak RSS in bytes. Fails if a command fails.
 
 `----` separates alternatives that are measured side by side: each run (and each warm-up)
 executes every alternative once, in turn, so a load that comes and goes on the machine falls on
@@ -24,19 +25,21 @@ import time
 
 def run_once(commands, cwd):
     total = 0.0
+    cpu = 0.0
     peak = 0
     for cmd in commands:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         total += time.perf_counter() - start
+        cpu += usage.ru_utime + usage.ru_stime
         peak = max(peak, usage.ru_maxrss * 1024)
         code = os.waitstatus_to_exitcode(status)
         if code not in (0,):
             err = proc.stderr.read().decode(errors="replace")
             sys.exit(f"measure.py: {' '.join(cmd)} exited {code}\n{err}")
         proc.stderr.close()
-    return total, peak
+    return total, cpu, peak
 
 
 def main():
@@ -63,19 +66,22 @@ def main():
         for commands in alternatives:
             run_once(commands, args.cwd)
     walls = [[] for _ in alternatives]
+    cpus = [[] for _ in alternatives]
     peaks = [[] for _ in alternatives]
     for _ in range(args.runs):
         for i, commands in enumerate(alternatives):
-            wall, peak = run_once(commands, args.cwd)
+            wall, cpu, peak = run_once(commands, args.cwd)
             walls[i].append(wall)
+            cpus[i].append(cpu)
             peaks[i].append(peak)
     results = [{
         "runs": args.runs,
         "wall_min": min(w),
         "wall_median": statistics.median(w),
         "wall_max": max(w),
+        "cpu_median": statistics.median(c),
         "peak_rss": max(p),
-    } for w, p in zip(walls, peaks)]
+    } for w, c, p in zip(walls, cpus, peaks)]
     print(json.dumps(results if len(results) > 1 else results[0]))
 
 
