@@ -370,3 +370,12 @@ mod tests {
         assert_eq!(Context::from_env(&env).github_output, None);
     }
 }
+
+/// "runner-7 pid 4242": which machine and process hold a ticket.
+pub fn runner_identity() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown host".into());
+    format!("{host} pid {}", std::process::id())
+}

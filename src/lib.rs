@@ -12,13 +12,16 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod github;
+pub mod ops;
 pub mod plan;
 pub mod queue;
 pub mod render;
 pub mod settings;
 pub mod terraform;
 pub mod ui;
+pub mod wire;
 
+use clap::CommandFactory;
 use cli::{Cli, Command};
 use context::{Context, Env};
 use error::{Error, Outcome};
@@ -74,7 +77,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         .map_err(|e| Error::io("install signal handlers for", "tfgate", e))?;
     match &cli.command {
         Command::Plan(args) => {
-            let plan = settings::resolve_plan(args, &file, env);
+            let plan = args.settings(&file, env);
             let opts = commands::plan::PlanOptions {
                 common: &common,
                 plan: &plan,
@@ -85,7 +88,8 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         }
         Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
         Command::Apply(args) => {
-            let plan_defaults = settings::resolve_apply(args, &file, common.file.as_deref())?;
+            let plan_defaults =
+                settings::resolve_apply(args.flags(), &file, common.file.as_deref())?;
             let opts = commands::apply::ApplyOptions {
                 common: &common,
                 ctx: &ctx,
@@ -111,8 +115,10 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         Command::Comment(args) => {
             runtime.block_on(commands::comment::run(ui, &github, &args.bundle))
         }
-        Command::Completions(args) => commands::completions::completions(ui, args.shell),
-        Command::Man(args) => commands::completions::man(ui, args),
+        Command::Completions(args) => {
+            commands::completions::completions(ui, Cli::command(), args.shell)
+        }
+        Command::Man(args) => commands::completions::man(ui, Cli::command(), args),
     }
 }
 

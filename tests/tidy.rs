@@ -119,7 +119,11 @@ fn sources() -> BTreeMap<String, Source> {
                     .strip_prefix("mod ")
                     .and_then(|r| r.strip_suffix(';'))
             {
-                let parent = if name == "lib" { String::new() } else { format!("{name}::") };
+                let parent = if name == "lib" {
+                    String::new()
+                } else {
+                    format!("{name}::")
+                };
                 test_modules.insert(format!("{parent}{child}"));
             }
         }
@@ -209,10 +213,7 @@ fn imports(source: &Source, modules: &BTreeMap<String, Source>) -> BTreeSet<Stri
     found
 }
 
-fn graph() -> (
-    BTreeMap<String, Source>,
-    BTreeMap<String, BTreeSet<String>>,
-) {
+fn graph() -> (BTreeMap<String, Source>, BTreeMap<String, BTreeSet<String>>) {
     let modules = sources();
     let edges = modules
         .iter()
@@ -234,7 +235,9 @@ fn every_module_has_a_layer_and_imports_only_downwards() {
             continue;
         }
         let Some((from_rank, from_layer)) = layer_of(from) else {
-            problems.push(format!("{from}: in no layer (add it to LAYERS in tests/tidy.rs)"));
+            problems.push(format!(
+                "{from}: in no layer (add it to LAYERS in tests/tidy.rs)"
+            ));
             continue;
         };
         for to in targets {
@@ -348,7 +351,14 @@ fn files_and_functions_stay_small() {
 
 fn fn_name(line: &str) -> Option<&str> {
     let mut rest = line.trim_start();
-    for word in ["pub(crate) ", "pub(super) ", "pub ", "const ", "async ", "unsafe "] {
+    for word in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
         rest = rest.strip_prefix(word).unwrap_or(rest);
         rest = rest.strip_prefix(word).unwrap_or(rest);
     }
@@ -364,7 +374,10 @@ fn the_checks_see_what_they_check() {
         code_only(r#"let s = "{ crate::x }"; // crate::y"#, &mut in_string),
         "let s = ; "
     );
-    assert_eq!(code_only("let c = '{'; f::<'a>()", &mut in_string), "let c = ; f::<'a>()");
+    assert_eq!(
+        code_only("let c = '{'; f::<'a>()", &mut in_string),
+        "let c = ; f::<'a>()"
+    );
     assert_eq!(fn_name("    pub async fn run<'a>("), Some("run"));
     assert_eq!(fn_name("let f = 1;"), None);
     assert_eq!(layer_of("terraform::plan_json"), Some((6, "domain")));

@@ -5,7 +5,7 @@
 //! downloads its zip under a size cap into a private temporary folder, unpacks it there
 //! (`unpack`: plain file names only, so nothing lands outside the folder; no links, no folders,
 //! no duplicates; every entry's size checked while it is written, never taken from the zip's
-//! headers on trust), then verifies every file with `store::fetch`, as for any other bundle,
+//! headers on trust), then verifies every file with `local::fetch_dir`, as for any other bundle,
 //! and refuses files the manifest does not list. It must not print, or hand out a byte of the
 //! artifact before all of that passed.
 
@@ -17,7 +17,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::archive::bundle::MANIFEST;
-use crate::archive::store::{self, FetchedBundle, Files, root_segments, segment};
+use crate::archive::local;
+use crate::archive::store::{FetchedBundle, root_segments, segment};
 use crate::error::{ArtifactProblem, Error};
 use crate::github::{Artifact, Artifacts, Download};
 use crate::render::comment::ArtifactRef;
@@ -164,8 +165,7 @@ pub async fn fetch<A: Artifacts>(
     create_private_dir(&bundle_dir)?;
     let names = unpack(&zip_path, &bundle_dir, max_size).map_err(fail)?;
     let _ = std::fs::remove_file(&zip_path);
-    let source = bundle_dir.display().to_string();
-    let bundle = match store::fetch(&source, Files::All).await {
+    let bundle = match local::fetch_dir(&bundle_dir) {
         Ok(b) => b,
         Err(Error::BundleMissing { .. }) => {
             return Err(fail(ArtifactProblem::NotABundle {

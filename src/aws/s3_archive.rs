@@ -22,11 +22,10 @@ use aws_sdk_s3::types::ServerSideEncryption;
 
 use crate::archive::bundle::{self, MANIFEST, MAX_MANIFEST_BYTES, Manifest};
 use crate::archive::store::{
-    self, BundleAddress, BundleState, Files, ListedBundle, RootAddress, segment,
+    self, BundleAddress, BundleState, BundleStore, Files, ListedBundle, RootAddress, segment,
 };
 use crate::aws::{one_line, one_line_chain};
 use crate::error::Error;
-use crate::settings::Common;
 
 /// A listed bundle and its manifest's bytes (`None`: gone since the listing).
 type ManifestRead = (ListedBundle, Result<Option<Vec<u8>>, Error>);
@@ -151,28 +150,6 @@ pub struct S3Archive {
 }
 
 impl S3Archive {
-    /// The S3 archive the settings ask for (`--archive`, `--kms-key`), if any. Connecting checks
-    /// that credentials can be found and the region is known, so a misconfigured archive fails
-    /// before terraform runs.
-    pub async fn from_settings(common: &Common) -> Result<Option<S3Archive>, Error> {
-        let encryption = match &common.kms_key {
-            Some(key_id) => Encryption::Kms {
-                key_id: key_id.clone(),
-            },
-            None => Encryption::Aes256,
-        };
-        match &common.archive {
-            Some(uri) => Ok(Some(
-                S3Archive::connect(S3Location::parse(uri)?, encryption).await?,
-            )),
-            None if common.kms_key.is_some() => Err(Error::usage(
-                "--kms-key is set but no S3 archive is",
-                "set the archive with --archive s3://BUCKET/PREFIX (TFGATE_ARCHIVE, `archive` in .tfgate.toml), or drop --kms-key",
-            )),
-            None => Ok(None),
-        }
-    }
-
     /// A client for `location`'s bucket: credentials from the default chain (resolved now, so
     /// their absence is reported before any work), path-style addressing when an endpoint
     /// override is set. One HeadBucket call checks that the bucket exists and is reachable, and
@@ -328,7 +305,7 @@ impl S3Archive {
                     "{bundle} is not in the archive's bucket {}",
                     self.location.bucket
                 ),
-                "download it with a store connected to its own bucket (`archive::store::fetch`)",
+                "download it with a store connected to its own bucket (`ops::read::fetch`)",
             ));
         }
         let manifest_uri = format!("{bundle}/{MANIFEST}");
@@ -799,6 +776,20 @@ impl Failure {
                 cause: one_line_chain(err),
             },
         }
+    }
+}
+
+impl BundleStore for S3Archive {
+    fn describe(&self) -> String {
+        self.location().uri()
+    }
+
+    async fn list_all(
+        &self,
+        at: &RootAddress,
+        scope: Option<&str>,
+    ) -> Result<Vec<ListedBundle>, Error> {
+        self.list(at, scope).await
     }
 }
 

@@ -20,22 +20,21 @@ use crate::actions;
 use crate::archive::artifact;
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local::{self, BundleWriter};
-use crate::archive::store::{self, BundleAddress, Files, RootAddress};
+use crate::archive::store::{BundleAddress, Files, RootAddress};
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::commands::comment::{self as pr_comment};
 use crate::commands::lock::parse_duration;
 use crate::commands::plan::{
     FreshPlan, args, bundle_id, mask_known_variables, plan_into_bundle, prepare_terraform,
-    resolve_root, root_name,
 };
-use crate::commands::queue as queue_cmd;
 use crate::context::Context;
 use crate::error::{Error, Outcome};
 use crate::github::octo::OctoPullRequests;
 use crate::github::{CommentTarget, PullRequest, PullRequests};
+use crate::ops::queue::Holding;
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::queue::doc::Applied;
-use crate::queue::{self, Holding, QueueOptions, TicketInfo, ancestry};
+use crate::queue::{self, QueueOptions, TicketInfo, ancestry};
 use crate::render::comment::{ArtifactRef, CommentMeta, CommentStatus};
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
@@ -56,7 +55,7 @@ pub struct ApplyArgs {
     pub reviewed: Option<String>,
 
     #[command(flatten)]
-    pub ignore: crate::cli::IgnoreArgs,
+    pub ignore: crate::settings::flags::IgnoreArgs,
 
     /// When the fresh plan differs from the reviewed one: refuse (fail), or apply anyway and
     /// say so loudly (warn)
@@ -72,7 +71,7 @@ pub struct ApplyArgs {
     pub lock_timeout: Option<String>,
 
     #[command(flatten)]
-    pub queue: queue_cmd::QueueTableArg,
+    pub queue: crate::settings::flags::QueueTableArg,
 
     /// Give up waiting in the apply queue after this long (e.g. 30m, 2h), exit 5 [default:
     /// wait as long as it takes]
@@ -92,6 +91,18 @@ pub struct ApplyArgs {
     /// Arguments passed to `terraform plan`, after `--` (the same as on the PR)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
     pub terraform_args: Vec<String>,
+}
+
+impl ApplyArgs {
+    /// The settings `.tfgate.toml` may also hold, as given here.
+    pub fn flags(&self) -> crate::settings::ApplyFlags<'_> {
+        crate::settings::ApplyFlags {
+            ignore: &self.ignore.rules,
+            lock_timeout: self.lock_timeout.as_deref(),
+            queue_lease: self.queue_lease,
+            queue_timeout: self.queue_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,7 +188,7 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
         ));
     }
     // Checked before anything runs: a bad archive setting should not surface after an apply.
-    let s3 = S3Archive::from_settings(opts.common).await?;
+    let s3 = crate::wire::s3_archive(opts.common).await?;
     let client = pr_comment::client(opts.github)
         .map_err(|e| Error::usage(e.to_string(), "check --github-api-url"))?;
     // Each step that talks to GitHub has its own deadline (--github-timeout).
@@ -200,12 +211,12 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
     };
 
     let common = opts.common;
-    let root = resolve_root(&common.root)?;
+    let root = common.root.dir()?;
     mask_known_variables(ui, &root, &opts.args.terraform_args, opts.ctx);
     let tf = prepare_terraform(ui, common, &root, !opts.args.no_init).await?;
 
     // The apply queue wraps everything from the re-plan to the end of the apply.
-    let store = queue_cmd::open_store(
+    let store = crate::wire::queue_store(
         ui,
         common,
         &root,
@@ -221,13 +232,13 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
         commit: opts.ctx.sha.clone(),
         pr: reviewed.pr.as_ref().map(|p| p.pull.number),
         run_url: opts.ctx.run_url.clone(),
-        who: queue_cmd::who(),
+        who: crate::context::runner_identity(),
     };
     let queue_opts = QueueOptions {
         lease: opts.queue_lease,
         timeout: opts.queue_timeout,
     };
-    let holding = queue::wait_turn(ui, &store, &info, &queue_opts).await?;
+    let holding = crate::ops::queue::wait_turn(ui, &store, &info, &queue_opts).await?;
     let lookup = client.as_ref().map(step);
     let outcome = match superseded_by(opts, lookup.as_ref(), &root, &holding).await {
         Err(e) => Err(e),
@@ -280,7 +291,7 @@ async fn superseded_by(
     opts: &ApplyOptions<'_>,
     client: Option<&OctoPullRequests>,
     root: &std::path::Path,
-    holding: &Holding<'_>,
+    holding: &Holding<'_, crate::wire::Queue>,
 ) -> Result<Option<Applied>, Error> {
     let (Some(commit), Some(last)) = (&opts.ctx.sha, &holding.last_applied) else {
         return Ok(None);
@@ -360,7 +371,7 @@ fn comment_target(opts: &ApplyOptions<'_>, pr: &ReviewedPr) -> CommentTarget {
         owner: pr.owner.clone(),
         repo: pr.repo.clone(),
         pr: pr.pull.number,
-        root: root_name(&opts.common.root),
+        root: opts.common.root.name.clone(),
         workspace: opts.common.workspace_name().to_string(),
     }
 }
@@ -374,7 +385,7 @@ struct Work<'a> {
     rules: &'a [IgnoreRule],
     root: &'a std::path::Path,
     tf: &'a Terraform,
-    holding: &'a Holding<'a>,
+    holding: &'a Holding<'a, crate::wire::Queue>,
 }
 
 /// Re-plan, compare, apply or refuse, report, archive.
@@ -412,11 +423,7 @@ async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
                         .repository
                         .as_ref()
                         .map(|(o, r)| (o.as_str(), r.as_str())));
-                let at = RootAddress::new(
-                    repository,
-                    &root_name(&common.root),
-                    common.workspace_name(),
-                );
+                let at = RootAddress::new(repository, &common.root.name, common.workspace_name());
                 let addr = BundleAddress::new(at, &scope, &id);
                 ui.status(&format!(
                     "tfgate: uploading the apply bundle to {}",
@@ -559,7 +566,7 @@ async fn apply_into_bundle(
         commit: opts.ctx.sha.clone(),
         pr_head_sha: reviewed.pr.as_ref().map(|p| p.pull.head_sha.clone()),
         run_url: opts.ctx.run_url.clone(),
-        root: root_name(&opts.common.root),
+        root: opts.common.root.name.clone(),
         workspace: opts.common.workspace_name().to_string(),
         terraform_version: summary.terraform_version.clone(),
         fingerprint: summary.fingerprint.clone(),
@@ -727,7 +734,7 @@ async fn find_reviewed(
                 owner: owner.clone(),
                 repo: repo.clone(),
                 pr: pull.number,
-                root: root_name(&opts.common.root),
+                root: opts.common.root.name.clone(),
                 workspace: opts.common.workspace_name().to_string(),
             };
             let comment = c.find_comment(&target).await.map_err(|e| {
@@ -939,11 +946,11 @@ async fn merged_pr(
     Ok(merged.map(|p| (owner, repo, p)))
 }
 
-/// Fetches a reviewed bundle (folder or `s3://` URI), verified as a whole (`store::fetch`):
+/// Fetches a reviewed bundle (folder or `s3://` URI), verified as a whole (`ops::read::fetch`):
 /// nothing runs unless every file its manifest lists is there and intact. Only a plan bundle
 /// is a reviewed plan.
 async fn load_reviewed(location: &str) -> Result<(Manifest, Vec<u8>), Error> {
-    let fetched = store::fetch(location, Files::Only(&[bundle::PLAN_JSON])).await?;
+    let fetched = crate::ops::read::fetch(location, Files::Only(&[bundle::PLAN_JSON])).await?;
     if fetched.manifest.kind != BundleKind::Plan {
         return Err(missing(format!(
             "{location} is an apply bundle, not a reviewed plan"
@@ -956,7 +963,7 @@ async fn load_reviewed(location: &str) -> Result<(Manifest, Vec<u8>), Error> {
 
 /// A plan reviewed for another root or workspace is no plan for this one.
 fn check_same_root(opts: &ApplyOptions<'_>, reviewed: &Reviewed) -> Result<(), Error> {
-    let root = root_name(&opts.common.root);
+    let root = opts.common.root.name.clone();
     let workspace = opts.common.workspace_name();
     let m = &reviewed.manifest;
     if m.root == root && m.workspace == workspace {

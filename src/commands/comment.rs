@@ -5,7 +5,9 @@
 //! `--require-comment`: the plan and its bundle are what matter, and the comment is in the
 //! bundle either way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
 
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::store::{self, FetchedBundle, Files, Scope};
@@ -20,6 +22,20 @@ use crate::render::comment::{
 use crate::settings::GithubSettings;
 use crate::terraform::plan_file;
 use crate::ui::Ui;
+
+/// Post (or update) the PR comment of an existing bundle.
+///
+/// For workflows that plan with a read-only token (pull requests from forks) and comment from
+/// a separate job that may write. The bundle is verified against its manifest (exit 4 when it
+/// was altered) and its comment is rendered again from its plan, so pass the same --mask
+/// patterns as to `tfgate plan` (or keep them in .tfgate.toml). Makes no write when the
+/// comment already says the same.
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The plan bundle: a folder, or an archived bundle's s3://… URI
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+}
 
 /// The pull request a run is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +166,7 @@ fn comment_error(e: &GithubError, where_: &str) -> Error {
 /// marker and the body always say what the archived plan says; `comment.md` is only the copy
 /// made at plan time (a warning says when it differs).
 pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Outcome, Error> {
-    let fetched = store::fetch_path(
+    let fetched = crate::ops::read::fetch_path(
         bundle_path,
         Files::Only(&[bundle::PLAN_JSON, bundle::PLAN_TEXT, bundle::COMMENT]),
     )

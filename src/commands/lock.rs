@@ -12,12 +12,12 @@ use chrono::Utc;
 
 use crate::aws::lock::{HeldLock, LockStore, Removal};
 use crate::aws::queue_store::DynamoStore;
-use crate::cli::Format;
 use crate::error::{Error, Outcome};
 use crate::queue::store::QueueStore;
 use crate::render::lock::{self as render, StatusReport};
 use crate::render::queue as render_queue;
 use crate::settings::Common;
+use crate::settings::flags::Format;
 use crate::terraform::backend::{self, Overrides, age_words};
 use crate::ui::Ui;
 
@@ -115,7 +115,7 @@ pub struct StatusArgs {
     pub backend: BackendArgs,
 
     #[command(flatten)]
-    pub queue: crate::commands::queue::QueueTableArg,
+    pub queue: crate::settings::flags::QueueTableArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -161,9 +161,9 @@ async fn open(ui: &Ui, common: &Common, args: &BackendArgs) -> Result<LockStore,
         init_args: common.init_args.clone(),
         ..args.overrides()
     };
-    let backend = backend::resolve(&common.root, &flags)?;
+    let backend = backend::resolve(&common.root.path, &flags)?;
     let workspace = backend::workspace(
-        &common.root,
+        &common.root.path,
         common.workspace.as_deref(),
         common.tf_data_dir.as_deref(),
     )?;

@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 
 use chrono::{SecondsFormat, Utc};
 
+use clap::Args;
+
 use crate::actions;
 use crate::archive::artifact;
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{BundleAddress, RootAddress};
-use crate::aws::s3_archive::S3Archive;
-use crate::cli::Format;
 use crate::commands::comment::{self as pr_comment, PrRef};
+use crate::context::Env;
 use crate::context::{Context, Event};
 use crate::error::{Error, Outcome};
 use crate::github::CommentTarget;
@@ -27,9 +28,77 @@ use crate::render::comment::{
     self, ArtifactRef, CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, Reach,
 };
 use crate::render::table::{self, TableOptions};
-use crate::settings::{Common, GithubSettings, PlanSettings};
+use crate::settings::flags::Format;
+use crate::settings::{Common, DEFAULT_LOCK_TIMEOUT, FileSettings, GithubSettings, PlanSettings};
 use crate::terraform::{Stdout, Terraform};
 use crate::ui::Ui;
+
+/// Plan the root, archive the plan, and render the PR comment.
+///
+/// Runs `terraform init` (unless --no-init), `terraform plan -out`, `show -json` and `show`,
+/// streaming terraform's output. Prints a summary, writes a bundle (binary plan, JSON, text,
+/// summary, comment, manifest) under .tfgate/archive/ in the root, and under GitHub Actions
+/// writes the step summary and step outputs.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Skip `terraform init`
+    #[arg(long, env = "TFGATE_NO_INIT")]
+    pub no_init: bool,
+
+    /// Exit 2 when the plan has changes (like terraform's own flag)
+    #[arg(long, env = "TFGATE_DETAILED_EXITCODE")]
+    pub detailed_exitcode: bool,
+
+    /// How long terraform waits for the state lock [default: 5m]
+    #[arg(long, env = "TFGATE_LOCK_TIMEOUT", value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// Fail (exit 1) when the PR comment cannot be posted, instead of warning
+    #[arg(long, env = "TFGATE_REQUIRE_COMMENT")]
+    pub require_comment: bool,
+
+    /// Under GitHub Actions without an S3 archive: the workflow uploads the bundle folder (step
+    /// output `bundle`) with actions/upload-artifact under this name, and the apply job
+    /// downloads it from there [default: tfgate-ROOT-WORKSPACE, with a warning that the upload
+    /// step is needed]
+    #[arg(long, env = "TFGATE_ARTIFACT_NAME", value_name = "NAME")]
+    pub artifact_name: Option<String>,
+
+    /// Arguments passed to `terraform plan`, after `--` (e.g. -- -var-file=prod.tfvars)
+    #[arg(last = true, value_name = "TERRAFORM_ARGS")]
+    pub terraform_args: Vec<String>,
+}
+
+impl PlanArgs {
+    /// The plan's settings: these flags > `TFGATE_*` > `.tfgate.toml` > default.
+    pub fn settings(&self, file: &FileSettings, env: &Env) -> PlanSettings {
+        let args = self;
+        // clap folds flag and env into one bool; an env var that is set decides even when false.
+        let bool_setting = |flag: bool, var: &str, from_file: Option<bool>| {
+            if flag || env.get(var).is_some() {
+                flag
+            } else {
+                from_file.unwrap_or(false)
+            }
+        };
+        PlanSettings {
+            require_comment: args.require_comment,
+            init: !bool_setting(args.no_init, "TFGATE_NO_INIT", file.init.map(|i| !i)),
+            detailed_exitcode: bool_setting(
+                args.detailed_exitcode,
+                "TFGATE_DETAILED_EXITCODE",
+                file.detailed_exitcode,
+            ),
+            lock_timeout: args
+                .lock_timeout
+                .clone()
+                .or_else(|| file.lock_timeout.clone())
+                .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
+            terraform_args: args.terraform_args.clone(),
+            artifact_name: args.artifact_name.clone().filter(|n| !n.trim().is_empty()),
+        }
+    }
+}
 
 /// Everything `tfgate plan` needs, resolved.
 #[derive(Debug)]
@@ -87,7 +156,7 @@ fn placement(
                 Reach::ArtifactIfUploaded
             };
             let name = declared.unwrap_or_else(|| {
-                artifact::artifact_name(&root_name(&opts.common.root), opts.common.workspace_name())
+                artifact::artifact_name(&opts.common.root.name, opts.common.workspace_name())
             });
             Placement {
                 archive: None,
@@ -144,7 +213,7 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
             owner: pr.owner.clone(),
             repo: pr.repo.clone(),
             pr: pr.number,
-            root: root_name(&opts.common.root),
+            root: opts.common.root.name.clone(),
             workspace: opts.common.workspace_name().to_string(),
         };
         pr_comment::publish(
@@ -232,7 +301,7 @@ pub async fn plan_and_archive(
     pr: Option<&PrRef>,
 ) -> Result<PlanResult, Error> {
     let common = opts.common;
-    let root = resolve_root(&common.root)?;
+    let root = common.root.dir()?;
     if let Some(name) = &opts.plan.artifact_name {
         artifact::check_name(name).map_err(|why| {
             Error::usage(
@@ -242,7 +311,7 @@ pub async fn plan_and_archive(
         })?;
     }
     // The S3 archive, when configured: credentials and region are checked before terraform runs.
-    let s3 = S3Archive::from_settings(common).await?;
+    let s3 = crate::wire::s3_archive(common).await?;
     if let Some(name) = &opts.plan.artifact_name {
         if s3.is_some() {
             ui.detail(&format!(
@@ -386,7 +455,7 @@ async fn fill_bundle(
 
     let meta = CommentMeta {
         version: MARKER_VERSION,
-        root: root_name(&common.root),
+        root: common.root.name.clone(),
         workspace: common.workspace_name().to_string(),
         head_sha: pr.and_then(|p| p.head_sha.clone()),
         fingerprint: summary.fingerprint.clone(),
@@ -481,7 +550,7 @@ fn report(ui: &Ui, opts: &PlanOptions<'_>, result: &PlanResult) -> Result<(), Er
         let artifact_name = match &result.place.artifact {
             Some(a) => a.name.clone(),
             None => opts.plan.artifact_name.clone().unwrap_or_else(|| {
-                artifact::artifact_name(&root_name(&opts.common.root), opts.common.workspace_name())
+                artifact::artifact_name(&opts.common.root.name, opts.common.workspace_name())
             }),
         };
         actions::write_outputs(path, &[("artifact_name", artifact_name)])?;
@@ -541,7 +610,7 @@ fn s3_address(opts: &PlanOptions<'_>, pr: Option<&PrRef>, scope: &str, id: &str)
     };
     let root = RootAddress::new(
         repository,
-        &root_name(&opts.common.root),
+        &opts.common.root.name,
         opts.common.workspace_name(),
     );
     BundleAddress::new(root, scope, id)
@@ -553,40 +622,5 @@ fn scope(ctx: &Context, pr: Option<&PrRef>) -> String {
         (Some(pr), _) => format!("pr-{}", pr.number),
         (None, Some(sha)) => format!("commit-{sha}"),
         (None, None) => "local".to_string(),
-    }
-}
-
-/// The root as an absolute path, checked to be a directory.
-pub fn resolve_root(root: &Path) -> Result<PathBuf, Error> {
-    match std::fs::metadata(root) {
-        Ok(m) if m.is_dir() => {
-            std::fs::canonicalize(root).map_err(|e| Error::io("resolve", root, e))
-        }
-        Ok(_) => Err(Error::RootNotADirectory {
-            path: root.to_path_buf(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::RootNotFound {
-            path: root.to_path_buf(),
-        }),
-        Err(e) => Err(Error::io("read", root, e)),
-    }
-}
-
-/// A stable name for the root: its path inside the repository when there is one (so every
-/// runner names it the same), else the path as given.
-pub fn root_name(root: &Path) -> String {
-    let Ok(abs) = std::fs::canonicalize(root) else {
-        return root.display().to_string();
-    };
-    match abs.ancestors().find(|d| d.join(".git").exists()) {
-        Some(repo) => {
-            let rel = abs.strip_prefix(repo).unwrap_or(&abs);
-            if rel.as_os_str().is_empty() {
-                ".".to_string()
-            } else {
-                rel.display().to_string()
-            }
-        }
-        None => root.display().to_string(),
     }
 }

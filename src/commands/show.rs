@@ -3,19 +3,32 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
+
 use crate::archive::bundle;
-use crate::archive::store;
-use crate::cli::Format;
-use crate::commands::plan::{prepare_terraform, resolve_root};
+use crate::commands::plan::prepare_terraform;
 use crate::error::{Error, Outcome};
 use crate::plan::{self, Analysis};
 use crate::render::comment::render_summary_markdown;
 use crate::render::table::{self, TableOptions};
 use crate::settings::Common;
+use crate::settings::flags::Format;
 use crate::terraform::Stdout;
 use crate::terraform::backend::data_dir;
 use crate::terraform::plan_file::{self, PlanBytes};
 use crate::ui::Ui;
+
+/// Summarize a plan: a plan JSON file, a bundle directory, or a binary plan file (read with
+/// `terraform show -json` in the --chdir root, which must be initialised).
+///
+/// An archived bundle's s3://… URI (as `archive list` shows it) is downloaded and checked
+/// against its manifest first.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan to summarize
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+}
 
 pub async fn run(ui: &Ui, common: &Common, plan: &Path) -> Result<Outcome, Error> {
     let analysis = load(ui, common, plan).await?;
@@ -31,12 +44,9 @@ pub async fn run(ui: &Ui, common: &Common, plan: &Path) -> Result<Outcome, Error
                 width: None,
             },
         ),
-        Format::Markdown => render_summary_markdown(
-            summary,
-            &crate::commands::plan::root_name(&common.root),
-            common.workspace_name(),
-            &masker,
-        ),
+        Format::Markdown => {
+            render_summary_markdown(summary, &common.root.name, common.workspace_name(), &masker)
+        }
         Format::Json => serde_json::to_string_pretty(summary).expect("a summary always serializes"),
     };
     ui.result(&text);
@@ -61,7 +71,7 @@ pub async fn read_plan_json(
 ) -> Result<(PlanBytes, PathBuf), Error> {
     // An archived bundle in S3: downloaded and verified as a whole.
     if source.to_str().is_some_and(|s| s.starts_with("s3://")) {
-        return store::fetch_plan_json(source).await;
+        return crate::ops::read::fetch_plan_json(source).await;
     }
     let meta = std::fs::metadata(source).map_err(|e| Error::io("read", source, e))?;
     if meta.is_dir() {
@@ -73,12 +83,12 @@ pub async fn read_plan_json(
     Ok((plan_file::read(source)?, source.to_path_buf()))
 }
 
-/// A bundle folder: its `plan.json`, after verifying the whole bundle (`store::fetch`). A
+/// A bundle folder: its `plan.json`, after verifying the whole bundle (`ops::read::fetch`). A
 /// folder without a manifest is no bundle, only a folder holding a plan: read with a warning.
 async fn read_bundle(ui: &Ui, dir: &Path) -> Result<(PlanBytes, PathBuf), Error> {
     let has_manifest = std::fs::symlink_metadata(dir.join(bundle::MANIFEST)).is_ok();
     if has_manifest {
-        return store::fetch_plan_json(dir).await;
+        return crate::ops::read::fetch_plan_json(dir).await;
     }
     let json_path = dir.join(bundle::PLAN_JSON);
     if !json_path.is_file() {
@@ -99,7 +109,7 @@ async fn binary_plan_json(
     common: &Common,
     plan: &Path,
 ) -> Result<(PlanBytes, PathBuf), Error> {
-    let root = resolve_root(&common.root)?;
+    let root = common.root.dir()?;
     let plan_abs = std::fs::canonicalize(plan).map_err(|e| Error::io("resolve", plan, e))?;
     // terraform reads a saved plan only in an initialised root: a fresh checkout is
     // initialised first, with the same --init-arg values as plan and apply.

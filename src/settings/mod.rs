@@ -9,10 +9,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::{Format, GithubArgs, GlobalArgs, PlanArgs};
-use crate::context::{Context, Env};
+use crate::context::Context;
 use crate::error::Error;
 use crate::plan::compare::IgnoreRule;
+
+pub mod flags;
+pub mod root;
+
+use flags::{Format, GithubArgs, GlobalArgs};
+pub use root::Root;
 
 pub const FILE_NAME: &str = ".tfgate.toml";
 pub const DEFAULT_LOCK_TIMEOUT: &str = "5m";
@@ -56,8 +61,8 @@ pub struct FileSettings {
 /// Settings every command shares.
 #[derive(Debug, Clone)]
 pub struct Common {
-    /// The Terraform root, as given (relative paths stay relative for messages).
-    pub root: PathBuf,
+    /// The Terraform root.
+    pub root: Root,
     pub terraform: String,
     /// The workspace, when one was chosen (flag, env, file or TF_WORKSPACE).
     pub workspace: Option<String>,
@@ -198,8 +203,8 @@ pub struct PlanSettings {
 
 /// Loads `.tfgate.toml` and resolves the shared settings.
 pub fn resolve_common(global: &GlobalArgs, ctx: &Context) -> Result<(Common, FileSettings), Error> {
-    let root = global.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let (file, path) = load_file(&root)?;
+    let root = Root::new(global.chdir.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let (file, path) = load_file(&root.path)?;
     let mut masks = file.mask.clone();
     masks.extend(global.masks.iter().filter(|m| !m.is_empty()).cloned());
     let common = Common {
@@ -241,33 +246,6 @@ fn non_empty(value: &Option<String>) -> Option<String> {
     value.clone().filter(|v| !v.trim().is_empty())
 }
 
-pub fn resolve_plan(args: &PlanArgs, file: &FileSettings, env: &Env) -> PlanSettings {
-    // clap folds flag and env into one bool; an env var that is set decides even when false.
-    let bool_setting = |flag: bool, var: &str, from_file: Option<bool>| {
-        if flag || env.get(var).is_some() {
-            flag
-        } else {
-            from_file.unwrap_or(false)
-        }
-    };
-    PlanSettings {
-        require_comment: args.require_comment,
-        init: !bool_setting(args.no_init, "TFGATE_NO_INIT", file.init.map(|i| !i)),
-        detailed_exitcode: bool_setting(
-            args.detailed_exitcode,
-            "TFGATE_DETAILED_EXITCODE",
-            file.detailed_exitcode,
-        ),
-        lock_timeout: args
-            .lock_timeout
-            .clone()
-            .or_else(|| file.lock_timeout.clone())
-            .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
-        terraform_args: args.terraform_args.clone(),
-        artifact_name: args.artifact_name.clone().filter(|n| !n.trim().is_empty()),
-    }
-}
-
 /// Settings of `apply` that `.tfgate.toml` may also hold.
 #[derive(Debug, Clone)]
 pub struct ApplySettings {
@@ -307,8 +285,17 @@ pub fn resolve_ignore(
 /// `apply`'s lease in the queue when nothing sets one.
 pub const DEFAULT_QUEUE_LEASE: Duration = Duration::from_secs(180);
 
+/// What `apply`'s command line says of the settings below; `None`: not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyFlags<'a> {
+    pub ignore: &'a [String],
+    pub lock_timeout: Option<&'a str>,
+    pub queue_lease: Option<Duration>,
+    pub queue_timeout: Option<Duration>,
+}
+
 pub fn resolve_apply(
-    args: &crate::commands::apply::ApplyArgs,
+    args: ApplyFlags<'_>,
     file: &FileSettings,
     file_path: Option<&Path>,
 ) -> Result<ApplySettings, Error> {
@@ -324,10 +311,10 @@ pub fn resolve_apply(
             .transpose()
     };
     Ok(ApplySettings {
-        ignore: resolve_ignore(file, file_path, &args.ignore.rules)?,
+        ignore: resolve_ignore(file, file_path, args.ignore)?,
         lock_timeout: args
             .lock_timeout
-            .clone()
+            .map(str::to_string)
             .or_else(|| file.lock_timeout.clone())
             .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
         queue_lease: match args.queue_lease {
@@ -371,7 +358,7 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn parse(args: &[&str]) -> (GlobalArgs, PlanArgs) {
+    fn parse(args: &[&str]) -> (GlobalArgs, crate::commands::plan::PlanArgs) {
         let mut full = vec!["tfgate"];
         full.extend_from_slice(args);
         let cli = crate::cli::Cli::try_parse_from(full).unwrap();
@@ -391,11 +378,11 @@ mod tests {
         .unwrap();
         let d = dir.path().to_str().unwrap();
         let (g, p) = parse(&["plan", "--chdir", d, "--mask", "x+"]);
-        let env = Env::default();
+        let env = crate::context::Env::default();
         let (common, file) = resolve_common(&g, &Context::default()).unwrap();
         assert_eq!(common.terraform, "tofu");
         assert_eq!(common.masks, ["AKIA.*", "x+"]);
-        let plan = resolve_plan(&p, &file, &env);
+        let plan = p.settings(&file, &env);
         assert_eq!(plan.lock_timeout, "1m");
         assert!(!plan.init);
 
@@ -410,10 +397,10 @@ mod tests {
         ]);
         let (common, file) = resolve_common(&g, &Context::default()).unwrap();
         assert_eq!(common.terraform, "terraform");
-        assert_eq!(resolve_plan(&p, &file, &env).lock_timeout, "2m");
+        assert_eq!(p.settings(&file, &env).lock_timeout, "2m");
         // An env var set to false beats the file.
-        let env = Env::from_pairs([("TFGATE_NO_INIT", "false")]);
-        assert!(resolve_plan(&p, &file, &env).init);
+        let env = crate::context::Env::from_pairs([("TFGATE_NO_INIT", "false")]);
+        assert!(p.settings(&file, &env).init);
     }
 
     fn apply_settings(dir: &Path, file: &str, flags: &[&str]) -> Result<ApplySettings, Error> {
@@ -425,7 +412,7 @@ mod tests {
         let crate::cli::Command::Apply(a) = &cli.command else {
             unreachable!()
         };
-        resolve_apply(a, &settings, common.file.as_deref())
+        resolve_apply(a.flags(), &settings, common.file.as_deref())
     }
 
     #[test]
@@ -529,7 +516,7 @@ mod tests {
         let (common, file) = resolve_common(&g, &Context::default()).unwrap();
         assert_eq!(common.terraform, DEFAULT_TERRAFORM);
         assert_eq!(common.workspace_name(), "default");
-        let plan = resolve_plan(&p, &file, &Env::default());
+        let plan = p.settings(&file, &crate::context::Env::default());
         assert!(plan.init);
         assert_eq!(plan.lock_timeout, DEFAULT_LOCK_TIMEOUT);
     }
