@@ -596,6 +596,7 @@ async fn run_apply(
     apply_args.push(format!("-lock-timeout={lock_timeout}"));
     apply_args.push(plan_file);
     ui.status("tfgate: terraform apply (the fresh saved plan)");
+    let _group = ui.group("terraform apply");
     let started = Instant::now();
     let log = LogSink {
         ui,

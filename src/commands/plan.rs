@@ -177,6 +177,7 @@ pub async fn prepare_terraform(
     }
     if init {
         ui.status("tfgate: terraform init");
+        let _group = ui.group("terraform init");
         let mut init = args(&["init", "-input=false", "-no-color"]);
         init.extend(common.init_args.iter().cloned());
         tf.run_ok(&init, Stdout::Stream, ui).await?;
@@ -315,6 +316,8 @@ pub async fn plan_into_bundle(
     let plan_file_arg = plan_file.display().to_string();
 
     ui.status("tfgate: terraform plan (its output is shown once the plan is read, masked)");
+    // terraform's output, here and in the replay, folded under Actions.
+    let _group = ui.group("terraform plan");
     let mut plan_args = args(&["plan", "-input=false", "-no-color"]);
     plan_args.push(format!("-lock-timeout={lock_timeout}"));
     plan_args.push(format!("-out={plan_file_arg}"));
