@@ -190,6 +190,18 @@ impl Ui {
         }
     }
 
+    /// An error that is an outcome rather than a failure of tfgate (a refused apply): said
+    /// like `error`, without a hint.
+    pub fn error_text(&self, text: &str) {
+        let text = self.mask(text);
+        if self.annotations {
+            self.command(&format!("::error::{}", escape_annotation(&text)));
+        } else {
+            let label = self.paint("error:", "31");
+            self.stderr_line(&format!("{label} {text}"));
+        }
+    }
+
     /// Under GitHub Actions, folds what is written until the returned guard is dropped into a
     /// collapsed group titled `title` (tfgate's own words, never plan text). The group lines are
     /// tfgate's commands, written with commands resumed, so they surround the stop-commands
