@@ -10,6 +10,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod duration;
 pub mod error;
 pub mod github;
 pub mod plan;
