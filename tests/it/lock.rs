@@ -416,6 +416,16 @@ fn a_terraform_holding_the_dynamodb_lock_and_its_stale_lock_once_killed() {
     let young = root.tfgate(&["lock", "release", "--id", id]);
     young.assert_code(1);
     assert!(young.stderr.contains("--force"), "{}", young.stderr);
+    // Any form humantime reads is a --min-age, and the refusal quotes it back exactly.
+    let young = root.tfgate(&["lock", "release", "--id", id, "--min-age", "1h 30min"]);
+    young.assert_code(1);
+    assert!(
+        young
+            .stderr
+            .contains("(--min-age 1h30m); nothing was removed"),
+        "{}",
+        young.stderr
+    );
     assert!(
         root.dynamodb_item(&format!("{}/{KEY}", root.bucket))
             .is_some()
