@@ -10,12 +10,14 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod duration;
 pub mod error;
 pub mod github;
 pub mod plan;
 pub mod queue;
 pub mod render;
 pub mod settings;
+pub mod state_lock;
 pub mod terraform;
 pub mod ui;
 

@@ -28,13 +28,13 @@ use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{self, BundleAddress, Files, RootAddress};
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::commands::comment::{self as pr_comment};
-use crate::commands::lock::parse_duration;
 use crate::commands::plan::{
     FreshPlan, args, bundle_id, mask_known_variables, plan_into_bundle, prepare_terraform,
     resolve_root, root_name,
 };
 use crate::commands::queue as queue_cmd;
 use crate::context::Context;
+use crate::duration::{parse_duration, seconds_words as duration_words};
 use crate::error::{ArtifactProblem, Error, Outcome};
 use crate::github::octo::OctoPullRequests;
 use crate::github::{CommentTarget, PullRequest, PullRequests};
@@ -994,14 +994,6 @@ fn status_detail(v: &Verdict, report_md: &str, drifted: bool, run_url: Option<&s
         out.push_str("\n</details>\n");
     }
     out
-}
-
-fn duration_words(seconds: u64) -> String {
-    match seconds {
-        0..=59 => format!("{seconds}s"),
-        60..=3599 => format!("{}m {}s", seconds / 60, seconds % 60),
-        _ => format!("{}h {}m", seconds / 3600, (seconds % 3600) / 60),
-    }
 }
 
 /// Step 1: the reviewed plan, from `--reviewed` or the comment of the merged PR (`pr`, found

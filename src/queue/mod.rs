@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::duration::age_words;
 use crate::error::Error;
 use crate::queue::doc::{Applied, QueueDoc, Standing, Ticket};
 use crate::queue::store::{QueueStore, Store, StoreError, Written};
-use crate::terraform::backend::age_words;
 use crate::terraform::runner;
 use crate::ui::Ui;
 
