@@ -84,6 +84,9 @@ pub struct Context {
     pub sha: Option<String>,
     /// Link to this workflow run.
     pub run_url: Option<String>,
+    /// `GITHUB_SERVER_URL` (`https://github.com`, or a GitHub Enterprise Server's), without a
+    /// trailing `/`: the root of links to the PR comment.
+    pub server_url: Option<String>,
     /// `GITHUB_RUN_ID`: the workflow run, whose artifacts the REST API lists by this id.
     pub run_id: Option<u64>,
     /// `NO_COLOR` is set (https://no-color.org).
@@ -235,6 +238,9 @@ impl Context {
             repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
             sha: env.get("GITHUB_SHA").map(str::to_string),
             run_url,
+            server_url: env
+                .get("GITHUB_SERVER_URL")
+                .map(|s| s.trim_end_matches('/').to_string()),
             run_id: env.get("GITHUB_RUN_ID").and_then(|id| id.parse().ok()),
             no_color: env.get("NO_COLOR").is_some(),
             tf_workspace: env.get("TF_WORKSPACE").map(str::to_string),
@@ -342,6 +348,7 @@ mod tests {
             Some("https://github.com/acme/infra/actions/runs/42/attempts/2")
         );
         assert_eq!(ctx.run_id, Some(42));
+        assert_eq!(ctx.server_url.as_deref(), Some("https://github.com"));
         assert!(!ctx.no_color, "an empty NO_COLOR does not count");
     }
 

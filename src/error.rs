@@ -137,6 +137,11 @@ pub enum Error {
     #[error("{message}")]
     ReviewedPlanMissing { message: String },
 
+    /// GitHub could not be asked for the merged pull request or its tfgate comment, so the
+    /// reviewed plan could not be looked for.
+    #[error("{message}")]
+    ReviewedPlanLookup { message: String },
+
     #[error(
         "the reviewed plan is stale: pull request #{pr} was planned at {planned} but merged at {merged}"
     )]
@@ -422,6 +427,7 @@ impl Error {
             | Error::BundleAltered { .. }
             | Error::BadManifest { .. }
             | Error::ReviewedPlanMissing { .. }
+            | Error::ReviewedPlanLookup { .. }
             | Error::StalePlan { .. }
             | Error::BundleMissing { .. }
             | Error::PlanUnreachable { .. }
@@ -472,6 +478,7 @@ impl Error {
             Error::MaskPattern { .. } => "--mask takes a Rust regular expression (https://docs.rs/regex)".into(),
             Error::ChecksumMismatch { .. } | Error::BundleAltered { .. } => "do not trust this bundle: compare it with the copy in the archive, or plan again".into(),
             Error::ReviewedPlanMissing { .. } => "nothing was applied. Plan on the pull request first (tfgate plan posts the plan and archives it), or pass --reviewed BUNDLE".into(),
+            Error::ReviewedPlanLookup { .. } => "nothing was applied. Check that GITHUB_TOKEN may read the repository's pull requests (`permissions: pull-requests: read`) and that GitHub answers, then run the apply again".into(),
             Error::StalePlan { .. } => "nothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again".into(),
             Error::BundleMissing { .. } => "`tfgate archive list --all` shows the archived bundles and whether each is complete; plan again to make a new one".into(),
             Error::Artifact { name, problem, .. } => match problem {

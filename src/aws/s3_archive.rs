@@ -24,7 +24,8 @@ use crate::archive::bundle::{self, MANIFEST, MAX_MANIFEST_BYTES, Manifest};
 use crate::archive::store::{
     self, BundleAddress, BundleState, BundleStore, Files, ListedBundle, RootAddress, segment,
 };
-use crate::aws::{one_line, one_line_chain};
+use crate::aws::errors::{self, Kind, Service, is_missing_key};
+use crate::aws::one_line_chain;
 use crate::error::Error;
 
 /// A listed bundle and its manifest's bytes (`None`: gone since the listing).
@@ -539,15 +540,16 @@ impl S3Archive {
     {
         let failure = Failure::of(err);
         let hint = match failure.kind {
-            FailureKind::NoSuchBucket => missing_bucket_hint(&self.location.bucket),
-            FailureKind::AccessDenied => match (&self.encryption, action) {
+            Kind::NoSuchBucket => missing_bucket_hint(&self.location.bucket),
+            Kind::Credentials => credentials_hint(&failure.code),
+            Kind::AccessDenied => match (&self.encryption, action) {
                 (Encryption::Kms { .. }, "upload") => "the AWS identity in use may not write there: it needs s3:PutObject on the archive prefix and kms:GenerateDataKey on the --kms-key key".into(),
                 (_, "upload") => "the AWS identity in use may not write there: it needs s3:PutObject on the archive prefix".into(),
                 (_, "list") => "the AWS identity in use may not list the archive: it needs s3:ListBucket on the bucket (and s3:GetObject to read manifests)".into(),
                 _ => "the AWS identity in use may not read there: it needs s3:GetObject on the archive prefix (and kms:Decrypt for SSE-KMS objects)".into(),
             },
-            FailureKind::Unreachable => self.unreachable_hint(),
-            FailureKind::Other => "check the archive location, AWS_REGION and the permissions of the AWS identity in use".into(),
+            Kind::Unreachable => self.unreachable_hint(),
+            Kind::WrongRegion | Kind::NoSuchTable | Kind::Other => "check the archive location, AWS_REGION and the permissions of the AWS identity in use".into(),
         };
         Error::Archive {
             action,
@@ -609,12 +611,11 @@ fn client(sdk: &SdkConfig, region: Region, path_style: bool) -> Client {
 
 /// Resolves credentials once, so a runner without any fails now with a clear message.
 async fn check_credentials(sdk: &SdkConfig, location: &S3Location) -> Result<(), Error> {
-    let hint = "give tfgate AWS credentials: on GitHub Actions with aws-actions/configure-aws-credentials (OIDC), elsewhere with AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
     let no_credentials = |cause: String| Error::Archive {
         action: "use",
         uri: location.uri(),
         cause,
-        hint: hint.into(),
+        hint: NO_CREDENTIALS_HINT.into(),
     };
     let provider = sdk
         .credentials_provider()
@@ -651,7 +652,7 @@ async fn bucket_region(
     .map(Region::new);
     let failure = result.as_ref().err().map(Failure::of);
     match failure.as_ref().map(|f| f.kind) {
-        Some(FailureKind::NoSuchBucket) => {
+        Some(Kind::NoSuchBucket) => {
             return Err(Error::Archive {
                 action: "use",
                 uri: location.uri(),
@@ -659,7 +660,7 @@ async fn bucket_region(
                 hint: missing_bucket_hint(&location.bucket),
             });
         }
-        Some(FailureKind::Unreachable) => {
+        Some(Kind::Unreachable) => {
             return Err(Error::Archive {
                 action: "reach",
                 uri: location.uri(),
@@ -686,6 +687,22 @@ async fn bucket_region(
     }
 }
 
+const NO_CREDENTIALS_HINT: &str = "give tfgate AWS credentials: on GitHub Actions with aws-actions/configure-aws-credentials (OIDC), elsewhere with AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
+/// AWS refused the credentials (`code`), or none were found (no code): the advice `lock` gives
+/// for the same code.
+fn credentials_hint(code: &str) -> String {
+    if code.is_empty() {
+        return NO_CREDENTIALS_HINT.into();
+    }
+    Error::AwsCredentials {
+        code: code.to_string(),
+        message: String::new(),
+    }
+    .hint()
+    .unwrap_or_default()
+}
+
 fn missing_bucket_hint(bucket: &str) -> String {
     format!(
         "create the bucket {bucket}, or fix the archive location (--archive, TFGATE_ARCHIVE or `archive` in .tfgate.toml); if it exists, the AWS identity in use cannot see it"
@@ -701,28 +718,12 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn is_missing_key<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
-    match err {
-        SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code();
-            code == Some("NoSuchKey")
-                || (ctx.raw().status().as_u16() == 404 && code != Some("NoSuchBucket"))
-        }
-        _ => false,
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FailureKind {
-    NoSuchBucket,
-    AccessDenied,
-    Unreachable,
-    Other,
-}
-
-/// What went wrong with an S3 call, in one line.
+/// What went wrong with an S3 call: its kind (`aws::errors`, as for every store) and a
+/// one-line cause.
 struct Failure {
-    kind: FailureKind,
+    kind: Kind,
+    /// AWS's error code ("" when there was none).
+    code: String,
     cause: String,
 }
 
@@ -731,50 +732,21 @@ impl Failure {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        match err {
-            SdkError::ServiceError(ctx) => {
-                let status = ctx.raw().status().as_u16();
-                let code = ctx.err().code();
-                let kind = match (code, status) {
-                    // HEAD responses have no body: HeadBucket's 404 comes as `NotFound` or with
-                    // no code at all. (tfgate sends no HeadObject, whose 404 looks the same.)
-                    (Some("NoSuchBucket"), _) | (Some("NotFound") | None, 404) => {
-                        FailureKind::NoSuchBucket
-                    }
-                    (
-                        Some(
-                            "AccessDenied"
-                            | "AllAccessDisabled"
-                            | "InvalidAccessKeyId"
-                            | "SignatureDoesNotMatch",
-                        ),
-                        _,
-                    )
-                    | (_, 403) => FailureKind::AccessDenied,
-                    _ => FailureKind::Other,
-                };
-                let cause = match (code, ctx.err().message()) {
-                    (Some(c), Some(m)) => format!("{c}: {m}"),
-                    (Some(c), None) => c.to_string(),
-                    (None, _) => format!("S3 answered HTTP {status}"),
-                };
-                Failure {
-                    kind,
-                    cause: one_line(&cause),
-                }
+        // The archive learns its bucket's region, so there is none to compare an answer with.
+        let failure = errors::classify(Service::S3, None, err);
+        let cause = match (failure.status, failure.code.as_str(), &failure.message) {
+            (Some(status), "", _) => format!("S3 answered HTTP {status}"),
+            (Some(_), code, Some(message)) => format!("{code}: {message}"),
+            (Some(_), code, None) => code.to_string(),
+            (None, _, _) if matches!(err, SdkError::TimeoutError(_)) => {
+                "the request to S3 timed out".into()
             }
-            SdkError::TimeoutError(_) => Failure {
-                kind: FailureKind::Unreachable,
-                cause: "the request to S3 timed out".into(),
-            },
-            SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Failure {
-                kind: FailureKind::Unreachable,
-                cause: one_line_chain(err),
-            },
-            _ => Failure {
-                kind: FailureKind::Other,
-                cause: one_line_chain(err),
-            },
+            (None, _, _) => one_line_chain(err),
+        };
+        Failure {
+            kind: failure.kind,
+            code: failure.code,
+            cause,
         }
     }
 }

@@ -10,7 +10,12 @@
 //! - Re-plan, compare, then apply the fresh saved plan (never an unsaved apply) or refuse. The
 //!   apply queue wraps exactly these steps (`decide_and_apply`).
 //! - The PR comment's status and an apply bundle (both plans, the report, `apply.log`).
+//! - Every way out, errors included, leaves a trace (`conclude`): the step outputs `verdict`,
+//!   `failure_reason`, `comment_url`, `bundle` and `archive`, and for a run that stopped before
+//!   a verdict (a stale or missing plan, a failed lookup), the step summary and, when tfgate's
+//!   comment is known, its status, with the reason and the run's link.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -23,12 +28,12 @@ use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{BundleAddress, Files, RootAddress};
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::commands::comment::{self as pr_comment};
-use crate::commands::lock::parse_duration;
 use crate::commands::plan::{
     FreshPlan, args, bundle_id, mask_known_variables, plan_into_bundle, prepare_terraform,
 };
 use crate::context::Context;
-use crate::error::{Error, Outcome};
+use crate::duration::{parse_duration, seconds_words as duration_words};
+use crate::error::{ArtifactProblem, Error, Outcome};
 use crate::github::octo::OctoPullRequests;
 use crate::github::{CommentTarget, PullRequest, PullRequests};
 use crate::ops::queue::Holding;
@@ -36,6 +41,7 @@ use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::queue::doc::Applied;
 use crate::queue::{self, QueueOptions, TicketInfo, ancestry};
 use crate::render::comment::{ArtifactRef, CommentMeta, CommentStatus};
+use crate::render::markdown as md;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
 use crate::settings::{Common, GithubSettings};
@@ -175,6 +181,37 @@ enum Verdict {
 }
 
 pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
+    let trace = RefCell::new(Trace::default());
+    let (client, result) = match pr_comment::client(opts.github) {
+        Ok(client) => {
+            let result = apply(ui, opts, client.as_ref(), &trace).await;
+            (client, result)
+        }
+        Err(e) => (
+            None,
+            Err(Error::usage(e.to_string(), "check --github-api-url")),
+        ),
+    };
+    let concluded = conclude(ui, opts, client.as_ref(), trace.into_inner(), &result).await;
+    match (result, concluded) {
+        (Ok(outcome), Ok(())) => Ok(outcome),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(also)) => {
+            ui.warning(&format!("could not report the outcome: {also}"));
+            Err(e)
+        }
+    }
+}
+
+/// Everything from the reviewed plan to the end of the apply; `trace` keeps what `conclude`
+/// needs to report any way out of it.
+async fn apply(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    trace: &RefCell<Trace>,
+) -> Result<Outcome, Error> {
     if opts.queue_lease < queue::MIN_LEASE {
         return Err(Error::usage(
             format!(
@@ -189,13 +226,21 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
     }
     // Checked before anything runs: a bad archive setting should not surface after an apply.
     let s3 = crate::wire::s3_archive(opts.common).await?;
-    let client = pr_comment::client(opts.github)
-        .map_err(|e| Error::usage(e.to_string(), "check --github-api-url"))?;
     // Each step that talks to GitHub has its own deadline (--github-timeout).
     let step = |c: &OctoPullRequests| c.step(opts.github.timeout);
-    let reviewed = find_reviewed(ui, opts, client.as_ref().map(step).as_ref()).await?;
+    trace.borrow_mut().phase = Phase::Lookup;
+    let lookup = client.map(step);
+    let pr = match &lookup {
+        Some(c) => merged_pr(ui, opts, c).await?,
+        None => None,
+    };
+    trace.borrow_mut().target = pr
+        .as_ref()
+        .map(|(owner, repo, pull)| target_of(opts, owner, repo, pull.number));
+    let reviewed = find_reviewed(ui, opts, lookup.as_ref(), pr, trace).await?;
     check_same_root(opts, &reviewed)?;
     check_not_stale(&reviewed)?;
+    trace.borrow_mut().phase = Phase::Work;
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
     // `--archive` on the plan is enough: the apply bundle goes where the reviewed one is.
     let s3 = match (s3, &reviewed.archive) {
@@ -239,20 +284,21 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
         timeout: opts.queue_timeout,
     };
     let holding = crate::ops::queue::wait_turn(ui, &store, &info, &queue_opts).await?;
-    let lookup = client.as_ref().map(step);
+    let lookup = client.map(step);
     let outcome = match superseded_by(opts, lookup.as_ref(), &root, &holding).await {
         Err(e) => Err(e),
-        Ok(Some(last)) => report_superseded(ui, opts, client.as_ref(), &reviewed, &last).await,
+        Ok(Some(last)) => report_superseded(ui, opts, client, &reviewed, &last, trace).await,
         Ok(None) => {
             let work = Work {
                 opts,
-                client: client.as_ref(),
+                client,
                 s3: s3.as_ref(),
                 reviewed: &reviewed,
                 rules: &opts.ignore,
                 root: &root,
                 tf: &tf,
                 holding: &holding,
+                trace,
             };
             tokio::select! {
                 r = decide_and_apply(ui, &work) => r,
@@ -268,6 +314,233 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
     };
     holding.release(applied).await;
     outcome.map(Finished::outcome)
+}
+
+/// The verdict a workflow reads in the step output `verdict` (§10). Every way out of `apply`
+/// sets one, errors included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepVerdict {
+    /// terraform applied the fresh plan, the same as the reviewed one (or, with
+    /// `--on-drift warn`, not the same).
+    Applied,
+    /// The fresh plan differs from the reviewed one: nothing was applied (exit 3).
+    Refused,
+    /// Commits were pushed to the PR after its plan: nothing was applied (exit 4).
+    Stale,
+    /// Production already holds a newer commit that contains this one: skipped.
+    Superseded,
+    /// This very commit was applied before (a re-run): skipped.
+    AlreadyApplied,
+    /// Nothing was applied, and tfgate did what it should: the reviewed plan is missing,
+    /// expired, untrusted or could not be looked up, or the run lost its place in the queue,
+    /// timed out waiting or was interrupted before terraform apply. `failure_reason` says which.
+    NotApplied,
+    /// terraform apply failed, or tfgate met an error it does not expect.
+    Failed,
+    /// The plans are the same and change nothing; terraform apply had nothing to do.
+    NoChanges,
+}
+
+impl StepVerdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            StepVerdict::Applied => "applied",
+            StepVerdict::Refused => "refused",
+            StepVerdict::Stale => "stale",
+            StepVerdict::Superseded => "superseded",
+            StepVerdict::AlreadyApplied => "already_applied",
+            StepVerdict::NotApplied => "not_applied",
+            StepVerdict::Failed => "failed",
+            StepVerdict::NoChanges => "no_changes",
+        }
+    }
+}
+
+/// How far a run got, which decides what an error on the way out means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Phase {
+    /// Checking settings.
+    #[default]
+    Setup,
+    /// Looking for the reviewed plan (GitHub, the archive, the workflow artifact).
+    Lookup,
+    /// From `terraform init` to right before `terraform apply`: nothing applied yet.
+    Work,
+    /// `terraform apply` has started.
+    Applying,
+}
+
+/// What a run learnt on its way, for the report it leaves on every way out (`conclude`).
+#[derive(Debug, Default)]
+struct Trace {
+    phase: Phase,
+    /// tfgate's comment for this root and workspace on the merged PR, once the PR is known.
+    target: Option<CommentTarget>,
+    /// That comment's id, once seen or written.
+    comment: Option<u64>,
+    /// The PR was searched and holds no tfgate comment for this root and workspace.
+    no_comment: bool,
+    /// The apply bundle's folder, once written, and its `s3://` URI, once uploaded.
+    bundle: Option<PathBuf>,
+    archive: Option<String>,
+    /// The verdict and failure reason, once the step summary and the comment say them.
+    reported: Option<(StepVerdict, String)>,
+}
+
+/// The report every way out of `apply` leaves: for an outcome not reported yet (an error), the
+/// step summary and the PR comment's status say what happened, with the run's link; then the
+/// step outputs `verdict`, `failure_reason`, `comment_url`, `bundle` and `archive`.
+async fn conclude(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    mut trace: Trace,
+    result: &Result<Outcome, Error>,
+) -> Result<(), Error> {
+    let (verdict, reason) = match (trace.reported.take(), result) {
+        (Some((verdict, reason)), Err(e)) if reason.is_empty() => {
+            // Reported, then something failed on the way out (archiving the apply bundle, say).
+            (verdict, format!("error: {e}"))
+        }
+        (Some(reported), _) => reported,
+        (None, Ok(_)) => (
+            StepVerdict::Failed,
+            "error: no verdict was reached".to_string(),
+        ),
+        (None, Err(e)) => {
+            let (verdict, slug) = classify(e, trace.phase);
+            let detail = ui.mask(&error_detail(e, opts.ctx.run_url.as_deref()));
+            if let Some(path) = &opts.ctx.step_summary {
+                actions::append_step_summary(
+                    path,
+                    &format!("### tfgate apply: {}\n\n{detail}", verdict.as_str()),
+                )?;
+            }
+            // A run being cancelled must end quickly; a failed lookup would only fail again;
+            // a PR without tfgate's comment has nothing to update.
+            let interrupted = matches!(e, Error::Interrupted { .. } | Error::QueueCancelled { .. });
+            if let (Some(target), Some(client)) = (&trace.target, client)
+                && !interrupted
+                && slug != LOOKUP_FAILED
+                && !trace.no_comment
+            {
+                let status = match verdict {
+                    StepVerdict::Failed => CommentStatus::Failed,
+                    _ => CommentStatus::NotApplied,
+                };
+                match client
+                    .step(opts.github.timeout)
+                    .set_status(target, status, &detail)
+                    .await
+                {
+                    Ok(done) => trace.comment = Some(done.id()),
+                    Err(e) => ui.warning(&format!("could not update the PR comment's status: {e}")),
+                }
+            }
+            (verdict, format!("{slug}: {e}"))
+        }
+    };
+    let Some(path) = &opts.ctx.github_output else {
+        return Ok(());
+    };
+    let comment_url = match (&trace.target, trace.comment, &opts.ctx.server_url) {
+        (Some(target), Some(id), Some(server)) => target.comment_url(server, id),
+        _ => String::new(),
+    };
+    actions::write_outputs(
+        path,
+        &[
+            ("verdict", verdict.as_str().to_string()),
+            ("failure_reason", ui.mask(&reason)),
+            ("comment_url", comment_url),
+            (
+                "bundle",
+                trace
+                    .bundle
+                    .map(|b| b.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("archive", trace.archive.unwrap_or_default()),
+        ],
+    )
+}
+
+/// `failure_reason`'s first word for a failed lookup of the reviewed plan.
+const LOOKUP_FAILED: &str = "lookup_failed";
+
+/// The verdict of a run that ended with `e` in `phase`, and the first word of its
+/// `failure_reason` (documented in docs/configuration.md).
+fn classify(e: &Error, phase: Phase) -> (StepVerdict, &'static str) {
+    use StepVerdict::{Failed, NotApplied, Stale};
+    match e {
+        Error::StalePlan { .. } => (Stale, "stale_plan"),
+        Error::ReviewedPlanMissing { .. } => (NotApplied, "reviewed_plan_missing"),
+        Error::ReviewedPlanLookup { .. }
+        | Error::Artifact {
+            problem: ArtifactProblem::Lookup(_),
+            ..
+        } => (NotApplied, LOOKUP_FAILED),
+        Error::BundleMissing { .. }
+        | Error::PlanUnreachable { .. }
+        | Error::Artifact {
+            problem: ArtifactProblem::Missing,
+            ..
+        } => (NotApplied, "bundle_missing"),
+        Error::Artifact {
+            problem: ArtifactProblem::Expired,
+            ..
+        } => (NotApplied, "bundle_expired"),
+        Error::ChecksumMismatch { .. }
+        | Error::BundleAltered { .. }
+        | Error::BadManifest { .. }
+        | Error::Artifact { .. } => (NotApplied, "bundle_untrusted"),
+        Error::ArchiveDiffers { .. } => (NotApplied, "archive_differs"),
+        Error::LeaseLost { .. } | Error::LeaseUnconfirmed { .. } => (NotApplied, "queue_lost"),
+        Error::QueueTimeout { .. } => (NotApplied, "queue_timeout"),
+        Error::AncestryUnknown { .. } => (NotApplied, "ancestry_unknown"),
+        Error::Interrupted { .. } if phase == Phase::Applying => (Failed, "interrupted"),
+        Error::Interrupted { .. } | Error::QueueCancelled { .. } => (NotApplied, "interrupted"),
+        // Anything else while looking for the reviewed plan: S3 or the network failed.
+        _ if phase == Phase::Lookup => (NotApplied, LOOKUP_FAILED),
+        Error::TerraformFailed { .. } if phase == Phase::Applying => (Failed, "apply_failed"),
+        _ => (Failed, "error"),
+    }
+}
+
+/// A run that stopped with `e`, in words for the PR comment and the step summary: what
+/// happened, the run's link, and what to do. Text from outside tfgate (paths, GitHub's or AWS's
+/// messages, terraform's stderr) is escaped or fenced, so it cannot break the markdown or
+/// mention anyone.
+fn error_detail(e: &Error, run_url: Option<&str>) -> String {
+    let run = run_url
+        .map(|u| format!(" ({})", md::link("run", u)))
+        .unwrap_or_default();
+    let mut out = format!("{}{run}.\n", md::escape(&capitalised(&e.to_string())));
+    match e {
+        Error::TerraformFailed { stderr_tail, .. } if !stderr_tail.trim().is_empty() => {
+            out.push('\n');
+            out.push_str(&md::fenced(stderr_tail, "text"));
+        }
+        _ => {
+            if let Some(hint) = e.hint() {
+                out.push('\n');
+                out.push_str(&md::escape(&capitalised(&hint)));
+                if !hint.ends_with(['.', ')']) {
+                    out.push('.');
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// How a run inside the queue ended.
@@ -316,6 +589,7 @@ async fn report_superseded(
     client: Option<&OctoPullRequests>,
     reviewed: &Reviewed,
     last: &Applied,
+    trace: &RefCell<Trace>,
 ) -> Result<Finished, Error> {
     let commit = opts.ctx.sha.as_deref().unwrap_or_default();
     let pr = last.pr.map(|p| format!(" (#{p})")).unwrap_or_default();
@@ -338,6 +612,7 @@ async fn report_superseded(
                 ),
             )?;
         }
+        trace.borrow_mut().reported = Some((StepVerdict::AlreadyApplied, String::new()));
         return Ok(Finished::Other(Outcome::Success));
     }
     let detail = format!(
@@ -351,8 +626,8 @@ async fn report_superseded(
     if let Some(path) = &opts.ctx.step_summary {
         actions::append_step_summary(path, &format!("### tfgate apply: superseded\n\n{detail}"))?;
     }
-    if let (Some(pr), Some(client)) = (&reviewed.pr, client)
-        && let Err(e) = client
+    if let (Some(pr), Some(client)) = (&reviewed.pr, client) {
+        match client
             .step(opts.github.timeout)
             .set_status(
                 &comment_target(opts, pr),
@@ -360,17 +635,25 @@ async fn report_superseded(
                 &detail,
             )
             .await
-    {
-        ui.warning(&format!("could not update the PR comment's status: {e}"));
+        {
+            Ok(done) => trace.borrow_mut().comment = Some(done.id()),
+            Err(e) => ui.warning(&format!("could not update the PR comment's status: {e}")),
+        }
     }
+    trace.borrow_mut().reported = Some((StepVerdict::Superseded, String::new()));
     Ok(Finished::Other(Outcome::Success))
 }
 
 fn comment_target(opts: &ApplyOptions<'_>, pr: &ReviewedPr) -> CommentTarget {
+    target_of(opts, &pr.owner, &pr.repo, pr.pull.number)
+}
+
+/// tfgate's comment for this root and workspace on pull request `owner/repo#pr`.
+fn target_of(opts: &ApplyOptions<'_>, owner: &str, repo: &str, pr: u64) -> CommentTarget {
     CommentTarget {
-        owner: pr.owner.clone(),
-        repo: pr.repo.clone(),
-        pr: pr.pull.number,
+        owner: owner.to_string(),
+        repo: repo.to_string(),
+        pr,
         root: opts.common.root.name.clone(),
         workspace: opts.common.workspace_name().to_string(),
     }
@@ -386,6 +669,7 @@ struct Work<'a> {
     root: &'a std::path::Path,
     tf: &'a Terraform,
     holding: &'a Holding<'a, crate::wire::Queue>,
+    trace: &'a RefCell<Trace>,
 }
 
 /// Re-plan, compare, apply or refuse, report, archive.
@@ -413,6 +697,7 @@ async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
                 "tfgate: apply bundle written to {}",
                 dir.display()
             ));
+            w.trace.borrow_mut().bundle = Some(dir.clone());
             if let Some(s3) = w.s3 {
                 let repository = reviewed
                     .pr
@@ -430,9 +715,7 @@ async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
                     s3.bundle_uri(&addr)
                 ));
                 s3.upload_bundle(&dir, &addr).await?;
-            }
-            if let Some(path) = &opts.ctx.github_output {
-                actions::write_outputs(path, &[("bundle", dir.display().to_string())])?;
+                w.trace.borrow_mut().archive = Some(s3.bundle_uri(&addr));
             }
             outcome
         }
@@ -521,9 +804,10 @@ async fn apply_into_bundle(
     }
 
     let verdict = if drifted && opts.args.on_drift == OnDrift::Fail {
-        ui.warning(&format!(
-            "not applied: the plan changed since review ({} difference(s)); re-plan and review the pull request again, or add --ignore rules for expected differences",
-            comparison.differences.len()
+        // The report's own count, in the report's words.
+        ui.error_text(&format!(
+            "not applied: the plan changed since review: {} Re-plan and review the pull request again, or add --ignore rules for expected differences",
+            report::headline(&comparison)
         ));
         Verdict::Refused
     } else {
@@ -532,7 +816,10 @@ async fn apply_into_bundle(
         }
         // The last moment to find out that another run took over the queue.
         match w.holding.confirm().await {
-            Ok(()) => run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?,
+            Ok(()) => {
+                w.trace.borrow_mut().phase = Phase::Applying;
+                run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?
+            }
             Err(e) => Verdict::QueueLost(e),
         }
     };
@@ -546,13 +833,15 @@ async fn apply_into_bundle(
         )?;
     }
     bundle.write(bundle::COMMENT, detail.as_bytes())?;
-    if let (Some(pr), Some(client)) = (&reviewed.pr, w.client)
-        && let Err(e) = client
+    if let (Some(pr), Some(client)) = (&reviewed.pr, w.client) {
+        match client
             .step(opts.github.timeout)
             .set_status(&comment_target(opts, pr), comment_status(&verdict), &detail)
             .await
-    {
-        ui.warning(&format!("could not update the PR comment's status: {e}"));
+        {
+            Ok(done) => w.trace.borrow_mut().comment = Some(done.id()),
+            Err(e) => ui.warning(&format!("could not update the PR comment's status: {e}")),
+        }
     }
 
     let summary = &analysis.summary;
@@ -576,6 +865,16 @@ async fn apply_into_bundle(
         verdict: Some(verdict_word(&verdict).to_string()),
         reviewed: Some(reviewed.location.clone()),
     };
+    let (step_verdict, mut reason) = match &verdict {
+        Verdict::Applied { .. } if !summary.has_changes => (StepVerdict::NoChanges, String::new()),
+        Verdict::Applied { .. } => (StepVerdict::Applied, String::new()),
+        Verdict::Refused => (
+            StepVerdict::Refused,
+            format!("plan_changed: {}", report::headline(&comparison)),
+        ),
+        Verdict::Failed { .. } => (StepVerdict::Failed, String::new()),
+        Verdict::QueueLost(e) => (StepVerdict::NotApplied, format!("queue_lost: {e}")),
+    };
     let outcome = match verdict {
         Verdict::Applied { .. } => Ok(Finished::Applied),
         Verdict::Refused => Ok(Finished::Other(Outcome::Different)),
@@ -587,6 +886,10 @@ async fn apply_into_bundle(
         }),
         Verdict::QueueLost(e) => Err(e),
     };
+    if let (StepVerdict::Failed, Err(e)) = (step_verdict, &outcome) {
+        reason = format!("apply_failed: {e}");
+    }
+    w.trace.borrow_mut().reported = Some((step_verdict, reason));
     Ok((outcome, manifest))
 }
 
@@ -603,6 +906,7 @@ async fn run_apply(
     apply_args.push(format!("-lock-timeout={lock_timeout}"));
     apply_args.push(plan_file);
     ui.status("tfgate: terraform apply (the fresh saved plan)");
+    let _group = ui.group("terraform apply");
     let started = Instant::now();
     let log = LogSink {
         ui,
@@ -658,7 +962,8 @@ fn comment_status(v: &Verdict) -> CommentStatus {
     match v {
         Verdict::Applied { .. } => CommentStatus::Applied,
         Verdict::Refused => CommentStatus::Refused,
-        Verdict::Failed { .. } | Verdict::QueueLost(_) => CommentStatus::Failed,
+        Verdict::Failed { .. } => CommentStatus::Failed,
+        Verdict::QueueLost(_) => CommentStatus::NotApplied,
     }
 }
 
@@ -685,17 +990,7 @@ fn status_detail(v: &Verdict, report_md: &str, drifted: bool, run_url: Option<&s
             let fence = crate::render::markdown::fence_for(tail);
             format!("terraform apply failed{run}:\n\n{fence}\n{tail}\n{fence}\n")
         }
-        Verdict::QueueLost(e) => {
-            let text = e.to_string();
-            let mut chars = text.chars();
-            let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-            format!(
-                "{}{}{run}.\n\n{}\n",
-                first.unwrap_or_default(),
-                chars.as_str(),
-                e.hint().unwrap_or_default()
-            )
-        }
+        Verdict::QueueLost(e) => error_detail(e, run_url),
     };
     if drifted {
         out.push_str("\n<details><summary>What changed since review</summary>\n\n");
@@ -708,42 +1003,29 @@ fn status_detail(v: &Verdict, report_md: &str, drifted: bool, run_url: Option<&s
     out
 }
 
-fn duration_words(seconds: u64) -> String {
-    match seconds {
-        0..=59 => format!("{seconds}s"),
-        60..=3599 => format!("{}m {}s", seconds / 60, seconds % 60),
-        _ => format!("{}h {}m", seconds / 3600, (seconds % 3600) / 60),
-    }
-}
-
-/// Step 1: the reviewed plan, from `--reviewed` or the merged PR's comment.
+/// Step 1: the reviewed plan, from `--reviewed` or the comment of the merged PR (`pr`, found
+/// with `merged_pr`).
 async fn find_reviewed(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
     client: Option<&OctoPullRequests>,
+    pr: Option<(String, String, PullRequest)>,
+    trace: &RefCell<Trace>,
 ) -> Result<Reviewed, Error> {
     let gh = opts.github;
-    let pr = match client {
-        Some(c) => merged_pr(ui, opts, c).await?,
-        None => None,
-    };
     let (source, planned_head, fingerprint) = match (&opts.args.reviewed, &pr, client) {
         (Some(loc), _, _) => (Source::Location(loc.clone()), None, None),
         (None, Some((owner, repo, pull)), Some(c)) => {
-            let target = CommentTarget {
-                owner: owner.clone(),
-                repo: repo.clone(),
-                pr: pull.number,
-                root: opts.common.root.name.clone(),
-                workspace: opts.common.workspace_name().to_string(),
-            };
+            let target = target_of(opts, owner, repo, pull.number);
             let comment = c.find_comment(&target).await.map_err(|e| {
-                missing(format!(
+                lookup_failed(format!(
                     "cannot read the comments of {owner}/{repo}#{}: {e}",
                     pull.number
                 ))
             })?;
+            trace.borrow_mut().comment = comment.as_ref().map(|c| c.id);
             let Some(comment) = comment else {
+                trace.borrow_mut().no_comment = true;
                 return Err(missing(format!(
                     "pull request {owner}/{repo}#{} has no tfgate plan for {} ({})",
                     pull.number, target.root, target.workspace
@@ -920,10 +1202,9 @@ async fn merged_pr(
         return Ok(None);
     };
     if let Some(n) = gh.pr {
-        let pull = client
-            .pull_request(&owner, &repo, n)
-            .await
-            .map_err(|e| missing(format!("cannot read pull request {owner}/{repo}#{n}: {e}")))?;
+        let pull = client.pull_request(&owner, &repo, n).await.map_err(|e| {
+            lookup_failed(format!("cannot read pull request {owner}/{repo}#{n}: {e}"))
+        })?;
         return Ok(Some((owner, repo, pull)));
     }
     let Some(sha) = opts.ctx.sha.clone() else {
@@ -932,7 +1213,7 @@ async fn merged_pr(
     let pulls = client
         .pulls_for_commit(&owner, &repo, &sha)
         .await
-        .map_err(|e| missing(format!("cannot find the pull request of commit {sha}: {e}")))?;
+        .map_err(|e| lookup_failed(format!("cannot find the pull request of commit {sha}: {e}")))?;
     let merged = pulls
         .iter()
         .find(|p| p.merged && p.merge_commit_sha.as_deref() == Some(sha.as_str()))
@@ -997,6 +1278,10 @@ fn check_not_stale(reviewed: &Reviewed) -> Result<(), Error> {
 
 fn missing(message: String) -> Error {
     Error::ReviewedPlanMissing { message }
+}
+
+fn lookup_failed(message: String) -> Error {
+    Error::ReviewedPlanLookup { message }
 }
 
 #[cfg(test)]
@@ -1082,11 +1367,148 @@ mod tests {
         });
         let d = status_detail(&v, "", false, Some("https://x/runs/1"));
         assert!(
-            d.starts_with("Not applied: this run no longer holds the apply queue (ticket t1); abc of #9 holds it now ([run](https://x/runs/1)).\n\n"),
+            d.starts_with("Not applied: this run no longer holds the apply queue (ticket t1); abc of \\#9 holds it now ([run](https://x/runs/1)).\n\n"),
             "{d}"
         );
         assert!(d.contains("run the apply again"), "{d}");
         assert_eq!(verdict_word(&v), "not_applied");
-        assert_eq!(comment_status(&v), CommentStatus::Failed);
+        assert_eq!(comment_status(&v), CommentStatus::NotApplied);
+    }
+
+    #[test]
+    fn every_way_out_has_a_verdict_and_a_reason() {
+        use crate::github::GithubError;
+        let artifact = |problem| Error::Artifact {
+            name: "tfgate-x".into(),
+            run_id: 5,
+            problem,
+        };
+        let cases = [
+            (
+                Error::StalePlan {
+                    pr: 7,
+                    planned: "a".into(),
+                    merged: "b".into(),
+                },
+                Phase::Lookup,
+                "stale",
+                "stale_plan",
+            ),
+            (
+                artifact(ArtifactProblem::Missing),
+                Phase::Lookup,
+                "not_applied",
+                "bundle_missing",
+            ),
+            (
+                artifact(ArtifactProblem::Expired),
+                Phase::Lookup,
+                "not_applied",
+                "bundle_expired",
+            ),
+            (
+                artifact(ArtifactProblem::Lookup(GithubError::BadCredentials)),
+                Phase::Lookup,
+                "not_applied",
+                "lookup_failed",
+            ),
+            (
+                lookup_failed("cannot read pull request acme/infra#7".into()),
+                Phase::Lookup,
+                "not_applied",
+                "lookup_failed",
+            ),
+            (
+                Error::BundleMissing {
+                    uri: "s3://b/p".into(),
+                    reason: "no manifest".into(),
+                },
+                Phase::Lookup,
+                "not_applied",
+                "bundle_missing",
+            ),
+            (
+                Error::Aws {
+                    service: "S3",
+                    operation: "GetObject",
+                    resource: "s3://b/p".into(),
+                    message: "slow down".into(),
+                },
+                Phase::Lookup,
+                "not_applied",
+                "lookup_failed",
+            ),
+            (
+                Error::Interrupted {
+                    signal: 15,
+                    signal_name: "SIGTERM".into(),
+                },
+                Phase::Work,
+                "not_applied",
+                "interrupted",
+            ),
+            (
+                Error::Interrupted {
+                    signal: 15,
+                    signal_name: "SIGTERM".into(),
+                },
+                Phase::Applying,
+                "failed",
+                "interrupted",
+            ),
+            (
+                Error::TerraformFailed {
+                    binary: "terraform".into(),
+                    args: vec!["plan".into()],
+                    status: Some(1),
+                    stderr_tail: String::new(),
+                },
+                Phase::Work,
+                "failed",
+                "error",
+            ),
+            (
+                Error::usage("--queue-lease 1s is too short", "give more"),
+                Phase::Setup,
+                "failed",
+                "error",
+            ),
+        ];
+        for (e, phase, verdict, slug) in cases {
+            let (v, s) = classify(&e, phase);
+            assert_eq!((v.as_str(), s), (verdict, slug), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_error_reads_as_a_sentence_with_the_run_and_what_to_do() {
+        let stale = Error::StalePlan {
+            pr: 7,
+            planned: "1111".into(),
+            merged: "2222".into(),
+        };
+        assert_eq!(
+            error_detail(&stale, Some("https://github.com/acme/infra/actions/runs/9")),
+            "The reviewed plan is stale: pull request \\#7 was planned at 1111 but merged at 2222 ([run](https://github.com/acme/infra/actions/runs/9)).\n\nNothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again.\n"
+        );
+        // Text from elsewhere mentions nobody and opens no markup; terraform's stderr is fenced.
+        let failed = Error::TerraformFailed {
+            binary: "terraform".into(),
+            args: vec!["init".into()],
+            status: Some(1),
+            stderr_tail: "Error: @org/team </details>\n```".into(),
+        };
+        let d = error_detail(&failed, None);
+        assert!(
+            d.starts_with("\\`terraform init\\` failed (exit status 1).\n\n````text\n"),
+            "{d}"
+        );
+        assert!(d.ends_with("\n````\n"), "{d}");
+        let missing = missing("no plan for <b>@org/team</b>".into());
+        let d = error_detail(&missing, None);
+        assert!(
+            d.starts_with("No plan for &lt;b&gt;@\u{200B}org/team&lt;/b&gt;.\n"),
+            "{d}"
+        );
     }
 }

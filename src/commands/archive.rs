@@ -6,7 +6,7 @@
 //! manifests (which anyone with write access to the bucket could craft) only after removing
 //! control characters.
 
-use crate::render::table::{self, TableOptions};
+use crate::render::table::{self, TableOptions, clean_line};
 use serde::Serialize;
 
 use crate::archive::bundle::BundleKind;
@@ -178,7 +178,7 @@ impl Row {
                 .into(),
             );
         }
-        cells.into_iter().map(|c| clean(&c)).collect()
+        cells.into_iter().map(|c| clean_line(&c)).collect()
     }
 }
 
@@ -250,12 +250,6 @@ fn markdown(rows: &[Row], with_status: bool) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
-}
-
-/// Text safe to show in a terminal: control characters and bidirectional overrides become
-/// U+FFFD.
-fn clean(text: &str) -> String {
-    crate::render::table::clean(text, false)
 }
 
 #[cfg(test)]

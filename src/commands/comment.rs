@@ -96,14 +96,15 @@ pub async fn resolve_pr(
 }
 
 /// Creates or updates the comment (with `client` bounded by the step's deadline, see
-/// `OctoPullRequests::step`); a failure is a warning unless `require`.
+/// `OctoPullRequests::step`); a failure is a warning unless `require`. The comment's id, when
+/// there is one.
 pub async fn publish(
     ui: &Ui,
     client: Option<&OctoPullRequests>,
     target: &CommentTarget,
     body: &str,
     require: bool,
-) -> Result<(), Error> {
+) -> Result<Option<u64>, Error> {
     let where_ = format!("{}/{}#{}", target.owner, target.repo, target.pr);
     let result = match client {
         None => Err(Error::Comment {
@@ -112,6 +113,8 @@ pub async fn publish(
         }),
         Some(c) => c.upsert_comment(target, body).await.map_err(|e| comment_error(&e, &where_)),
     };
+    // 0: GitHub's answer was lost and the id is not known.
+    let id = result.as_ref().ok().map(|u| u.id()).filter(|id| *id != 0);
     match result {
         Ok(Upsert::Created(id)) => {
             ui.status(&format!("tfgate: commented on {where_} (comment {id})"))
@@ -133,7 +136,7 @@ pub async fn publish(
             ));
         }
     }
-    Ok(())
+    Ok(id)
 }
 
 fn comment_error(e: &GithubError, where_: &str) -> Error {

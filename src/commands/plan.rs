@@ -117,6 +117,8 @@ pub struct PlanResult {
     pub comment: String,
     /// Where the marker says the bundle is for the apply job.
     pub place: Placement,
+    /// The bundle's `s3://` URI, when it was archived to S3.
+    pub archive: Option<String>,
 }
 
 /// Where the apply job, on another runner, is told to find the bundle.
@@ -216,7 +218,7 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
             root: opts.common.root.name.clone(),
             workspace: opts.common.workspace_name().to_string(),
         };
-        pr_comment::publish(
+        let posted = pr_comment::publish(
             ui,
             client.as_ref().map(step).as_ref(),
             &target,
@@ -224,6 +226,11 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
             opts.plan.require_comment,
         )
         .await?;
+        if let (Some(id), Some(path), Some(server)) =
+            (posted, &opts.ctx.github_output, &opts.ctx.server_url)
+        {
+            actions::write_outputs(path, &[("comment_url", target.comment_url(server, id))])?;
+        }
     }
     let summary = &result.analysis.summary;
     Ok(if opts.plan.detailed_exitcode && summary.has_changes {
@@ -246,6 +253,7 @@ pub async fn prepare_terraform(
     }
     if init {
         ui.status("tfgate: terraform init");
+        let _group = ui.group("terraform init");
         let mut init = args(&["init", "-input=false", "-no-color"]);
         init.extend(common.init_args.iter().cloned());
         tf.run_ok(&init, Stdout::Stream, ui).await?;
@@ -341,18 +349,19 @@ pub async fn plan_and_archive(
     match fill_bundle(ui, opts, pr, &tf, &mut bundle, created, &place).await {
         Ok((analysis, comment, manifest)) => {
             let dir = bundle.finish(manifest)?;
+            let mut archive = None;
             if let Some((s3, addr)) = &s3_bundle {
-                ui.status(&format!(
-                    "tfgate: uploading the bundle to {}",
-                    s3.bundle_uri(addr)
-                ));
+                let uri = s3.bundle_uri(addr);
+                ui.status(&format!("tfgate: uploading the bundle to {uri}"));
                 s3.upload_bundle(&dir, addr).await?;
+                archive = Some(uri);
             }
             Ok(PlanResult {
                 analysis,
                 bundle: dir,
                 comment,
                 place,
+                archive,
             })
         }
         Err(e) => {
@@ -384,6 +393,8 @@ pub async fn plan_into_bundle(
     let plan_file_arg = plan_file.display().to_string();
 
     ui.status("tfgate: terraform plan (its output is shown once the plan is read, masked)");
+    // terraform's output, here and in the replay, folded under Actions.
+    let _group = ui.group("terraform plan");
     let mut plan_args = args(&["plan", "-input=false", "-no-color"]);
     plan_args.push(format!("-lock-timeout={lock_timeout}"));
     plan_args.push(format!("-out={plan_file_arg}"));
@@ -567,6 +578,7 @@ fn report(ui: &Ui, opts: &PlanOptions<'_>, result: &PlanResult) -> Result<(), Er
                 ("forget", c.forget.to_string()),
                 ("fingerprint", summary.fingerprint.clone()),
                 ("bundle", result.bundle.display().to_string()),
+                ("archive", result.archive.clone().unwrap_or_default()),
             ],
         )?;
     }

@@ -33,6 +33,19 @@ impl CommentTarget {
     pub fn matches(&self, meta: &CommentMeta) -> bool {
         meta.root == self.root && meta.workspace == self.workspace
     }
+
+    /// The web address of comment `id` on this pull request, as GitHub's `html_url` gives it:
+    /// `SERVER/OWNER/REPO/pull/N#issuecomment-ID`, `server` being `https://github.com` or a
+    /// GitHub Enterprise Server's root.
+    pub fn comment_url(&self, server: &str, id: u64) -> String {
+        format!(
+            "{}/{}/{}/pull/{}#issuecomment-{id}",
+            server.trim_end_matches('/'),
+            self.owner,
+            self.repo,
+            self.pr
+        )
+    }
 }
 
 /// A comment tfgate wrote earlier.
@@ -360,6 +373,21 @@ pub trait Artifacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_url_is_the_one_github_shows() {
+        let t = CommentTarget {
+            owner: "acme".into(),
+            repo: "infra".into(),
+            pr: 7,
+            root: "r".into(),
+            workspace: "default".into(),
+        };
+        assert_eq!(
+            t.comment_url("https://github.com/", 1234),
+            "https://github.com/acme/infra/pull/7#issuecomment-1234"
+        );
+    }
 
     #[test]
     fn base_is_an_ancestor_of_head_when_identical_or_ahead() {

@@ -22,7 +22,7 @@ use crate::queue::store::{QueueStore, StoreError, Written};
 use crate::queue::{
     POLL, PROGRESS_EVERY, QueueOptions, TicketInfo, describe, jitter, poll, ticket_id, waiting_line,
 };
-use crate::terraform::backend::age_words;
+use crate::duration::age_words;
 use crate::terraform::runner;
 use crate::ui::Ui;
 

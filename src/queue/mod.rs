@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::duration::age_words;
 use crate::queue::doc::{QueueDoc, Standing, Ticket};
-use crate::terraform::backend::age_words;
 
 /// The default lease: how long a run that stopped renewing blocks the others at most.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(180);

@@ -78,6 +78,10 @@ pub enum CommentStatus {
     Refused,
     Failed,
     Superseded,
+    /// Nothing was applied, and not because the plans differed: the reviewed plan was stale,
+    /// missing or could not be fetched, or the run could not go ahead. The detail says why.
+    #[serde(rename = "not_applied")]
+    NotApplied,
 }
 
 /// The metadata in a comment's hidden first line: how `apply` finds the reviewed plan and how
@@ -425,6 +429,7 @@ fn headline(
         Some(CommentStatus::Refused) => "⛔",
         Some(CommentStatus::Failed) => "❌",
         Some(CommentStatus::Superseded) => "⏭️",
+        Some(CommentStatus::NotApplied) => "⏸️",
         Some(CommentStatus::Planned) | None => {
             if summary.errored || !summary.checks.errors.is_empty() {
                 "❌"
@@ -461,6 +466,7 @@ fn status_note(status: CommentStatus) -> Option<String> {
         CommentStatus::Superseded => {
             "**Superseded.** A newer commit was applied first; this plan was not applied."
         }
+        CommentStatus::NotApplied => "**Not applied.** Nothing was applied, for the reason below.",
     };
     Some(format!("{note}\n"))
 }
@@ -1387,6 +1393,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             (CommentStatus::Refused, "refused"),
             (CommentStatus::Failed, "failed"),
             (CommentStatus::Superseded, "superseded"),
+            (CommentStatus::NotApplied, "not_applied"),
         ] {
             let m = CommentMeta {
                 status,
@@ -1568,6 +1575,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
             CommentStatus::Refused,
             CommentStatus::Failed,
             CommentStatus::Superseded,
+            CommentStatus::NotApplied,
         ] {
             let m = CommentMeta {
                 status,

@@ -227,6 +227,12 @@ fn details(r: &ResourceSummary, masker: &Masker) -> String {
     parts.join("\n")
 }
 
+/// One line of text safe to show in a terminal (`clean(text, false)`): what every renderer
+/// calls on a value someone else wrote (a plan's addresses, a lock's holder, a bundle's fields).
+pub fn clean_line(text: &str) -> String {
+    clean(text, false)
+}
+
 /// Text safe to show in a terminal: control characters (escape sequences, carriage returns,
 /// backspaces) and bidirectional overrides become U+FFFD, tabs become spaces, and line breaks
 /// are kept only when `multiline`.

@@ -139,7 +139,7 @@ pub struct GithubArgs {
         global = true,
         env = "TFGATE_GITHUB_TIMEOUT",
         value_name = "DURATION",
-        value_parser = crate::commands::lock::parse_duration
+        value_parser = crate::duration::parse_duration
     )]
     pub github_timeout: Option<std::time::Duration>,
 }

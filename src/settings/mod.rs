@@ -161,7 +161,7 @@ fn github_timeout(
     let (timeout, source) = match (args.github_timeout, &file.github_timeout) {
         (Some(d), _) => (d, "--github-timeout".to_string()),
         (None, Some(text)) => {
-            let d = crate::commands::lock::parse_duration(text).map_err(|e| Error::Settings {
+            let d = crate::duration::parse_duration(text).map_err(|e| Error::Settings {
                 path: file_path.map(Path::to_path_buf).unwrap_or_default(),
                 message: format!("github_timeout = \"{text}\": {e}"),
             })?;
@@ -303,7 +303,7 @@ pub fn resolve_apply(
         value
             .as_deref()
             .map(|v| {
-                crate::commands::lock::parse_duration(v).map_err(|e| Error::Settings {
+                crate::duration::parse_duration(v).map_err(|e| Error::Settings {
                     path: file_path.map(Path::to_path_buf).unwrap_or_default(),
                     message: format!("{key} = \"{v}\": {e}"),
                 })
