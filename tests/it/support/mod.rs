@@ -7,6 +7,7 @@
 pub mod github;
 pub mod moto;
 pub mod proxy;
+pub mod web_proxy;
 pub mod workflow;
 
 use std::collections::BTreeMap;
