@@ -40,6 +40,7 @@ pub fn client(gh: &GithubSettings) -> Result<Option<OctoPullRequests>, GithubErr
         api_url: gh.api_url.clone(),
         token,
         comment_author: gh.comment_author.clone(),
+        proxy: gh.proxy.clone(),
         policy: RetryPolicy::default(),
     })
     .map(Some)

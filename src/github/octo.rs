@@ -7,8 +7,9 @@
 //! left by racing runs. Responses are read into small structs of the fields tfgate uses.
 //!
 //! An artifact's zip is streamed to a file under a size limit. GitHub answers its download with
-//! a redirect to storage on another host; octocrab's redirect layer follows it and, the origin
-//! being another, drops the `Authorization` header, so the token never leaves GitHub.
+//! a redirect to storage on another host; the redirect layer follows it and, the origin being
+//! another, drops the `Authorization` header, so the token never leaves GitHub. Requests go
+//! through the client `transport` builds, which honours the proxy variables.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,7 +22,9 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use crate::context::ProxyVars;
 use crate::github::retry::{Decision, Failure, RetryPolicy};
+use crate::github::transport;
 use crate::github::{
     Artifact, Artifacts, CommentTarget, CommitRelation, Download, GithubError, OurComment,
     PullRequest, PullRequests, Upsert, Wanted, converge, newest, status_body,
@@ -63,6 +66,8 @@ pub struct OctoOptions {
     pub token: String,
     /// `--comment-author`: the login tfgate's comments are written as, when known.
     pub comment_author: Option<String>,
+    /// The proxies GitHub's requests go through.
+    pub proxy: ProxyVars,
     pub policy: RetryPolicy,
 }
 
@@ -156,20 +161,9 @@ struct Answer {
 
 impl OctoPullRequests {
     pub fn new(opts: OctoOptions) -> Result<OctoPullRequests, GithubError> {
-        let client = Octocrab::builder()
-            .base_uri(opts.api_url.trim_end_matches('/'))
-            .map_err(|e| GithubError::Protocol {
-                message: format!("invalid GitHub API URL `{}`: {e}", opts.api_url),
-            })?
-            .personal_token(opts.token)
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .build()
-            .map_err(|e| GithubError::Protocol {
-                message: format!("cannot set up the GitHub client: {e}"),
-            })?;
+        let clients = transport::clients(&opts.api_url, &opts.token, &opts.proxy)?;
         Ok(OctoPullRequests {
-            client,
+            client: clients.rest,
             policy: opts.policy,
             fallback_author: ACTIONS_BOT.to_string(),
             explicit_author: opts.comment_author,

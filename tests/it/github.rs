@@ -626,6 +626,7 @@ fn compare(gh: &GitHubFake, base: &str, head: &str) -> Result<CommitRelation, Gi
             api_url: gh.url(),
             token: TOKEN.to_owned(),
             comment_author: None,
+            proxy: Default::default(),
             policy: RetryPolicy {
                 max_attempts: 3,
                 max_total_wait: Duration::from_secs(5),
