@@ -730,7 +730,9 @@ async fn find_reviewed(
                 root: root_name(&opts.common.root),
                 workspace: opts.common.workspace_name().to_string(),
             };
-            let comment = c.find_comment(&target).await.map_err(|e| {
+            let comment = c.find_comment(&target).await;
+            pr_comment::warn_identity(ui, Some(c)).await;
+            let comment = comment.map_err(|e| {
                 missing(format!(
                     "cannot read the comments of {owner}/{repo}#{}: {e}",
                     pull.number

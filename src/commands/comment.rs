@@ -97,6 +97,7 @@ pub async fn publish(
         }),
         Some(c) => c.upsert_comment(target, body).await.map_err(|e| comment_error(&e, &where_)),
     };
+    warn_identity(ui, client).await;
     match result {
         Ok(Upsert::Created(id)) => {
             ui.status(&format!("tfgate: commented on {where_} (comment {id})"))
@@ -119,6 +120,16 @@ pub async fn publish(
         }
     }
     Ok(())
+}
+
+/// Says so when tfgate cannot be sure which comments are its own: GitHub would not say who the
+/// token is, or `--comment-author` is not who GitHub writes the token's comments as.
+pub async fn warn_identity(ui: &Ui, client: Option<&OctoPullRequests>) {
+    if let Some(c) = client
+        && let Some(warning) = c.identity_warning().await
+    {
+        ui.warning(&warning);
+    }
 }
 
 fn comment_error(e: &GithubError, where_: &str) -> Error {

@@ -81,6 +81,7 @@ fn http_proxy_carries_every_request_to_an_http_github_and_no_proxy_bypasses_it()
         let target = format!("{}{}", gh.url(), r.path);
         assert!(a.target.starts_with(&target), "{a:?} for {r:?}");
     }
+    assert!(served.iter().any(|r| r.path == "/graphql"), "{served:#?}");
     assert!(
         served
             .iter()
