@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::{Format, GithubArgs, GlobalArgs, PlanArgs};
-use crate::context::{Context, Env};
+use crate::context::{Context, Env, ProxyVars};
 use crate::error::Error;
 use crate::plan::compare::IgnoreRule;
 
@@ -94,6 +94,8 @@ pub struct GithubSettings {
     pub pr: Option<u64>,
     pub head_sha: Option<String>,
     pub comment_author: Option<String>,
+    /// `HTTPS_PROXY` and the other proxy variables, for GitHub's HTTP client.
+    pub proxy: ProxyVars,
     /// The deadline of each step that talks to GitHub (posting the comment, apply's lookups,
     /// its status update).
     pub timeout: Duration,
@@ -108,6 +110,7 @@ impl std::fmt::Debug for GithubSettings {
             .field("pr", &self.pr)
             .field("head_sha", &self.head_sha)
             .field("comment_author", &self.comment_author)
+            .field("proxy", &self.proxy)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -144,6 +147,7 @@ pub fn resolve_github(
         pr,
         head_sha,
         comment_author: args.comment_author.clone(),
+        proxy: ctx.proxy.clone(),
         timeout: github_timeout(args, file, file_path)?,
     })
 }
