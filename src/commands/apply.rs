@@ -1017,7 +1017,9 @@ async fn find_reviewed(
         (Some(loc), _, _) => (Source::Location(loc.clone()), None, None),
         (None, Some((owner, repo, pull)), Some(c)) => {
             let target = target_of(opts, owner, repo, pull.number);
-            let comment = c.find_comment(&target).await.map_err(|e| {
+            let comment = c.find_comment(&target).await;
+            pr_comment::warn_identity(ui, Some(c)).await;
+            let comment = comment.map_err(|e| {
                 lookup_failed(format!(
                     "cannot read the comments of {owner}/{repo}#{}: {e}",
                     pull.number

@@ -56,6 +56,7 @@ pub fn client(gh: &GithubSettings) -> Result<Option<OctoPullRequests>, GithubErr
         api_url: gh.api_url.clone(),
         token,
         comment_author: gh.comment_author.clone(),
+        proxy: gh.proxy.clone(),
         policy: RetryPolicy::default(),
     })
     .map(Some)
@@ -115,6 +116,7 @@ pub async fn publish(
     };
     // 0: GitHub's answer was lost and the id is not known.
     let id = result.as_ref().ok().map(|u| u.id()).filter(|id| *id != 0);
+    warn_identity(ui, client).await;
     match result {
         Ok(Upsert::Created(id)) => {
             ui.status(&format!("tfgate: commented on {where_} (comment {id})"))
@@ -137,6 +139,16 @@ pub async fn publish(
         }
     }
     Ok(id)
+}
+
+/// Says so when tfgate cannot be sure which comments are its own: GitHub would not say who the
+/// token is, or `--comment-author` is not who GitHub writes the token's comments as.
+pub async fn warn_identity(ui: &Ui, client: Option<&OctoPullRequests>) {
+    if let Some(c) = client
+        && let Some(warning) = c.identity_warning().await
+    {
+        ui.warning(&warning);
+    }
 }
 
 fn comment_error(e: &GithubError, where_: &str) -> Error {

@@ -10,6 +10,7 @@
 
 pub mod octo;
 pub mod retry;
+pub mod transport;
 
 use std::fmt;
 use std::time::Duration;

@@ -6,9 +6,17 @@
 //! per step (`step`), and the comment rules of the port, including the convergence of comments
 //! left by racing runs. Responses are read into small structs of the fields tfgate uses.
 //!
+//! Comments are tfgate's when their author is the identity the token writes as, never anyone
+//! else's (`ours_for`). That identity is `--comment-author` when given, else `GET /user`'s login,
+//! else, for an installation token (a GitHub App's, or Actions' `GITHUB_TOKEN`), which may not
+//! call `GET /user`, GraphQL's `viewer`. When GitHub says neither, tfgate assumes
+//! `github-actions[bot]`, corrects it with the author GitHub gives the comment it creates, and
+//! the command warns (`identity_warning`).
+//!
 //! An artifact's zip is streamed to a file under a size limit. GitHub answers its download with
-//! a redirect to storage on another host; octocrab's redirect layer follows it and, the origin
-//! being another, drops the `Authorization` header, so the token never leaves GitHub.
+//! a redirect to storage on another host; the redirect layer follows it and, the origin being
+//! another, drops the `Authorization` header, so the token never leaves GitHub. Requests go
+//! through the client `transport` builds, which honours the proxy variables.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,10 +26,12 @@ use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::context::ProxyVars;
 use crate::github::retry::{Decision, Failure, RetryPolicy};
+use crate::github::transport;
 use crate::github::{
     Artifact, Artifacts, CommentTarget, CommitRelation, Download, GithubError, OurComment,
     PullRequest, PullRequests, Upsert, Wanted, converge, newest, status_body,
@@ -32,8 +42,11 @@ use crate::render::comment::{CommentStatus, parse_marker};
 pub const MAX_BODY_CHARS: usize = 65_536;
 /// The largest page GitHub serves.
 pub const PER_PAGE: u32 = 100;
-/// Who authors comments made with the Actions `GITHUB_TOKEN`, which cannot call `GET /user`.
+/// Who authors comments made with the Actions `GITHUB_TOKEN`, which cannot call `GET /user`;
+/// assumed when GitHub will not say who the token is.
 pub const ACTIONS_BOT: &str = "github-actions[bot]";
+/// GraphQL's question for the login the token acts as; installation tokens may ask it.
+const VIEWER_QUERY: &str = "query { viewer { login } }";
 /// How many times a run looks again at the comments while converging them.
 const CONVERGE_ROUNDS: usize = 5;
 /// After writing, a run waits at least this long before it looks again, so that a write that
@@ -44,13 +57,15 @@ const MAX_SETTLE: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct OctoPullRequests {
     client: Octocrab,
+    /// The same connections, for GraphQL's endpoint (`viewer`).
+    graphql: Octocrab,
     policy: RetryPolicy,
-    /// Used when `GET /user` is not allowed (installation tokens).
+    /// Used when GitHub will not say who the token is.
     fallback_author: String,
-    /// An author given explicitly wins over `GET /user`.
+    /// An author given explicitly wins over what GitHub says.
     explicit_author: Option<String>,
     /// Shared by the handles `step` makes, so the identity is asked once per run.
-    identity: Arc<OnceCell<String>>,
+    identity: Arc<Mutex<Option<Identity>>>,
     /// When the current step must end, and the limit it was given (for the message).
     deadline: Option<(Instant, Duration)>,
 }
@@ -63,7 +78,34 @@ pub struct OctoOptions {
     pub token: String,
     /// `--comment-author`: the login tfgate's comments are written as, when known.
     pub comment_author: Option<String>,
+    /// The proxies GitHub's requests go through.
+    pub proxy: ProxyVars,
     pub policy: RetryPolicy,
+}
+
+/// The login tfgate's comments are written as, and how tfgate knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub login: String,
+    pub source: IdentitySource,
+    /// The author GitHub gave the comment this run created, when it is not `login` (a
+    /// `--comment-author` that is not the token's).
+    pub wrote_as: Option<String>,
+}
+
+/// Where the identity came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `--comment-author` (`TFGATE_COMMENT_AUTHOR`).
+    Given,
+    /// `GET /user`.
+    User,
+    /// GraphQL's `viewer`, for a token that may not call `GET /user`.
+    Viewer,
+    /// GitHub said neither: `github-actions[bot]`, assumed.
+    Assumed,
+    /// Assumed, then learnt from the author GitHub gave the comment this run created.
+    Learnt,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,24 +198,14 @@ struct Answer {
 
 impl OctoPullRequests {
     pub fn new(opts: OctoOptions) -> Result<OctoPullRequests, GithubError> {
-        let client = Octocrab::builder()
-            .base_uri(opts.api_url.trim_end_matches('/'))
-            .map_err(|e| GithubError::Protocol {
-                message: format!("invalid GitHub API URL `{}`: {e}", opts.api_url),
-            })?
-            .personal_token(opts.token)
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .build()
-            .map_err(|e| GithubError::Protocol {
-                message: format!("cannot set up the GitHub client: {e}"),
-            })?;
+        let clients = transport::clients(&opts.api_url, &opts.token, &opts.proxy)?;
         Ok(OctoPullRequests {
-            client,
+            client: clients.rest,
+            graphql: clients.graphql,
             policy: opts.policy,
             fallback_author: ACTIONS_BOT.to_string(),
             explicit_author: opts.comment_author,
-            identity: Arc::new(OnceCell::new()),
+            identity: Arc::new(Mutex::new(None)),
             deadline: None,
         })
     }
@@ -207,26 +239,147 @@ impl OctoPullRequests {
             .is_some_and(|(at, _)| Instant::now() + wait >= at)
     }
 
-    /// The login tfgate's comments carry: `--comment-author`, else `GET /user`, else (for an
-    /// installation token, which may not call it) `github-actions[bot]`.
-    pub async fn identity(&self) -> Result<String, GithubError> {
-        let known = self.identity.get_or_try_init(|| async {
-            if let Some(a) = &self.explicit_author {
-                return Ok(a.clone());
+    /// The identity tfgate's comments carry: `--comment-author`, else `GET /user`'s login,
+    /// else (for an installation token, which may not call it) GraphQL's `viewer`, else
+    /// `github-actions[bot]`, assumed. Asked once per run.
+    pub async fn identity(&self) -> Result<Identity, GithubError> {
+        let known = async {
+            let mut known = self.identity.lock().await;
+            if let Some(id) = known.as_ref() {
+                return Ok(id.clone());
             }
-            match self.request(Method::GET, "/user", None).await {
-                Ok(a) => Ok(parse::<RawUser>(&a.body)?.login),
-                Err(GithubError::Forbidden { .. }) => {
-                    tracing::debug!(
-                        "GET /user is not allowed for this token; assuming {}",
-                        self.fallback_author
-                    );
-                    Ok(self.fallback_author.clone())
+            let id = self.ask_identity().await?;
+            *known = Some(id.clone());
+            Ok(id)
+        };
+        self.bounded(known).await
+    }
+
+    async fn ask_identity(&self) -> Result<Identity, GithubError> {
+        let found = |login: String, source| Identity {
+            login,
+            source,
+            wrote_as: None,
+        };
+        if let Some(a) = &self.explicit_author {
+            return Ok(found(a.clone(), IdentitySource::Given));
+        }
+        match self.request(Method::GET, "/user", None).await {
+            Ok(a) => {
+                return Ok(found(
+                    parse::<RawUser>(&a.body)?.login,
+                    IdentitySource::User,
+                ));
+            }
+            Err(GithubError::Forbidden { message }) => {
+                tracing::debug!(
+                    "GET /user is not allowed for this token ({message}); asking GraphQL's viewer"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(match self.viewer().await? {
+            Some(login) => found(login, IdentitySource::Viewer),
+            None => found(self.fallback_author.clone(), IdentitySource::Assumed),
+        })
+    }
+
+    /// GraphQL's `viewer`: the login the token acts as; `None` when GitHub will not say (the
+    /// query refused, or no GraphQL endpoint there).
+    async fn viewer(&self) -> Result<Option<String>, GithubError> {
+        #[derive(Deserialize)]
+        struct Data {
+            viewer: Option<RawUser>,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            data: Option<Data>,
+        }
+        let path = "/graphql";
+        let payload = json!({ "query": VIEWER_QUERY });
+        let asked = self
+            .with_retries("POST /graphql", async || {
+                match self
+                    .attempt_on(&self.graphql, &Method::POST, path, Some(&payload))
+                    .await
+                {
+                    Ok(a) if a.status.is_success() => Ok(a),
+                    Ok(a) => Err(failure_of(&a)),
+                    Err(f) => Err(f),
                 }
-                Err(e) => Err(e),
+            })
+            .await;
+        match asked {
+            // Refusals come as `errors` beside a null `viewer`.
+            Ok(a) => match parse::<Reply>(&a.body) {
+                Ok(reply) => Ok(reply.data.and_then(|d| d.viewer).map(|v| v.login)),
+                Err(e) => {
+                    tracing::debug!(
+                        "GraphQL's viewer did not answer with a login ({e}): {}",
+                        a.body
+                    );
+                    Ok(None)
+                }
+            },
+            Err((failure, attempts)) => match final_error(&failure, attempts, path) {
+                e @ (GithubError::Forbidden { .. }
+                | GithubError::NotFound { .. }
+                | GithubError::Rejected { .. }) => {
+                    tracing::debug!("GraphQL's viewer is not available: {e}");
+                    Ok(None)
+                }
+                e => Err(e),
+            },
+        }
+    }
+
+    /// GitHub wrote the comment this run created as `author`: the token's identity, for sure.
+    /// It replaces an assumed identity; one given with `--comment-author` stays, and the
+    /// difference is kept for `identity_warning`.
+    async fn learn(&self, author: &str) {
+        let mut known = self.identity.lock().await;
+        let Some(id) = known.as_mut() else {
+            return;
+        };
+        match id.source {
+            IdentitySource::Assumed => {
+                tracing::debug!("tfgate's comments are written as {author}");
+                *id = Identity {
+                    login: author.to_string(),
+                    source: IdentitySource::Learnt,
+                    wrote_as: None,
+                };
             }
-        });
-        self.bounded(known).await.cloned()
+            _ if id.login != author => id.wrote_as = Some(author.to_string()),
+            _ => {}
+        }
+    }
+
+    /// What the user must hear about the identity, once the run has used it: GitHub did not
+    /// say who the token is, or `--comment-author` names someone else than the author of the
+    /// comment this run created. Either way a later run would not find the comment (and
+    /// `apply` would not find the reviewed plan).
+    pub async fn identity_warning(&self) -> Option<String> {
+        let known = self.identity.lock().await;
+        let id = known.as_ref()?;
+        let unsaid = "GitHub would not say who the GitHub token is (GET /user and GraphQL's viewer were both refused)";
+        match (id.source, &id.wrote_as) {
+            (IdentitySource::Assumed, _) => Some(format!(
+                "{unsaid}, so tfgate assumes its comments are written as `{}` and looks for no one else's; if the token is not Actions' GITHUB_TOKEN (a GitHub App's, say), pass --comment-author LOGIN (or set TFGATE_COMMENT_AUTHOR), the author its comments show, e.g. `my-app[bot]`",
+                id.login
+            )),
+            // Assumed rightly: later runs assume the same.
+            (IdentitySource::Learnt, _) if id.login == self.fallback_author => None,
+            (IdentitySource::Learnt, _) => Some(format!(
+                "{unsaid}; the comment tfgate posted is written as `{0}`, and later runs will not find it (apply will report no tfgate plan) unless told: pass --comment-author '{0}' (or set TFGATE_COMMENT_AUTHOR)",
+                id.login
+            )),
+            (_, Some(actual)) => Some(format!(
+                "--comment-author says tfgate's comments are written as `{}`, but GitHub wrote the comment it posted as `{actual}`; tfgate looks only for comments by `{}`, so later runs will not find it: pass --comment-author '{actual}' (or set TFGATE_COMMENT_AUTHOR)",
+                id.login, id.login
+            )),
+            _ => None,
+        }
     }
 
     /// One attempt. Network errors and timeouts come back as a `Failure` without status.
@@ -236,20 +389,28 @@ impl OctoPullRequests {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, Failure> {
+        self.attempt_on(&self.client, method, path, body).await
+    }
+
+    /// One attempt with `client` (the REST API's or GraphQL's).
+    async fn attempt_on(
+        &self,
+        client: &Octocrab,
+        method: &Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, Failure> {
         let builder = http::Request::builder().method(method.clone()).uri(path);
-        let request = self
-            .client
+        let request = client
             .build_request(builder, body)
             .map_err(|e| network_failure(&e))?;
-        let response = self
-            .client
+        let response = client
             .execute(request)
             .await
             .map_err(|e| network_failure(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self
-            .client
+        let body = client
             .body_to_string(response)
             .await
             .map_err(|e| network_failure(&e))?;
@@ -359,7 +520,7 @@ impl OctoPullRequests {
     /// The target's comments by tfgate's identity, oldest first.
     async fn find_ours(&self, target: &CommentTarget) -> Result<Vec<OurComment>, GithubError> {
         self.bounded(async {
-            let me = self.identity().await?;
+            let me = self.identity().await?.login;
             let comments = self
                 .list_comments(&target.owner, &target.repo, target.pr)
                 .await?;
@@ -381,7 +542,7 @@ impl OctoPullRequests {
         id: u64,
     ) -> Result<Option<OurComment>, GithubError> {
         self.bounded(async {
-            let me = self.identity().await?;
+            let me = self.identity().await?.login;
             let path = format!(
                 "/repos/{}/{}/issues/comments/{id}",
                 target.owner, target.repo
@@ -412,7 +573,11 @@ impl OctoPullRequests {
                 attempt += 1;
                 let failure = match self.attempt(&Method::POST, &path, Some(&payload)).await {
                     Ok(a) if a.status.is_success() => {
-                        return Ok(Some(parse::<RawComment>(&a.body)?.id));
+                        let created = parse::<RawComment>(&a.body)?;
+                        if let Some(author) = &created.user {
+                            self.learn(&author.login).await;
+                        }
+                        return Ok(Some(created.id));
                     }
                     Ok(a) => failure_of(&a),
                     Err(f) => f,

@@ -122,8 +122,9 @@ pub struct GithubArgs {
     #[arg(long, global = true, env = "TFGATE_GITHUB_API_URL", value_name = "URL")]
     pub github_api_url: Option<String>,
 
-    /// The login tfgate's comments are written as, when the token cannot tell (GitHub App
-    /// installation tokens) [default: GET /user, else github-actions[bot]]
+    /// The login tfgate's comments are written as, when GitHub will not tell (e.g. `my-app[bot]`
+    /// for a GitHub App's token) [default: GET /user, else GraphQL's viewer, else
+    /// github-actions[bot]]
     #[arg(
         long,
         global = true,

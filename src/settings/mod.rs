@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::context::Context;
+use crate::context::{Context, ProxyVars};
 use crate::error::Error;
 use crate::plan::compare::IgnoreRule;
 
@@ -99,6 +99,8 @@ pub struct GithubSettings {
     pub pr: Option<u64>,
     pub head_sha: Option<String>,
     pub comment_author: Option<String>,
+    /// `HTTPS_PROXY` and the other proxy variables, for GitHub's HTTP client.
+    pub proxy: ProxyVars,
     /// The deadline of each step that talks to GitHub (posting the comment, apply's lookups,
     /// its status update).
     pub timeout: Duration,
@@ -113,6 +115,7 @@ impl std::fmt::Debug for GithubSettings {
             .field("pr", &self.pr)
             .field("head_sha", &self.head_sha)
             .field("comment_author", &self.comment_author)
+            .field("proxy", &self.proxy)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -149,6 +152,7 @@ pub fn resolve_github(
         pr,
         head_sha,
         comment_author: args.comment_author.clone(),
+        proxy: ctx.proxy.clone(),
         timeout: github_timeout(args, file, file_path)?,
     })
 }
