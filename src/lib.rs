@@ -79,31 +79,19 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         .map_err(|e| Error::io("install signal handlers for", "tfgate", e))?;
     match &cli.command {
         Command::Plan(args) => {
-            let plan = args.settings(&file, env);
-            let opts = commands::plan::PlanOptions {
+            let inputs = commands::plan::Inputs {
                 common: &common,
-                plan: &plan,
+                file: &file,
                 ctx: &ctx,
+                env,
                 github: &github,
             };
-            runtime.block_on(commands::plan::run(ui, &opts))
+            runtime.block_on(commands::plan::run(ui, args, &inputs))
         }
         Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
-        Command::Apply(args) => {
-            let plan_defaults =
-                settings::resolve_apply(args.flags(), &file, common.file.as_deref())?;
-            let opts = commands::apply::ApplyOptions {
-                common: &common,
-                ctx: &ctx,
-                github: &github,
-                args,
-                ignore: plan_defaults.ignore,
-                lock_timeout: plan_defaults.lock_timeout,
-                queue_lease: plan_defaults.queue_lease,
-                queue_timeout: plan_defaults.queue_timeout,
-            };
-            runtime.block_on(commands::apply::run(ui, &opts))
-        }
+        Command::Apply(args) => runtime.block_on(commands::apply::run(
+            ui, args, &common, &file, &ctx, &github,
+        )),
         Command::Diff(args) => {
             let rules =
                 settings::resolve_ignore(&file, common.file.as_deref(), &args.ignore.rules)?;

@@ -15,10 +15,14 @@ use crate::aws::lock::LockStore;
 use crate::aws::queue_store::DynamoStore;
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
 use crate::error::Error;
+use crate::github::GithubError;
+use crate::github::octo::{OctoOptions, OctoPullRequests};
+use crate::github::retry::RetryPolicy;
 use crate::queue::doc::QueueDoc;
 use crate::queue::file::FileStore;
 use crate::queue::store::{QueueStore, StoreError, Versioned, Written};
 use crate::settings::Common;
+use crate::settings::GithubSettings;
 use crate::terraform::backend::{self, Overrides};
 use crate::ui::Ui;
 
@@ -166,4 +170,19 @@ pub async fn queue_store(
     };
     let aws = LockStore::connect(backend, paths).await?;
     Ok(Queue::Dynamo(Box::new(DynamoStore::new(aws, &table))))
+}
+
+/// The pull-request port: GitHub through octocrab, when there is a token.
+pub fn pull_requests(gh: &GithubSettings) -> Result<Option<OctoPullRequests>, GithubError> {
+    let Some(token) = gh.token.clone() else {
+        return Ok(None);
+    };
+    OctoPullRequests::new(OctoOptions {
+        api_url: gh.api_url.clone(),
+        token,
+        comment_author: gh.comment_author.clone(),
+        proxy: gh.proxy.clone(),
+        policy: RetryPolicy::default(),
+    })
+    .map(Some)
 }

@@ -18,8 +18,8 @@ const MAX_FN_LINES: usize = 80;
 const LAYERS: &[(&str, &[&str])] = &[
     ("entry", &["lib", "main", "cli"]),
     ("commands", &["commands"]),
-    ("wire", &["wire"]),
     ("ops", &["ops"]),
+    ("wire", &["wire"]),
     ("settings", &["settings"]),
     (
         "adapters",
@@ -382,6 +382,7 @@ fn the_checks_see_what_they_check() {
     assert_eq!(fn_name("    pub async fn run<'a>("), Some("run"));
     assert_eq!(fn_name("let f = 1;"), None);
     assert_eq!(layer_of("terraform::plan_json"), Some((6, "domain")));
+    assert_eq!(layer_of("wire"), Some((3, "wire")));
     assert_eq!(layer_of("terraform::runner"), Some((5, "adapters")));
     assert_eq!(layer_of("commands::apply::find"), Some((1, "commands")));
     assert_eq!(layer_of("nowhere"), None);

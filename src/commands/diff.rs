@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::store::{self, BundleStore, Files, RootAddress, Selection};
-use crate::commands::show::read_plan_json;
 use crate::error::{Error, Outcome};
+use crate::ops::read::read_plan_json;
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::plan::redact::secrets_of_plan;
 use crate::render::comment::MAX_COMMENT_BYTES;

@@ -2,5 +2,8 @@
 //! the adapters) and reports through `Ui`; the decisions themselves stay in the domain
 //! (`plan/`, `render/`, `queue/`).
 
+pub mod apply;
+pub mod comment;
+pub mod plan;
 pub mod queue;
 pub mod read;

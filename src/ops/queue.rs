@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::duration::age_words;
 use crate::error::Error;
 use crate::queue::doc::{Applied, QueueDoc, Standing, Ticket};
 use crate::queue::store::{QueueStore, StoreError, Written};
 use crate::queue::{
     POLL, PROGRESS_EVERY, QueueOptions, TicketInfo, describe, jitter, poll, ticket_id, waiting_line,
 };
-use crate::duration::age_words;
 use crate::terraform::runner;
 use crate::ui::Ui;
 

@@ -176,3 +176,10 @@ pub struct QueueTableArg {
     #[arg(long, env = "TFGATE_QUEUE_TABLE", value_name = "TABLE")]
     pub queue_table: Option<String>,
 }
+
+/// `apply --on-drift`: what to do when the fresh plan differs from the reviewed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDrift {
+    Fail,
+    Warn,
+}
