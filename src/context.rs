@@ -328,6 +328,15 @@ fn read_event(env: &Env) -> Event {
     Event::parse(name, &payload)
 }
 
+/// "runner-7 pid 4242": which machine and process hold a ticket.
+pub fn runner_identity() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown host".into());
+    format!("{host} pid {}", std::process::id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,13 +454,4 @@ mod tests {
         let env = Env::from_pairs([("GITHUB_OUTPUT", "/tmp/out")]);
         assert_eq!(Context::from_env(&env).github_output, None);
     }
-}
-
-/// "runner-7 pid 4242": which machine and process hold a ticket.
-pub fn runner_identity() -> String {
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown host".into());
-    format!("{host} pid {}", std::process::id())
 }
