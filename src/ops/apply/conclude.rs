@@ -258,7 +258,12 @@ pub(super) fn comment_status(v: &Verdict) -> CommentStatus {
 
 /// The markdown under the comment's headline: what happened, and the report when the plans
 /// differ.
-pub(super) fn status_detail(v: &Verdict, report_md: &str, drifted: bool, run_url: Option<&str>) -> String {
+pub(super) fn status_detail(
+    v: &Verdict,
+    report_md: &str,
+    drifted: bool,
+    run_url: Option<&str>,
+) -> String {
     let run = run_url
         .map(|u| format!(" ([run]({u}))"))
         .unwrap_or_default();

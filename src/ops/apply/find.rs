@@ -49,59 +49,7 @@ pub(super) async fn find_reviewed(
     let (source, planned_head, fingerprint) = match (&opts.reviewed, &pr, client) {
         (Some(loc), _, _) => (Source::Location(loc.clone()), None, None),
         (None, Some((owner, repo, pull)), Some(c)) => {
-            let target = target_of(opts, owner, repo, pull.number);
-            let comment = c.find_comment(&target).await;
-            pr_comment::warn_identity(ui, Some(c)).await;
-            let comment = comment.map_err(|e| {
-                lookup_failed(format!(
-                    "cannot read the comments of {owner}/{repo}#{}: {e}",
-                    pull.number
-                ))
-            })?;
-            trace.borrow_mut().comment = comment.as_ref().map(|c| c.id);
-            let Some(comment) = comment else {
-                trace.borrow_mut().no_comment = true;
-                return Err(missing(format!(
-                    "pull request {owner}/{repo}#{} has no tfgate plan for {} ({})",
-                    pull.number, target.root, target.workspace
-                )));
-            };
-            check_archive_agrees(opts.common.archive.as_deref(), &comment.meta)?;
-            let source = match (&comment.meta.artifact, &comment.meta.archive) {
-                (Some(at), _) => Source::Artifact {
-                    owner: owner.clone(),
-                    repo: repo.clone(),
-                    at: at.clone(),
-                },
-                (None, Some(archive)) => {
-                    if !archive.starts_with(S3Location::SCHEME)
-                        && !std::path::Path::new(archive).exists()
-                    {
-                        return Err(Error::PlanUnreachable {
-                            reason: format!(
-                                "the plan comment on {owner}/{repo}#{} names the folder {archive} on the runner that planned, and this runner has no such folder",
-                                pull.number
-                            ),
-                            artifact: artifact::artifact_name(&target.root, &target.workspace),
-                        });
-                    }
-                    Source::Location(archive.clone())
-                }
-                (None, None) => {
-                    return Err(Error::PlanUnreachable {
-                        reason: format!(
-                            "the plan comment on {owner}/{repo}#{} names no archive and no workflow artifact",
-                            pull.number
-                        ),
-                        artifact: artifact::artifact_name(&target.root, &target.workspace),
-                    });
-                }
-            };
-            (
-                source,
-                comment.meta.head_sha.clone(),
-                Some(comment.meta.fingerprint.clone()),
-            )
+            source_from_comment(ui, opts, c, (owner, repo, pull), trace).await?
         }
         (None, _, _) => {
             return Err(missing(if gh.token.is_none() {
@@ -111,32 +59,7 @@ pub(super) async fn find_reviewed(
             }));
         }
     };
-    let (location, manifest, plan_json) = match &source {
-        Source::Location(location) => {
-            let (manifest, json) = load_reviewed(location).await?;
-            (location.clone(), manifest, json)
-        }
-        Source::Artifact { owner, repo, at } => {
-            let Some(client) = client else {
-                return Err(missing(
-                    "the reviewed plan is a workflow artifact, and there is no GitHub token to download it with".into(),
-                ));
-            };
-            let max = opts.max_artifact_size.unwrap_or(artifact::DEFAULT_MAX_SIZE);
-            ui.status(&format!(
-                "tfgate: downloading the workflow artifact {} of run {}",
-                at.name, at.run_id
-            ));
-            let fetched = artifact::fetch(client, owner, repo, at, max).await?;
-            let path = fetched.bundle.dir.join(bundle::PLAN_JSON);
-            let json = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-            let location = format!(
-                "workflow artifact {} (id {}) of {owner}/{repo} run {}",
-                at.name, fetched.artifact.id, at.run_id
-            );
-            (location, fetched.bundle.manifest, json)
-        }
-    };
+    let (location, manifest, plan_json) = load_source(ui, opts, client, &source).await?;
     if let Some(fingerprint) = fingerprint
         && manifest.fingerprint != fingerprint
     {
@@ -167,6 +90,104 @@ pub(super) async fn find_reviewed(
             planned_head,
         }),
         archive,
+    })
+}
+
+/// The reviewed plan's place as the merged PR's tfgate comment names it, the head it was
+/// planned for, and the fingerprint the comment shows.
+async fn source_from_comment(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    c: &OctoPullRequests,
+    (owner, repo, pull): (&String, &String, &PullRequest),
+    trace: &RefCell<Trace>,
+) -> Result<(Source, Option<String>, Option<String>), Error> {
+    let target = target_of(opts, owner, repo, pull.number);
+    let comment = c.find_comment(&target).await;
+    pr_comment::warn_identity(ui, Some(c)).await;
+    let comment = comment.map_err(|e| {
+        lookup_failed(format!(
+            "cannot read the comments of {owner}/{repo}#{}: {e}",
+            pull.number
+        ))
+    })?;
+    trace.borrow_mut().comment = comment.as_ref().map(|c| c.id);
+    let Some(comment) = comment else {
+        trace.borrow_mut().no_comment = true;
+        return Err(missing(format!(
+            "pull request {owner}/{repo}#{} has no tfgate plan for {} ({})",
+            pull.number, target.root, target.workspace
+        )));
+    };
+    check_archive_agrees(opts.common.archive.as_deref(), &comment.meta)?;
+    let source = match (&comment.meta.artifact, &comment.meta.archive) {
+        (Some(at), _) => Source::Artifact {
+            owner: owner.clone(),
+            repo: repo.clone(),
+            at: at.clone(),
+        },
+        (None, Some(archive)) => {
+            if !archive.starts_with(S3Location::SCHEME) && !std::path::Path::new(archive).exists() {
+                return Err(Error::PlanUnreachable {
+                    reason: format!(
+                        "the plan comment on {owner}/{repo}#{} names the folder {archive} on the runner that planned, and this runner has no such folder",
+                        pull.number
+                    ),
+                    artifact: artifact::artifact_name(&target.root, &target.workspace),
+                });
+            }
+            Source::Location(archive.clone())
+        }
+        (None, None) => {
+            return Err(Error::PlanUnreachable {
+                reason: format!(
+                    "the plan comment on {owner}/{repo}#{} names no archive and no workflow artifact",
+                    pull.number
+                ),
+                artifact: artifact::artifact_name(&target.root, &target.workspace),
+            });
+        }
+    };
+    Ok((
+        source,
+        comment.meta.head_sha.clone(),
+        Some(comment.meta.fingerprint.clone()),
+    ))
+}
+
+/// Reads the reviewed plan from where the source says: its location, and its manifest and
+/// `plan.json` after the whole bundle was verified.
+async fn load_source(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    client: Option<&OctoPullRequests>,
+    source: &Source,
+) -> Result<(String, Manifest, Vec<u8>), Error> {
+    Ok(match &source {
+        Source::Location(location) => {
+            let (manifest, json) = load_reviewed(location).await?;
+            (location.clone(), manifest, json)
+        }
+        Source::Artifact { owner, repo, at } => {
+            let Some(client) = client else {
+                return Err(missing(
+                    "the reviewed plan is a workflow artifact, and there is no GitHub token to download it with".into(),
+                ));
+            };
+            let max = opts.max_artifact_size.unwrap_or(artifact::DEFAULT_MAX_SIZE);
+            ui.status(&format!(
+                "tfgate: downloading the workflow artifact {} of run {}",
+                at.name, at.run_id
+            ));
+            let fetched = artifact::fetch(client, owner, repo, at, max).await?;
+            let path = fetched.bundle.dir.join(bundle::PLAN_JSON);
+            let json = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            let location = format!(
+                "workflow artifact {} (id {}) of {owner}/{repo} run {}",
+                at.name, fetched.artifact.id, at.run_id
+            );
+            (location, fetched.bundle.manifest, json)
+        }
     })
 }
 

@@ -128,18 +128,7 @@ async fn apply(
     client: Option<&OctoPullRequests>,
     trace: &RefCell<Trace>,
 ) -> Result<Outcome, Error> {
-    if opts.queue_lease < queue::MIN_LEASE {
-        return Err(Error::usage(
-            format!(
-                "--queue-lease {}s is too short",
-                opts.queue_lease.as_secs_f64()
-            ),
-            format!(
-                "a lease must outlast a few polls of the queue (one a second): give at least {}s; the default is 3m",
-                queue::MIN_LEASE.as_secs()
-            ),
-        ));
-    }
+    check_lease(opts)?;
     // Checked before anything runs: a bad archive setting should not surface after an apply.
     let s3 = crate::wire::s3_archive(opts.common).await?;
     // Each step that talks to GitHub has its own deadline (--github-timeout).
@@ -158,18 +147,7 @@ async fn apply(
     check_not_stale(&reviewed)?;
     trace.borrow_mut().phase = Phase::Work;
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
-    // `--archive` on the plan is enough: the apply bundle goes where the reviewed one is.
-    let s3 = match (s3, &reviewed.archive) {
-        (None, Some(location)) => {
-            let encryption = opts
-                .common
-                .kms_key
-                .clone()
-                .map_or(Encryption::Aes256, |key_id| Encryption::Kms { key_id });
-            Some(S3Archive::connect(location.clone(), encryption).await?)
-        }
-        (s3, _) => s3,
-    };
+    let s3 = archive_of_reviewed(opts, s3, &reviewed).await?;
 
     let common = opts.common;
     let root = common.root.dir()?;
@@ -187,17 +165,7 @@ async fn apply(
         true,
     )
     .await?;
-    let info = TicketInfo {
-        commit: opts.ctx.sha.clone(),
-        pr: reviewed.pr.as_ref().map(|p| p.pull.number),
-        run_url: opts.ctx.run_url.clone(),
-        who: crate::context::runner_identity(),
-    };
-    let queue_opts = QueueOptions {
-        lease: opts.queue_lease,
-        timeout: opts.queue_timeout,
-    };
-    let holding = crate::ops::queue::wait_turn(ui, &store, &info, &queue_opts).await?;
+    let holding = join_queue(ui, opts, &store, &reviewed).await?;
     let lookup = client.map(step);
     let outcome = match superseded_by(opts, lookup.as_ref(), &root, &holding).await {
         Err(e) => Err(e),
@@ -228,6 +196,61 @@ async fn apply(
     };
     holding.release(applied).await;
     outcome.map(Finished::outcome)
+}
+
+fn check_lease(opts: &ApplyOptions<'_>) -> Result<(), Error> {
+    if opts.queue_lease < queue::MIN_LEASE {
+        return Err(Error::usage(
+            format!(
+                "--queue-lease {}s is too short",
+                opts.queue_lease.as_secs_f64()
+            ),
+            format!(
+                "a lease must outlast a few polls of the queue (one a second): give at least {}s; the default is 3m",
+                queue::MIN_LEASE.as_secs()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `--archive` on the plan is enough: the apply bundle goes where the reviewed one is.
+async fn archive_of_reviewed(
+    opts: &ApplyOptions<'_>,
+    s3: Option<S3Archive>,
+    reviewed: &Reviewed,
+) -> Result<Option<S3Archive>, Error> {
+    Ok(match (s3, &reviewed.archive) {
+        (None, Some(location)) => {
+            let encryption = opts
+                .common
+                .kms_key
+                .clone()
+                .map_or(Encryption::Aes256, |key_id| Encryption::Kms { key_id });
+            Some(S3Archive::connect(location.clone(), encryption).await?)
+        }
+        (s3, _) => s3,
+    })
+}
+
+/// Takes a ticket in the apply queue and waits for this run's turn.
+async fn join_queue<'s>(
+    ui: &'s Ui,
+    opts: &ApplyOptions<'_>,
+    store: &'s crate::wire::Queue,
+    reviewed: &Reviewed,
+) -> Result<Holding<'s, crate::wire::Queue>, Error> {
+    let info = TicketInfo {
+        commit: opts.ctx.sha.clone(),
+        pr: reviewed.pr.as_ref().map(|p| p.pull.number),
+        run_url: opts.ctx.run_url.clone(),
+        who: crate::context::runner_identity(),
+    };
+    let queue_opts = QueueOptions {
+        lease: opts.queue_lease,
+        timeout: opts.queue_timeout,
+    };
+    crate::ops::queue::wait_turn(ui, store, &info, &queue_opts).await
 }
 
 /// How a run inside the queue ended.
@@ -419,6 +442,75 @@ async fn apply_into_bundle(
     bundle: &mut BundleWriter,
     created: chrono::DateTime<Utc>,
 ) -> Result<(Result<Finished, Error>, Manifest), Error> {
+    let (opts, tf) = (w.opts, w.tf);
+    let compared = compare_with_reviewed(ui, w, bundle).await?;
+    let drifted = !compared.comparison.identical;
+    let verdict = if drifted && opts.on_drift == OnDrift::Fail {
+        // The report's own count, in the report's words.
+        ui.error_text(&format!(
+            "not applied: the plan changed since review: {} Re-plan and review the pull request again, or add --ignore rules for expected differences",
+            report::headline(&compared.comparison)
+        ));
+        Verdict::Refused
+    } else {
+        if drifted {
+            ui.warning("APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): see the report above");
+        }
+        // The last moment to find out that another run took over the queue.
+        match w.holding.confirm().await {
+            Ok(()) => {
+                w.trace.borrow_mut().phase = Phase::Applying;
+                run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?
+            }
+            Err(e) => Verdict::QueueLost(e),
+        }
+    };
+    report_verdict(ui, w, bundle, &verdict, &compared.report_md, drifted).await?;
+    let summary = &compared.analysis.summary;
+    let manifest = apply_manifest(w, created, summary, &verdict);
+    let (step_verdict, mut reason) = match &verdict {
+        Verdict::Applied { .. } if !summary.has_changes => (StepVerdict::NoChanges, String::new()),
+        Verdict::Applied { .. } => (StepVerdict::Applied, String::new()),
+        Verdict::Refused => (
+            StepVerdict::Refused,
+            format!("plan_changed: {}", report::headline(&compared.comparison)),
+        ),
+        Verdict::Failed { .. } => (StepVerdict::Failed, String::new()),
+        Verdict::QueueLost(e) => (StepVerdict::NotApplied, format!("queue_lost: {e}")),
+    };
+    let outcome = match verdict {
+        Verdict::Applied { .. } => Ok(Finished::Applied),
+        Verdict::Refused => Ok(Finished::Other(Outcome::Different)),
+        Verdict::Failed { tail } => Err(Error::TerraformFailed {
+            binary: tf.binary.clone(),
+            args: vec!["apply".into()],
+            status: None,
+            stderr_tail: tail,
+        }),
+        Verdict::QueueLost(e) => Err(e),
+    };
+    if let (StepVerdict::Failed, Err(e)) = (step_verdict, &outcome) {
+        reason = format!("apply_failed: {e}");
+    }
+    w.trace.borrow_mut().reported = Some((step_verdict, reason));
+    Ok((outcome, manifest))
+}
+
+/// The fresh plan against the reviewed one.
+struct Compared {
+    analysis: crate::plan::Analysis,
+    comparison: Comparison,
+    /// The comparison report for the comment and the step summary.
+    report_md: String,
+}
+
+/// Re-plans into the bundle and compares the fresh plan with the reviewed one; on a
+/// difference, shows the report and keeps it in the bundle.
+async fn compare_with_reviewed(
+    ui: &Ui,
+    w: &Work<'_>,
+    bundle: &mut BundleWriter,
+) -> Result<Compared, Error> {
     let (opts, reviewed, rules, tf) = (w.opts, w.reviewed, w.rules, w.tf);
     // Secrets of the reviewed plan are masked too (its `before` values may differ from now).
     let reviewed_plan =
@@ -464,8 +556,9 @@ async fn apply_into_bundle(
     let reviewed_label = format!("reviewed ({})", reviewed.location);
     let report_md =
         report::report_markdown(&comparison, &reviewed_label, "now", &masker, REPORT_BYTES);
-    let drifted = !comparison.identical;
-    if drifted {
+    if comparison.identical {
+        ui.status("tfgate: the plan now is the plan that was reviewed");
+    } else {
         bundle.write(bundle::REPORT, report_md.as_bytes())?;
         ui.result(&report::human(
             &comparison,
@@ -480,53 +573,54 @@ async fn apply_into_bundle(
                 width: None,
             },
         ));
-    } else {
-        ui.status("tfgate: the plan now is the plan that was reviewed");
     }
+    Ok(Compared {
+        analysis,
+        comparison,
+        report_md,
+    })
+}
 
-    let verdict = if drifted && opts.on_drift == OnDrift::Fail {
-        // The report's own count, in the report's words.
-        ui.error_text(&format!(
-            "not applied: the plan changed since review: {} Re-plan and review the pull request again, or add --ignore rules for expected differences",
-            report::headline(&comparison)
-        ));
-        Verdict::Refused
-    } else {
-        if drifted {
-            ui.warning("APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): see the report above");
-        }
-        // The last moment to find out that another run took over the queue.
-        match w.holding.confirm().await {
-            Ok(()) => {
-                w.trace.borrow_mut().phase = Phase::Applying;
-                run_apply(ui, tf, bundle, &opts.lock_timeout, drifted).await?
-            }
-            Err(e) => Verdict::QueueLost(e),
-        }
-    };
-
-    // Step summary and PR comment.
-    let detail = status_detail(&verdict, &report_md, drifted, opts.ctx.run_url.as_deref());
+/// The verdict in the step summary, the bundle's comment copy and the PR comment's status.
+async fn report_verdict(
+    ui: &Ui,
+    w: &Work<'_>,
+    bundle: &mut BundleWriter,
+    verdict: &Verdict,
+    report_md: &str,
+    drifted: bool,
+) -> Result<(), Error> {
+    let opts = w.opts;
+    let detail = status_detail(verdict, report_md, drifted, opts.ctx.run_url.as_deref());
     if let Some(path) = &opts.ctx.step_summary {
         actions::append_step_summary(
             path,
-            &format!("### tfgate apply: {}\n\n{detail}", verdict_word(&verdict)),
+            &format!("### tfgate apply: {}\n\n{detail}", verdict_word(verdict)),
         )?;
     }
     bundle.write(bundle::COMMENT, detail.as_bytes())?;
-    if let (Some(pr), Some(client)) = (&reviewed.pr, w.client) {
+    if let (Some(pr), Some(client)) = (&w.reviewed.pr, w.client) {
         match client
             .step(opts.github.timeout)
-            .set_status(&comment_target(opts, pr), comment_status(&verdict), &detail)
+            .set_status(&comment_target(opts, pr), comment_status(verdict), &detail)
             .await
         {
             Ok(done) => w.trace.borrow_mut().comment = Some(done.id()),
             Err(e) => ui.warning(&format!("could not update the PR comment's status: {e}")),
         }
     }
+    Ok(())
+}
 
-    let summary = &analysis.summary;
-    let manifest = Manifest {
+/// The apply bundle's manifest.
+fn apply_manifest(
+    w: &Work<'_>,
+    created: chrono::DateTime<Utc>,
+    summary: &crate::plan::summary::Summary,
+    verdict: &Verdict,
+) -> Manifest {
+    let (opts, reviewed) = (w.opts, w.reviewed);
+    Manifest {
         manifest_version: bundle::MANIFEST_VERSION,
         tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
         kind: BundleKind::Apply,
@@ -543,35 +637,9 @@ async fn apply_into_bundle(
         has_changes: summary.has_changes,
         counts: summary.counts.clone(),
         files: Default::default(),
-        verdict: Some(verdict_word(&verdict).to_string()),
+        verdict: Some(verdict_word(verdict).to_string()),
         reviewed: Some(reviewed.location.clone()),
-    };
-    let (step_verdict, mut reason) = match &verdict {
-        Verdict::Applied { .. } if !summary.has_changes => (StepVerdict::NoChanges, String::new()),
-        Verdict::Applied { .. } => (StepVerdict::Applied, String::new()),
-        Verdict::Refused => (
-            StepVerdict::Refused,
-            format!("plan_changed: {}", report::headline(&comparison)),
-        ),
-        Verdict::Failed { .. } => (StepVerdict::Failed, String::new()),
-        Verdict::QueueLost(e) => (StepVerdict::NotApplied, format!("queue_lost: {e}")),
-    };
-    let outcome = match verdict {
-        Verdict::Applied { .. } => Ok(Finished::Applied),
-        Verdict::Refused => Ok(Finished::Other(Outcome::Different)),
-        Verdict::Failed { tail } => Err(Error::TerraformFailed {
-            binary: tf.binary.clone(),
-            args: vec!["apply".into()],
-            status: None,
-            stderr_tail: tail,
-        }),
-        Verdict::QueueLost(e) => Err(e),
-    };
-    if let (StepVerdict::Failed, Err(e)) = (step_verdict, &outcome) {
-        reason = format!("apply_failed: {e}");
     }
-    w.trace.borrow_mut().reported = Some((step_verdict, reason));
-    Ok((outcome, manifest))
 }
 
 /// `terraform apply` of the fresh saved plan, streamed (masked) and kept in `apply.log`.
