@@ -438,6 +438,9 @@ fn report_expired(ui: &Ui, expired: &[Ticket]) {
 }
 
 #[cfg(test)]
+mod workflow_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
