@@ -44,6 +44,9 @@ pub struct Ui {
     commands: Option<workflow::Bracket>,
     /// A `::group::` is open (the runner does not nest groups).
     in_group: Cell<bool>,
+    /// In tests: what would have been written, kept instead (see `Ui::capture`).
+    #[cfg(test)]
+    captured: Option<RefCell<Captured>>,
 }
 
 impl Ui {
@@ -69,6 +72,8 @@ impl Ui {
             masker: RefCell::new(Masker::default()),
             commands: annotations.then(workflow::Bracket::new),
             in_group: Cell::new(false),
+            #[cfg(test)]
+            captured: None,
         }
     }
 
@@ -110,6 +115,15 @@ impl Ui {
     pub fn result(&self, text: &str) {
         let masked = self.mask(text);
         let masked = self.plain(&masked);
+        #[cfg(test)]
+        if let Some(c) = &self.captured {
+            let mut c = c.borrow_mut();
+            c.stdout.push_str(&masked);
+            if !masked.ends_with('\n') {
+                c.stdout.push('\n');
+            }
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(masked.as_bytes());
         if !masked.ends_with('\n') {
@@ -270,6 +284,15 @@ impl Ui {
     }
 
     fn write_stderr(&self, text: &str) {
+        #[cfg(test)]
+        if let Some(c) = &self.captured {
+            let mut c = c.borrow_mut();
+            c.stderr.push_str(text);
+            if !text.ends_with('\n') {
+                c.stderr.push('\n');
+            }
+            return;
+        }
         let mut err = std::io::stderr().lock();
         if self.progress_shown.replace(false) {
             let _ = err.write_all(b"\r\x1b[2K");
@@ -377,9 +400,48 @@ impl LineSink for Ui {
     }
 }
 
+/// What a capturing `Ui` was asked to write.
+#[cfg(test)]
+#[derive(Debug, Default)]
+struct Captured {
+    stdout: String,
+    stderr: String,
+}
+
+#[cfg(test)]
+impl Ui {
+    /// A `Ui` that keeps what it writes instead of writing it, as a CI log would show it: no
+    /// colour, no live progress line, no annotations.
+    pub fn capture() -> Ui {
+        let mut ui = Ui::new(ColorChoice::Never, true, false, 0, false);
+        ui.live = false;
+        ui.captured = Some(RefCell::default());
+        ui
+    }
+
+    /// What was written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.captured
+            .as_ref()
+            .map(|c| c.borrow().stderr.clone())
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capturing_ui_keeps_what_it_writes() {
+        let ui = Ui::capture();
+        ui.status("tfgate: one");
+        ui.progress("not a terminal: nothing");
+        ui.warning("two");
+        ui.result("{}");
+        assert_eq!(ui.stderr(), "tfgate: one\nwarning: two\n");
+        assert_eq!(ui.captured.as_ref().unwrap().borrow().stdout, "{}\n");
+    }
 
     #[test]
     fn logs_are_masked_with_the_secrets_the_ui_knows() {

@@ -12,16 +12,18 @@
 //! The decisions themselves are the queue's (`queue`, `queue::doc`); this module waits,
 //! reports and handles signals.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use tokio::time::Instant;
 
 use crate::duration::age_words;
 use crate::error::Error;
 use crate::queue::doc::{Applied, QueueDoc, Standing, Ticket};
 use crate::queue::store::{QueueStore, StoreError, Written};
 use crate::queue::{
-    POLL, PROGRESS_EVERY, QueueOptions, TicketInfo, describe, jitter, poll, ticket_id, waiting_line,
+    POLL, PROGRESS_EVERY, Polled, QueueOptions, TicketInfo, describe, jitter, poll, ticket_id,
+    waiting_line,
 };
 use crate::terraform::runner;
 use crate::ui::Ui;
@@ -37,6 +39,7 @@ pub struct Holding<'a, S: QueueStore> {
     ui: &'a Ui,
     ticket: Ticket,
     lease: chrono::Duration,
+    clock: Clock,
     /// What the queue had applied last when this run acquired it.
     pub last_applied: Option<Applied>,
 }
@@ -50,43 +53,23 @@ pub async fn wait_turn<'a, S: QueueStore>(
     info: &TicketInfo,
     opts: &QueueOptions,
 ) -> Result<Holding<'a, S>, Error> {
+    wait_turn_on(ui, store, info, opts, Clock::start()).await
+}
+
+/// `wait_turn` with the run's clock.
+async fn wait_turn_on<'a, S: QueueStore>(
+    ui: &'a Ui,
+    store: &'a S,
+    info: &TicketInfo,
+    opts: &QueueOptions,
+    clock: Clock,
+) -> Result<Holding<'a, S>, Error> {
     // From here on a signal must not end tfgate before the ticket is gone.
     runner::defer_signals();
     let lease = chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::MAX);
-    let now = Utc::now();
-    let ticket = Ticket {
-        id: ticket_id(now),
-        commit: info.commit.clone(),
-        pr: info.pr,
-        run_url: info.run_url.clone(),
-        who: info.who.clone(),
-        enqueued_at: now,
-        holding_since: None,
-        lease_expires: now + lease,
-    };
-    let id = ticket.id.clone();
     let started = Instant::now();
-    let enqueued = mutate(store, |doc| {
-        let expired = doc.expire(now, Some(&id));
-        let changed = doc.enqueue(ticket.clone()) || !expired.is_empty();
-        (expired, changed)
-    })
-    .await;
-    let (expired, ticket) = match enqueued {
-        // As stored: its enqueue time may have been moved up to keep the queue in order.
-        Ok((expired, doc)) => (expired, doc.find(&id).cloned().unwrap_or(ticket)),
-        Err(e) => {
-            // The write may have landed although its answer was lost.
-            leave(ui, store, &id).await;
-            return Err(e.error);
-        }
-    };
-    report_expired(ui, &expired);
-    ui.status(&format!(
-        "tfgate: joined the apply queue in {} as ticket {id}",
-        store.describe()
-    ));
-
+    let ticket = join(ui, store, info, lease, clock).await?;
+    let id = ticket.id.clone();
     let mut progress = Progress {
         last_line: None,
         troubled_since: None,
@@ -100,17 +83,12 @@ pub async fn wait_turn<'a, S: QueueStore>(
                 ticket: id,
             });
         }
-        let now = Utc::now();
+        let now = clock.now();
         let polled = mutate(store, |doc| poll(doc, &ticket, now, lease)).await;
         match polled {
             Ok((p, doc)) => {
                 progress.troubled_since = None;
-                report_expired(ui, &p.expired);
-                if p.rejoined {
-                    ui.warning(&format!(
-                        "the apply queue had dropped ticket {id} (it could not renew it for longer than its lease); it is back in its place"
-                    ));
-                }
+                report_poll(ui, &p, &id);
                 match p.standing {
                     Standing::Holding => {
                         ui.status(&format!(
@@ -125,6 +103,7 @@ pub async fn wait_turn<'a, S: QueueStore>(
                             ui,
                             ticket: held,
                             lease,
+                            clock,
                             last_applied: doc.last_applied,
                         });
                     }
@@ -133,15 +112,7 @@ pub async fn wait_turn<'a, S: QueueStore>(
                     }
                 }
             }
-            Err(e) if e.transient => {
-                let since = *progress.troubled_since.get_or_insert_with(Instant::now);
-                if since.elapsed() < POLL {
-                    ui.warning(&format!(
-                        "the apply queue cannot be read right now ({}); still waiting and trying again",
-                        e.error
-                    ));
-                }
-            }
+            Err(e) if e.transient => progress.trouble(ui, &e.error),
             Err(e) => {
                 leave(ui, store, &id).await;
                 return Err(e.error);
@@ -156,14 +127,85 @@ pub async fn wait_turn<'a, S: QueueStore>(
                 ticket: id,
             });
         }
-        let mut pause = POLL;
-        if let Some(limit) = opts.timeout {
-            pause = pause.min(limit.saturating_sub(started.elapsed()));
-        }
+        let pause = opts.timeout.map_or(POLL, |limit| {
+            POLL.min(limit.saturating_sub(started.elapsed()))
+        });
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = runner::signalled() => {}
         }
+    }
+}
+
+/// Takes a ticket at the end of the queue (removing expired ones on the way) and says so.
+/// Returns the ticket as stored: its enqueue time may have been moved up to keep the queue
+/// in order.
+async fn join(
+    ui: &Ui,
+    store: &impl QueueStore,
+    info: &TicketInfo,
+    lease: chrono::Duration,
+    clock: Clock,
+) -> Result<Ticket, Error> {
+    let now = clock.now();
+    let ticket = Ticket {
+        id: ticket_id(now),
+        commit: info.commit.clone(),
+        pr: info.pr,
+        run_url: info.run_url.clone(),
+        who: info.who.clone(),
+        enqueued_at: now,
+        holding_since: None,
+        lease_expires: now + lease,
+    };
+    let id = ticket.id.clone();
+    let enqueued = mutate(store, |doc| {
+        let expired = doc.expire(now, Some(&id));
+        let changed = doc.enqueue(ticket.clone()) || !expired.is_empty();
+        (expired, changed)
+    })
+    .await;
+    let (expired, ticket) = match enqueued {
+        Ok((expired, doc)) => (expired, doc.find(&id).cloned().unwrap_or(ticket)),
+        Err(e) => {
+            // The write may have landed although its answer was lost.
+            leave(ui, store, &id).await;
+            return Err(e.error);
+        }
+    };
+    report_expired(ui, &expired);
+    ui.status(&format!(
+        "tfgate: joined the apply queue in {} as ticket {id}",
+        store.describe()
+    ));
+    Ok(ticket)
+}
+
+/// The time as a run sees it: the wall clock when it joined the queue, moved on by the
+/// monotonic clock since. Leases are compared with other runs' wall clocks, hence the wall
+/// clock as the start; moving on by the monotonic clock keeps the run's own deadlines steady
+/// if the wall clock is stepped while it waits or applies, and lets tests with tokio's time
+/// paused run leases out in milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    wall: DateTime<Utc>,
+    at: Instant,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock::starting_at(Utc::now())
+    }
+
+    fn starting_at(wall: DateTime<Utc>) -> Clock {
+        Clock {
+            wall,
+            at: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.wall + chrono::Duration::from_std(self.at.elapsed()).unwrap_or_default()
     }
 }
 
@@ -196,7 +238,7 @@ impl<S: QueueStore> Holding<'_, S> {
     /// Renews the lease; `false` when this run no longer holds the queue.
     async fn renew(&self) -> Result<bool, StoreError> {
         let id = &self.ticket.id;
-        let now = Utc::now();
+        let now = self.clock.now();
         let lease = self.lease;
         mutate(self.store, |doc| {
             if doc.holds(id) {
@@ -235,7 +277,7 @@ impl<S: QueueStore> Holding<'_, S> {
     /// Gives the queue back, recording `applied` (the commit now in production) if any.
     pub async fn release(self, applied: Option<&str>) {
         let id = self.ticket.id.clone();
-        let now = Utc::now();
+        let now = self.clock.now();
         let result = mutate(self.store, |doc| match applied {
             Some(commit) => {
                 let recorded = doc.release_applied(&id, commit, now);
@@ -351,6 +393,16 @@ impl Progress {
         }
     }
 
+    /// A poll failed on an error that may pass: said once, when the trouble starts.
+    fn trouble(&mut self, ui: &Ui, error: &Error) {
+        let since = *self.troubled_since.get_or_insert_with(Instant::now);
+        if since.elapsed() < POLL {
+            ui.warning(&format!(
+                "the apply queue cannot be read right now ({error}); still waiting and trying again"
+            ));
+        }
+    }
+
     /// Whether a logged line is due at `at` (the first poll, then every `PROGRESS_EVERY`);
     /// records it when it is.
     fn line_due(&mut self, at: Instant) -> bool {
@@ -364,6 +416,17 @@ impl Progress {
     }
 }
 
+/// What a poll changed that the people waiting should know: tickets removed as expired, and
+/// this run's own put back.
+fn report_poll(ui: &Ui, polled: &Polled, id: &str) {
+    report_expired(ui, &polled.expired);
+    if polled.rejoined {
+        ui.warning(&format!(
+            "the apply queue had dropped ticket {id} (it could not renew it for longer than its lease); it is back in its place"
+        ));
+    }
+}
+
 fn report_expired(ui: &Ui, expired: &[Ticket]) {
     for t in expired {
         ui.warning(&format!(
@@ -373,6 +436,9 @@ fn report_expired(ui: &Ui, expired: &[Ticket]) {
         ));
     }
 }
+
+#[cfg(test)]
+mod workflow_tests;
 
 #[cfg(test)]
 mod tests {

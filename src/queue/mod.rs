@@ -147,6 +147,10 @@ pub fn jitter(base: Duration) -> Duration {
     base + Duration::from_nanos(random_u64() % (base.as_nanos() as u64).max(1))
 }
 
+/// The in-memory store the workflow's tests run on.
+#[cfg(test)]
+pub mod memory;
+
 #[cfg(test)]
 mod tests {
     use super::*;
