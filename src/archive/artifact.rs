@@ -20,8 +20,8 @@ use crate::archive::bundle::MANIFEST;
 use crate::archive::local;
 use crate::archive::store::{FetchedBundle, root_segments, segment};
 use crate::error::{ArtifactProblem, Error};
+use crate::github::marker::ArtifactRef;
 use crate::github::{Artifact, Artifacts, Download};
-use crate::render::comment::ArtifactRef;
 
 /// How large an artifact may be, unpacked, unless `--max-artifact-size` says otherwise. A plan
 /// of 50,000 resources makes a bundle of a few hundred MB; this leaves room and still stops a

@@ -34,13 +34,13 @@ use crate::commands::plan::{
 use crate::context::Context;
 use crate::duration::{parse_duration, seconds_words as duration_words};
 use crate::error::{ArtifactProblem, Error, Outcome};
+use crate::github::marker::{ArtifactRef, CommentMeta, CommentStatus};
 use crate::github::octo::OctoPullRequests;
 use crate::github::{CommentTarget, PullRequest, PullRequests};
 use crate::ops::queue::Holding;
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::queue::doc::Applied;
 use crate::queue::{self, QueueOptions, TicketInfo, ancestry};
-use crate::render::comment::{ArtifactRef, CommentMeta, CommentStatus};
 use crate::render::markdown as md;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;

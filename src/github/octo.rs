@@ -30,13 +30,13 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::context::ProxyVars;
+use crate::github::marker::{CommentStatus, parse_marker};
 use crate::github::retry::{Decision, Failure, RetryPolicy};
 use crate::github::transport;
 use crate::github::{
     Artifact, Artifacts, CommentTarget, CommitRelation, Download, GithubError, OurComment,
     PullRequest, PullRequests, Upsert, Wanted, converge, newest, status_body,
 };
-use crate::render::comment::{CommentStatus, parse_marker};
 
 /// GitHub rejects comment bodies longer than this many characters.
 pub const MAX_BODY_CHARS: usize = 65_536;
