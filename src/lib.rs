@@ -77,7 +77,39 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
     let _guard = runtime.enter();
     terraform::runner::install_signal_handlers()
         .map_err(|e| Error::io("install signal handlers for", "tfgate", e))?;
-    match &cli.command {
+    let resolved = Resolved {
+        ctx,
+        common,
+        file,
+        github,
+    };
+    dispatch(&cli.command, env, ui, resolved, &runtime)
+}
+
+/// What commands take from the command line, the environment and the settings file, resolved
+/// once by `run`.
+struct Resolved {
+    ctx: Context,
+    common: settings::Common,
+    file: settings::FileSettings,
+    github: settings::GithubSettings,
+}
+
+/// Runs one command, on `runtime` when it is async.
+fn dispatch(
+    command: &Command,
+    env: &Env,
+    ui: &Ui,
+    resolved: Resolved,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Outcome, Error> {
+    let Resolved {
+        ctx,
+        common,
+        file,
+        github,
+    } = resolved;
+    match command {
         Command::Plan(args) => {
             let inputs = commands::plan::Inputs {
                 common: &common,

@@ -14,10 +14,9 @@ use crate::archive::store::{self, FetchedBundle, Files, Scope};
 use crate::aws::s3_archive::S3Location;
 use crate::error::{Error, Outcome};
 use crate::github::CommentTarget;
+use crate::github::marker::{CommentMeta, CommentStatus, MARKER_VERSION, parse_marker};
 use crate::ops::comment::{comment_error, publish, resolve_pr};
-use crate::render::comment::{
-    CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, Reach, parse_marker, render_comment,
-};
+use crate::render::comment::{CommentInput, Reach, render_comment};
 use crate::settings::GithubSettings;
 use crate::terraform::plan_file;
 use crate::ui::Ui;

@@ -2,12 +2,13 @@
 //! artifacts (`Artifacts`), as small traits, and their octocrab adapter (`octo`).
 //!
 //! Commands talk to `PullRequests`; only `octo` knows HTTP. The comment rules live here:
-//! one comment per (repository, PR, root, workspace), found by its hidden marker among the
-//! comments written by the identity tfgate authenticates as, edited in place, never a
+//! one comment per (repository, PR, root, workspace), found by its hidden marker (`marker`)
+//! among the comments written by the identity tfgate authenticates as, edited in place, never a
 //! comment by anyone else. When runs race and leave several, they converge (`converge`): the
 //! oldest comment is kept, it gets the newest plan (by the marker's plan time), the others are
 //! deleted.
 
+pub mod marker;
 pub mod octo;
 pub mod retry;
 pub mod transport;
@@ -17,7 +18,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::render::comment::{CommentMeta, CommentStatus, with_status};
+use crate::github::marker::{CommentMeta, CommentStatus};
+use crate::render::comment::with_status;
 
 /// Which comment: a repository's pull request, and the (root, workspace) the comment is for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,12 +19,11 @@ use crate::archive::store::{BundleAddress, RootAddress};
 use crate::context::{Context, Event};
 use crate::error::{Error, Outcome};
 use crate::github::CommentTarget;
+use crate::github::marker::{ArtifactRef, CommentMeta, CommentStatus, MARKER_VERSION};
 use crate::github::octo::OctoPullRequests;
 use crate::ops::comment::{self as pr_comment, PrRef};
 use crate::plan::{self, Analysis};
-use crate::render::comment::{
-    self, ArtifactRef, CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, Reach,
-};
+use crate::render::comment::{self, CommentInput, Reach};
 use crate::render::table::{self, TableOptions};
 use crate::settings::flags::Format;
 use crate::settings::{Common, GithubSettings, PlanSettings};

@@ -8,28 +8,24 @@
 //! decide what a bundle means (that is `archive::bundle`'s and the commands'), print anything, or
 //! put credentials in an error: causes come from S3's error code and message and from the
 //! transport's error chain, never from the request.
+//!
+//! This module holds the locations, the connection (credentials, the bucket's region, the
+//! client) and S3's errors as tfgate's; `upload`, `download` and `list` hold the three ways
+//! bundles move.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod download;
+mod list;
+mod upload;
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::ProvideCredentials;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ServerSideEncryption;
 
-use crate::archive::bundle::{self, MANIFEST, MAX_MANIFEST_BYTES, Manifest};
-use crate::archive::store::{
-    self, BundleAddress, BundleState, BundleStore, Files, ListedBundle, RootAddress, segment,
-};
-use crate::aws::errors::{self, Kind, Service, is_missing_key};
+use crate::archive::store::{BundleAddress, BundleStore, ListedBundle, RootAddress};
+use crate::aws::errors::{self, Kind, Service};
 use crate::aws::one_line_chain;
 use crate::error::Error;
-
-/// A listed bundle and its manifest's bytes (`None`: gone since the listing).
-type ManifestRead = (ListedBundle, Result<Option<Vec<u8>>, Error>);
 
 /// The region asked when none is configured, to learn the bucket's own region.
 const DISCOVERY_REGION: &str = "us-east-1";
@@ -38,8 +34,6 @@ const DISCOVERY_REGION: &str = "us-east-1";
 /// stalls is stopped earlier by the SDK's stalled-stream protection.
 const TRANSFER_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 const TRANSFER_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
-/// Manifests read at once while listing.
-const LIST_CONCURRENCY: usize = 8;
 
 /// A bucket and a key prefix (without leading or trailing `/`; may be empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,345 +188,6 @@ impl S3Archive {
         self.bundle_location(addr).uri()
     }
 
-    /// Uploads a finished local bundle folder: every file its manifest lists, in parallel,
-    /// encrypted; then `manifest.json` (the same bytes as on disk), only if all of them were
-    /// stored. Returns the bundle's URI. On failure the uploaded files stay, without a
-    /// manifest: an incomplete bundle, listed only by `archive list --all`.
-    pub async fn upload_bundle(&self, dir: &Path, addr: &BundleAddress) -> Result<String, Error> {
-        let manifest_path = dir.join(MANIFEST);
-        let manifest = Manifest::load(dir)?.ok_or_else(|| Error::BundleMissing {
-            uri: dir.display().to_string(),
-            reason: "it has no manifest.json, so it is not finished".into(),
-        })?;
-        let manifest_bytes =
-            std::fs::read(&manifest_path).map_err(|e| Error::io("read", &manifest_path, e))?;
-        let target = self.bundle_location(addr);
-
-        bundle::check_manifest(&dir.display().to_string(), &manifest)?;
-        let mut uploads = tokio::task::JoinSet::new();
-        for name in manifest.files.keys() {
-            let this = self.clone();
-            let path = dir.join(name);
-            let key = target.key(name);
-            let uri = format!("{target}/{name}");
-            let name = name.to_string();
-            uploads.spawn(async move { this.put_file(&path, &key, &name, &uri).await });
-        }
-        // Every upload is waited for, so what is in S3 afterwards does not depend on timing.
-        let mut first_error = None;
-        while let Some(joined) = uploads.join_next().await {
-            let result = joined.unwrap_or_else(|e| {
-                Err(Error::Archive {
-                    action: "upload",
-                    uri: target.uri(),
-                    cause: format!("an upload task failed: {e}"),
-                    hint: "plan again; the bundle in S3 has no manifest and will not be used"
-                        .into(),
-                })
-            });
-            if let Err(e) = result {
-                first_error.get_or_insert(e);
-            }
-        }
-        if let Some(mut e) = first_error {
-            if let Error::Archive { hint, .. } = &mut e {
-                hint.push_str(
-                    "; the files uploaded so far have no manifest, so that bundle is never used",
-                );
-            }
-            return Err(e);
-        }
-
-        self.put(
-            &target.key(MANIFEST),
-            MANIFEST,
-            ByteStream::from(manifest_bytes),
-        )
-        .send()
-        .await
-        .map_err(|e| self.error("upload", &format!("{target}/{MANIFEST}"), &e))?;
-        Ok(target.uri())
-    }
-
-    async fn put_file(&self, path: &Path, key: &str, name: &str, uri: &str) -> Result<(), Error> {
-        let body = ByteStream::from_path(path)
-            .await
-            .map_err(|e| Error::io("read", path, std::io::Error::other(one_line_chain(&e))))?;
-        self.put(key, name, body)
-            .customize()
-            .config_override(transfer_config())
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| self.error("upload", uri, &e))
-    }
-
-    fn put(
-        &self,
-        key: &str,
-        name: &str,
-        body: ByteStream,
-    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.location.bucket)
-            .key(key)
-            .content_type(content_type(name))
-            .body(body);
-        match &self.encryption {
-            Encryption::Aes256 => request.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms { key_id } => request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key_id),
-        }
-    }
-
-    /// Downloads a bundle into `into` (an existing, empty, private folder) and verifies it as
-    /// `bundle::verify` does a folder: the manifest first (names in the bundle's layout, the
-    /// files of its kind listed), then every listed file against its sha256 and size. Only the
-    /// files `files` keeps are written (0600); the others are hashed as they stream by. No
-    /// manifest: `Error::BundleMissing`; a missing file or a bad manifest:
-    /// `Error::BundleAltered`; a different file: `Error::ChecksumMismatch`.
-    pub async fn download_bundle(
-        &self,
-        bundle: &S3Location,
-        into: &Path,
-        files: Files<'_>,
-    ) -> Result<Manifest, Error> {
-        if bundle.bucket != self.location.bucket {
-            return Err(Error::usage(
-                format!(
-                    "{bundle} is not in the archive's bucket {}",
-                    self.location.bucket
-                ),
-                "download it with a store connected to its own bucket (`ops::read::fetch`)",
-            ));
-        }
-        let manifest_uri = format!("{bundle}/{MANIFEST}");
-        let manifest_bytes = self
-            .get_small(&bundle.key(MANIFEST), &manifest_uri)
-            .await?
-            .ok_or_else(|| Error::BundleMissing {
-                uri: bundle.uri(),
-                reason: "there is no manifest.json there: the upload did not finish, or the URI is wrong".into(),
-            })?;
-        let manifest: Manifest =
-            serde_json::from_slice(&manifest_bytes).map_err(|e| Error::BadManifest {
-                path: PathBuf::from(&manifest_uri),
-                message: e.to_string(),
-            })?;
-        let uri = bundle.uri();
-        bundle::check_manifest(&uri, &manifest)?;
-        for (name, expected) in &manifest.files {
-            let path = files.keeps(name).then(|| into.join(name));
-            let found = self
-                .download_file(
-                    &bundle.key(name),
-                    bundle,
-                    name,
-                    path.as_deref(),
-                    expected.size,
-                )
-                .await?;
-            bundle::check_file(&uri, name, expected, found.as_ref())?;
-        }
-        let local_manifest = into.join(MANIFEST);
-        write_private(&local_manifest, &manifest_bytes)
-            .map_err(|e| Error::io("write", &local_manifest, e))?;
-        Ok(manifest)
-    }
-
-    /// Streams one object through sha256, into `path` when given (a new 0600 file). `None` when
-    /// the object is missing. An object longer than the manifest says is not the file that was
-    /// archived: the download stops there and reports what it saw (which cannot match).
-    async fn download_file(
-        &self,
-        key: &str,
-        bundle: &S3Location,
-        name: &str,
-        path: Option<&Path>,
-        size: u64,
-    ) -> Result<Option<bundle::FileEntry>, Error> {
-        use sha2::Digest;
-        let uri = format!("{bundle}/{name}");
-        let response = match self
-            .client
-            .get_object()
-            .bucket(&self.location.bucket)
-            .key(key)
-            .customize()
-            .config_override(transfer_config())
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) if is_missing_key(&e) => return Ok(None),
-            Err(e) => return Err(self.error("download", &uri, &e)),
-        };
-        let mut body = response.body;
-        let mut file = match path {
-            Some(path) => Some(create_private(path).map_err(|e| Error::io("create", path, e))?),
-            None => None,
-        };
-        let mut hasher = sha2::Sha256::new();
-        let mut written = 0u64;
-        while let Some(chunk) = body.try_next().await.map_err(|e| Error::Archive {
-            action: "download",
-            uri: uri.clone(),
-            cause: one_line_chain(&e),
-            hint: self.unreachable_hint(),
-        })? {
-            written += chunk.len() as u64;
-            hasher.update(&chunk);
-            if written > size {
-                break;
-            }
-            if let (Some(file), Some(path)) = (file.as_mut(), path) {
-                file.write_all(&chunk)
-                    .map_err(|e| Error::io("write", path, e))?;
-            }
-        }
-        if let (Some(file), Some(path)) = (file, path) {
-            file.sync_all().map_err(|e| Error::io("write", path, e))?;
-        }
-        Ok(Some(bundle::FileEntry {
-            sha256: hex::encode(hasher.finalize()),
-            size: written,
-        }))
-    }
-
-    /// A small object's bytes (a manifest); `None` when there is no such key.
-    async fn get_small(&self, key: &str, uri: &str) -> Result<Option<Vec<u8>>, Error> {
-        let response = match self
-            .client
-            .get_object()
-            .bucket(&self.location.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) if is_missing_key(&e) => return Ok(None),
-            Err(e) => return Err(self.error("download", uri, &e)),
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| u64::try_from(n).unwrap_or(0) > MAX_MANIFEST_BYTES)
-        {
-            return Err(Error::BadManifest {
-                path: PathBuf::from(uri),
-                message: format!("it is larger than {MAX_MANIFEST_BYTES} bytes"),
-            });
-        }
-        let bytes = response.body.collect().await.map_err(|e| Error::Archive {
-            action: "download",
-            uri: uri.to_string(),
-            cause: one_line_chain(&e),
-            hint: self.unreachable_hint(),
-        })?;
-        Ok(Some(bytes.into_bytes().to_vec()))
-    }
-
-    /// Every bundle of a root and workspace (of one scope, when given), complete or not, newest
-    /// first. Complete bundles carry their manifest.
-    pub async fn list(
-        &self,
-        at: &RootAddress,
-        scope: Option<&str>,
-    ) -> Result<Vec<ListedBundle>, Error> {
-        let mut base = self.location.join(&at.key_segments());
-        if let Some(scope) = scope {
-            base = base.join(&[segment(scope)]);
-        }
-        let folder = base.folder();
-        // (scope, id) → has a manifest
-        let mut found: BTreeMap<(String, String), bool> = BTreeMap::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.location.bucket)
-            .prefix(&folder)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("list", &base.uri(), &e))?;
-            for object in page.contents() {
-                let Some(rest) = object.key().and_then(|k| k.strip_prefix(&folder)) else {
-                    continue;
-                };
-                let parts: Vec<&str> = rest.split('/').collect();
-                // SCOPE/ID/FILE, or ID/FILE under a scope; anything else is not a bundle's
-                // file (e.g. another root whose name continues this one's path).
-                let (bundle_scope, id, file) = match (scope, parts.as_slice()) {
-                    (None, [s, id, file]) => (s.to_string(), *id, *file),
-                    (Some(s), [id, file]) => (segment(s), *id, *file),
-                    _ => continue,
-                };
-                let complete = found.entry((bundle_scope, id.to_string())).or_default();
-                *complete |= file == MANIFEST;
-            }
-        }
-
-        let mut out = Vec::with_capacity(found.len());
-        let mut reads = tokio::task::JoinSet::new();
-        for ((bundle_scope, id), complete) in found {
-            let mut segments = at.key_segments();
-            segments.extend([bundle_scope.clone(), id.clone()]);
-            let location = self.location.join(&segments);
-            let listed = ListedBundle {
-                uri: location.uri(),
-                scope: bundle_scope,
-                id,
-                state: BundleState::Incomplete,
-            };
-            if !complete {
-                out.push(listed);
-                continue;
-            }
-            while reads.len() >= LIST_CONCURRENCY {
-                if let Some(done) = reads.join_next().await {
-                    out.push(self.finish_read(done, at)?);
-                }
-            }
-            let this = self.clone();
-            reads.spawn(async move {
-                let uri = format!("{}/{MANIFEST}", listed.uri);
-                let bytes = this.get_small(&location.key(MANIFEST), &uri).await;
-                (listed, bytes)
-            });
-        }
-        while let Some(done) = reads.join_next().await {
-            out.push(self.finish_read(done, at)?);
-        }
-        store::sort_newest_first(&mut out);
-        Ok(out)
-    }
-
-    fn finish_read(
-        &self,
-        done: Result<ManifestRead, tokio::task::JoinError>,
-        at: &RootAddress,
-    ) -> Result<ListedBundle, Error> {
-        let (mut listed, bytes) = done.map_err(|e| Error::Archive {
-            action: "list",
-            uri: self.location.uri(),
-            cause: format!("reading a manifest failed: {e}"),
-            hint: "run the command again".into(),
-        })?;
-        listed.state = match bytes? {
-            // Deleted between the listing and the read.
-            None => BundleState::Incomplete,
-            Some(bytes) => match serde_json::from_slice::<Manifest>(&bytes) {
-                Ok(m) => BundleState::Complete(Box::new(m)),
-                Err(e) => BundleState::Unreadable {
-                    reason: format!("its manifest is not valid: {e}"),
-                },
-            },
-        };
-        Ok(listed.check_owner(at, true))
-    }
-
     /// An SDK error as tfgate's: a one-line cause and what to do about it.
     fn error<E>(&self, action: &'static str, uri: &str, err: &SdkError<E>) -> Error
     where
@@ -574,20 +229,6 @@ fn unreachable_hint(endpoint: Option<&str>) -> String {
 }
 
 /// The timeouts of one file's upload or download.
-/// A new file only its owner may read (a downloaded bundle file holds the plan's secrets).
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    create_private(path)?.write_all(bytes)
-}
-
 fn transfer_config() -> aws_sdk_s3::config::Builder {
     aws_sdk_s3::config::Builder::default().timeout_config(
         aws_sdk_s3::config::timeout::TimeoutConfig::builder()
@@ -709,15 +350,6 @@ fn missing_bucket_hint(bucket: &str) -> String {
     )
 }
 
-fn content_type(name: &str) -> &'static str {
-    match Path::new(name).extension().and_then(|e| e.to_str()) {
-        Some("json") => "application/json",
-        Some("md") => "text/markdown; charset=utf-8",
-        Some("txt" | "log") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 /// What went wrong with an S3 call: its kind (`aws::errors`, as for every store) and a
 /// one-line cause.
 struct Failure {
@@ -768,6 +400,7 @@ impl BundleStore for S3Archive {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::bundle::MANIFEST;
 
     #[test]
     fn locations_parse_and_join() {
@@ -801,13 +434,6 @@ mod tests {
                 "{bad}: {err}"
             );
         }
-    }
-
-    #[test]
-    fn content_types() {
-        assert_eq!(content_type("plan.json"), "application/json");
-        assert_eq!(content_type("tfplan"), "application/octet-stream");
-        assert_eq!(content_type("apply.log"), "text/plain; charset=utf-8");
     }
 
     #[test]
