@@ -84,23 +84,8 @@ pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Out
 /// run from the manifest. A manifest whose fingerprint is not its plan's is an altered bundle.
 fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
     let manifest = &fetched.manifest;
-    let json_path = fetched.dir.join(bundle::PLAN_JSON);
-    let json = plan_file::read(&json_path)?;
-    let analysis = crate::plan::analyze(&json).map_err(|kind| Error::PlanJson {
-        path: json_path.clone(),
-        kind,
-    })?;
-    drop(json);
+    let analysis = verified_analysis(fetched)?;
     let summary = &analysis.summary;
-    if summary.fingerprint != manifest.fingerprint {
-        return Err(Error::BundleAltered {
-            bundle: fetched.source.clone(),
-            reason: format!(
-                "its manifest records the fingerprint {} but its plan.json has {}",
-                manifest.fingerprint, summary.fingerprint
-            ),
-        });
-    }
     ui.add_secrets(analysis.secrets.clone());
     let text_path = fetched.dir.join(bundle::PLAN_TEXT);
     let text = std::fs::read(&text_path).map_err(|e| Error::io("read", &text_path, e))?;
@@ -164,6 +149,29 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
         ));
     }
     Ok(body)
+}
+
+/// The bundle's plan, read from its `plan.json`, whose fingerprint must be the manifest's.
+fn verified_analysis(fetched: &FetchedBundle) -> Result<crate::plan::Analysis, Error> {
+    let manifest = &fetched.manifest;
+    let json_path = fetched.dir.join(bundle::PLAN_JSON);
+    let json = plan_file::read(&json_path)?;
+    let analysis = crate::plan::analyze(&json).map_err(|kind| Error::PlanJson {
+        path: json_path.clone(),
+        kind,
+    })?;
+    drop(json);
+    let fingerprint = &analysis.summary.fingerprint;
+    if *fingerprint != manifest.fingerprint {
+        return Err(Error::BundleAltered {
+            bundle: fetched.source.clone(),
+            reason: format!(
+                "its manifest records the fingerprint {} but its plan.json has {fingerprint}",
+                manifest.fingerprint
+            ),
+        });
+    }
+    Ok(analysis)
 }
 
 /// Whether a run URL (`…/actions/runs/ID[/attempts/N]`) is that of run `id`.
