@@ -306,16 +306,37 @@ fn the_import_graph_has_no_cycle() {
     }
 }
 
+/// Files and functions still over the limits, each named once: the test fails when one of
+/// them grows back under the limit and is still listed, so the list only shrinks. `path` for a
+/// file, `path::name` for a function.
+const KNOWN_OVERSIZE: &[&str] = &[
+    "src/plan/attrs.rs::walk",
+    "src/plan/compare.rs",
+    "src/plan/compare.rs::compare_resource",
+    "src/plan/compare.rs::output_differences",
+];
+
 #[test]
 fn files_and_functions_stay_small() {
     let modules = sources();
     let mut problems = Vec::new();
+    let mut oversize = BTreeSet::new();
     for source in modules.values().filter(|s| !s.test_only) {
-        let shown = source.path.display();
+        let rel = source
+            .path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(&source.path)
+            .display()
+            .to_string();
+        let rel = rel.trim_start_matches('/').to_string();
         if source.production.len() > MAX_FILE_LINES {
-            problems.push(format!(
-                "{shown}: {} production lines (at most {MAX_FILE_LINES})",
-                source.production.len()
+            oversize.insert(rel.clone());
+            problems.push((
+                rel.clone(),
+                format!(
+                    "{rel}: {} production lines (at most {MAX_FILE_LINES})",
+                    source.production.len()
+                ),
             ));
         }
         let mut in_string = false;
@@ -324,30 +345,55 @@ fn files_and_functions_stay_small() {
             .iter()
             .map(|l| code_only(l, &mut in_string))
             .collect();
-        for (start, line) in code.iter().enumerate() {
-            let Some(name) = fn_name(line) else { continue };
-            let mut depth = 0i64;
-            let mut opened = false;
-            for (offset, l) in code[start..].iter().enumerate() {
-                depth += l.matches('{').count() as i64 - l.matches('}').count() as i64;
-                opened |= l.contains('{');
-                if !opened && l.trim_end().ends_with(';') {
-                    break;
+        for (start, name, length) in long_functions(&code) {
+            let key = format!("{rel}::{name}");
+            oversize.insert(key.clone());
+            problems.push((
+                key,
+                format!(
+                    "{rel}:{}: fn {name} has {length} lines (at most {MAX_FN_LINES})",
+                    start + 1
+                ),
+            ));
+        }
+    }
+    let mut report: Vec<String> = problems
+        .into_iter()
+        .filter(|(key, _)| !KNOWN_OVERSIZE.contains(&key.as_str()))
+        .map(|(_, text)| text)
+        .collect();
+    for known in KNOWN_OVERSIZE {
+        if !oversize.contains(*known) {
+            report.push(format!(
+                "{known} is within the limits now: remove it from KNOWN_OVERSIZE"
+            ));
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+/// (first line, name, length) of every function longer than `MAX_FN_LINES`.
+fn long_functions(code: &[String]) -> Vec<(usize, &str, usize)> {
+    let mut out = Vec::new();
+    for (start, line) in code.iter().enumerate() {
+        let Some(name) = fn_name(line) else { continue };
+        let mut depth = 0i64;
+        let mut opened = false;
+        for (offset, l) in code[start..].iter().enumerate() {
+            depth += l.matches('{').count() as i64 - l.matches('}').count() as i64;
+            opened |= l.contains('{');
+            if !opened && l.trim_end().ends_with(';') {
+                break;
+            }
+            if opened && depth <= 0 {
+                if offset + 1 > MAX_FN_LINES {
+                    out.push((start, name, offset + 1));
                 }
-                if opened && depth <= 0 {
-                    let length = offset + 1;
-                    if length > MAX_FN_LINES {
-                        problems.push(format!(
-                            "{shown}:{}: fn {name} has {length} lines (at most {MAX_FN_LINES})",
-                            start + 1
-                        ));
-                    }
-                    break;
-                }
+                break;
             }
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    out
 }
 
 fn fn_name(line: &str) -> Option<&str> {
@@ -386,4 +432,9 @@ fn the_checks_see_what_they_check() {
     assert_eq!(layer_of("terraform::runner"), Some((5, "adapters")));
     assert_eq!(layer_of("commands::apply::find"), Some((1, "commands")));
     assert_eq!(layer_of("nowhere"), None);
+    let long: Vec<String> = std::iter::once("pub async fn big() {".to_string())
+        .chain((0..MAX_FN_LINES).map(|_| "    work();".to_string()))
+        .chain(["}".to_string(), "fn small() {}".to_string()])
+        .collect();
+    assert_eq!(long_functions(&long), [(0, "big", MAX_FN_LINES + 2)]);
 }
