@@ -84,6 +84,9 @@ pub struct Context {
     pub sha: Option<String>,
     /// Link to this workflow run.
     pub run_url: Option<String>,
+    /// `GITHUB_SERVER_URL` (`https://github.com`, or a GitHub Enterprise Server's), without a
+    /// trailing `/`: the root of links to the PR comment.
+    pub server_url: Option<String>,
     /// `GITHUB_RUN_ID`: the workflow run, whose artifacts the REST API lists by this id.
     pub run_id: Option<u64>,
     /// `NO_COLOR` is set (https://no-color.org).
@@ -98,6 +101,8 @@ pub struct Context {
     pub token: Option<String>,
     /// `PATH`, to find which `terraform` a bare binary name means.
     pub path: Option<String>,
+    /// The proxy variables, for GitHub's HTTP client (AWS's client reads them itself).
+    pub proxy: ProxyVars,
     /// `AWS_CA_BUNDLE`: PEM certificates that AWS's HTTP client trusts instead of the system's
     /// roots (as the AWS CLI and Terraform's S3 backend do; the Rust SDK reads no such variable).
     pub aws_ca_bundle: Option<PathBuf>,
@@ -105,6 +110,49 @@ pub struct Context {
     pub event: Event,
     /// `TF_VAR_*`, passed on to terraform by inheritance.
     pub tf_vars: TfVars,
+}
+
+/// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, each in upper case or else lower case,
+/// as the AWS SDK's client and curl-like tools read them. `Debug` does not show the values: a
+/// proxy URL may hold a password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ProxyVars {
+    /// The proxy for `https://` URLs.
+    pub https: Option<String>,
+    /// The proxy for `http://` URLs.
+    pub http: Option<String>,
+    /// The proxy for either, when the variable of the URL's scheme is not set.
+    pub all: Option<String>,
+    /// Hosts, domains and IP ranges to reach directly, comma-separated (`*`: all).
+    pub no: Option<String>,
+}
+
+impl ProxyVars {
+    fn from_env(env: &Env) -> ProxyVars {
+        let read = |upper: &str| {
+            env.get(upper)
+                .or_else(|| env.get(&upper.to_ascii_lowercase()))
+                .map(str::to_string)
+        };
+        ProxyVars {
+            https: read("HTTPS_PROXY"),
+            http: read("HTTP_PROXY"),
+            all: read("ALL_PROXY"),
+            no: read("NO_PROXY"),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "(set)");
+        f.debug_struct("ProxyVars")
+            .field("https", &set(&self.https))
+            .field("http", &set(&self.http))
+            .field("all", &set(&self.all))
+            .field("no", &self.no)
+            .finish()
+    }
 }
 
 /// The workflow's trigger, as far as tfgate cares.
@@ -235,6 +283,9 @@ impl Context {
             repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
             sha: env.get("GITHUB_SHA").map(str::to_string),
             run_url,
+            server_url: env
+                .get("GITHUB_SERVER_URL")
+                .map(|s| s.trim_end_matches('/').to_string()),
             run_id: env.get("GITHUB_RUN_ID").and_then(|id| id.parse().ok()),
             no_color: env.get("NO_COLOR").is_some(),
             tf_workspace: env.get("TF_WORKSPACE").map(str::to_string),
@@ -245,6 +296,7 @@ impl Context {
             api_url: env.get("GITHUB_API_URL").map(str::to_string),
             token: env.get("GITHUB_TOKEN").map(str::to_string),
             path: env.get("PATH").map(str::to_string),
+            proxy: ProxyVars::from_env(env),
             aws_ca_bundle: env.get("AWS_CA_BUNDLE").map(PathBuf::from),
             event: read_event(env),
             tf_vars: TfVars(
@@ -274,6 +326,15 @@ fn read_event(env: &Env) -> Event {
         None => "{}".to_string(),
     };
     Event::parse(name, &payload)
+}
+
+/// "runner-7 pid 4242": which machine and process hold a ticket.
+pub fn runner_identity() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown host".into());
+    format!("{host} pid {}", std::process::id())
 }
 
 #[cfg(test)]
@@ -342,6 +403,7 @@ mod tests {
             Some("https://github.com/acme/infra/actions/runs/42/attempts/2")
         );
         assert_eq!(ctx.run_id, Some(42));
+        assert_eq!(ctx.server_url.as_deref(), Some("https://github.com"));
         assert!(!ctx.no_color, "an empty NO_COLOR does not count");
     }
 
@@ -362,6 +424,29 @@ mod tests {
             shown.contains("db_password") && !shown.contains("hunter22"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn proxy_variables_prefer_upper_case_and_are_not_shown() {
+        let env = Env::from_pairs([
+            ("HTTPS_PROXY", "http://user:hunter22@proxy:3128"),
+            ("https_proxy", "http://other:3128"),
+            ("http_proxy", "http://lower:3128"),
+            ("NO_PROXY", ""),
+            ("no_proxy", "localhost,.internal"),
+        ]);
+        let proxy = Context::from_env(&env).proxy;
+        assert_eq!(
+            proxy,
+            ProxyVars {
+                https: Some("http://user:hunter22@proxy:3128".into()),
+                http: Some("http://lower:3128".into()),
+                all: None,
+                no: Some("localhost,.internal".into()),
+            }
+        );
+        let shown = format!("{proxy:?}");
+        assert!(!shown.contains("hunter22"), "{shown}");
     }
 
     #[test]

@@ -137,6 +137,11 @@ pub enum Error {
     #[error("{message}")]
     ReviewedPlanMissing { message: String },
 
+    /// GitHub could not be asked for the merged pull request or its tfgate comment, so the
+    /// reviewed plan could not be looked for.
+    #[error("{message}")]
+    ReviewedPlanLookup { message: String },
+
     #[error(
         "the reviewed plan is stale: pull request #{pr} was planned at {planned} but merged at {merged}"
     )]
@@ -388,6 +393,41 @@ fn reach_fix(name: &str) -> String {
     )
 }
 
+/// What to do about a plan JSON tfgate cannot read.
+fn plan_json_hint(kind: &PlanJsonError) -> String {
+    match kind {
+        PlanJsonError::UnsupportedVersion { .. } => {
+            "this plan was written by a newer Terraform than this tfgate understands; upgrade tfgate".into()
+        }
+        PlanJsonError::TooDeep { limit, .. } => format!(
+            "tfgate compares every level of every value and reads at most {limit}; nothing was compared or applied. Flatten the value in the configuration, or check where this plan JSON came from"
+        ),
+        PlanJsonError::BadValue { .. } => "nothing was compared or applied: a plan JSON written by `terraform show -json` never holds such a value; check where this file came from".into(),
+        PlanJsonError::UnknownAction { .. } => format!(
+            "Terraform writes these action lists: {}; a plan with any other cannot be summarized or compared. Check where this plan JSON came from, or upgrade tfgate if a newer Terraform wrote it",
+            crate::terraform::plan_json::ACTION_LISTS
+                .iter()
+                .map(|l| format!("[{}]", l.join(", ")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        _ => "pass the output of `terraform show -json PLANFILE`, a bundle directory, or a binary plan file".into(),
+    }
+}
+
+/// What to do about the workflow artifact that should hold the reviewed plan.
+fn artifact_hint(name: &str, problem: &ArtifactProblem) -> String {
+    match problem {
+        ArtifactProblem::Missing => format!("nothing was applied. The plan job must upload its bundle folder as the artifact `{name}`: {}", reach_fix(name)),
+        ArtifactProblem::Expired => "nothing was applied. Re-run the pull request's plan job to upload a fresh artifact, then this apply; to keep plans longer, raise the upload step's `retention-days`, or archive to S3 with `tfgate plan --archive s3://BUCKET/PREFIX`".into(),
+        ArtifactProblem::TooLarge { .. } => "nothing was applied. If the plan job's bundle really is that large, raise --max-artifact-size (TFGATE_MAX_ARTIFACT_SIZE, e.g. 4GiB); otherwise do not trust this artifact".into(),
+        ArtifactProblem::Unsafe { .. } => "nothing was applied. Do not trust this artifact: a bundle tfgate wrote is one folder of plain files that its manifest lists. Re-run the pull request's plan job to upload a fresh one".into(),
+        ArtifactProblem::NotABundle { .. } => "nothing was applied. Upload exactly the folder `tfgate plan` gives as its `bundle` step output (`path: ${{ steps.plan.outputs.bundle }}`), then re-run the pull request's plan job and this apply".into(),
+        ArtifactProblem::Lookup(crate::github::GithubError::Forbidden { .. }) => "the apply job's token may not read the plan job's artifacts: grant it `permissions: actions: read`".into(),
+        ArtifactProblem::Lookup(_) => "check GITHUB_TOKEN and that GitHub answers, then run the apply again".into(),
+    }
+}
+
 fn status_text(status: Option<i32>) -> String {
     match status {
         Some(c) => format!("exit status {c}"),
@@ -422,6 +462,7 @@ impl Error {
             | Error::BundleAltered { .. }
             | Error::BadManifest { .. }
             | Error::ReviewedPlanMissing { .. }
+            | Error::ReviewedPlanLookup { .. }
             | Error::StalePlan { .. }
             | Error::BundleMissing { .. }
             | Error::PlanUnreachable { .. }
@@ -449,40 +490,16 @@ impl Error {
                 format!("terraform said:\n{stderr_tail}")
             }
             Error::TerraformFailed { .. } => "terraform printed no error; run it by hand in the same directory to see more".into(),
-            Error::PlanJson { kind, .. } => match kind {
-                PlanJsonError::UnsupportedVersion { .. } => {
-                    "this plan was written by a newer Terraform than this tfgate understands; upgrade tfgate".into()
-                }
-                PlanJsonError::TooDeep { limit, .. } => format!(
-                    "tfgate compares every level of every value and reads at most {limit}; nothing was compared or applied. Flatten the value in the configuration, or check where this plan JSON came from"
-                ),
-                PlanJsonError::BadValue { .. } => "nothing was compared or applied: a plan JSON written by `terraform show -json` never holds such a value; check where this file came from".into(),
-                PlanJsonError::UnknownAction { .. } => format!(
-                    "Terraform writes these action lists: {}; a plan with any other cannot be summarized or compared. Check where this plan JSON came from, or upgrade tfgate if a newer Terraform wrote it",
-                    crate::terraform::plan_json::ACTION_LISTS
-                        .iter()
-                        .map(|l| format!("[{}]", l.join(", ")))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
-                _ => "pass the output of `terraform show -json PLANFILE`, a bundle directory, or a binary plan file".into(),
-            },
+            Error::PlanJson { kind, .. } => plan_json_hint(kind),
             Error::UnknownPlanSource { .. } => "pass a plan JSON file, a bundle directory (with plan.json), or a binary plan file together with --chdir pointing at its initialised root".into(),
             Error::Settings { .. } => "see the README's settings section for the keys .tfgate.toml accepts".into(),
             Error::MaskPattern { .. } => "--mask takes a Rust regular expression (https://docs.rs/regex)".into(),
             Error::ChecksumMismatch { .. } | Error::BundleAltered { .. } => "do not trust this bundle: compare it with the copy in the archive, or plan again".into(),
             Error::ReviewedPlanMissing { .. } => "nothing was applied. Plan on the pull request first (tfgate plan posts the plan and archives it), or pass --reviewed BUNDLE".into(),
+            Error::ReviewedPlanLookup { .. } => "nothing was applied. Check that GITHUB_TOKEN may read the repository's pull requests (`permissions: pull-requests: read`) and that GitHub answers, then run the apply again".into(),
             Error::StalePlan { .. } => "nothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again".into(),
             Error::BundleMissing { .. } => "`tfgate archive list --all` shows the archived bundles and whether each is complete; plan again to make a new one".into(),
-            Error::Artifact { name, problem, .. } => match problem {
-                ArtifactProblem::Missing => format!("nothing was applied. The plan job must upload its bundle folder as the artifact `{name}`: {}", reach_fix(name)),
-                ArtifactProblem::Expired => "nothing was applied. Re-run the pull request's plan job to upload a fresh artifact, then this apply; to keep plans longer, raise the upload step's `retention-days`, or archive to S3 with `tfgate plan --archive s3://BUCKET/PREFIX`".into(),
-                ArtifactProblem::TooLarge { .. } => "nothing was applied. If the plan job's bundle really is that large, raise --max-artifact-size (TFGATE_MAX_ARTIFACT_SIZE, e.g. 4GiB); otherwise do not trust this artifact".into(),
-                ArtifactProblem::Unsafe { .. } => "nothing was applied. Do not trust this artifact: a bundle tfgate wrote is one folder of plain files that its manifest lists. Re-run the pull request's plan job to upload a fresh one".into(),
-                ArtifactProblem::NotABundle { .. } => "nothing was applied. Upload exactly the folder `tfgate plan` gives as its `bundle` step output (`path: ${{ steps.plan.outputs.bundle }}`), then re-run the pull request's plan job and this apply".into(),
-                ArtifactProblem::Lookup(crate::github::GithubError::Forbidden { .. }) => "the apply job's token may not read the plan job's artifacts: grant it `permissions: actions: read`".into(),
-                ArtifactProblem::Lookup(_) => "check GITHUB_TOKEN and that GitHub answers, then run the apply again".into(),
-            },
+            Error::Artifact { name, problem, .. } => artifact_hint(name, problem),
             Error::PlanUnreachable { artifact, .. } => format!("nothing was applied. The plan job must make the plan reachable from the apply job: {}", reach_fix(artifact)),
             Error::ArchiveDiffers { .. } => "nothing was applied. Drop --archive (TFGATE_ARCHIVE) from the apply: it takes the reviewed plan's location from the PR comment; or give the archive the plan job used".into(),
             Error::BadManifest { .. } => "the bundle may be from a newer tfgate, or damaged; plan again to make a new one".into(),

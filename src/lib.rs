@@ -10,15 +10,20 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod duration;
 pub mod error;
 pub mod github;
+pub mod ops;
 pub mod plan;
 pub mod queue;
 pub mod render;
 pub mod settings;
+pub mod state_lock;
 pub mod terraform;
 pub mod ui;
+pub mod wire;
 
+use clap::CommandFactory;
 use cli::{Cli, Command};
 use context::{Context, Env};
 use error::{Error, Outcome};
@@ -72,32 +77,53 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
     let _guard = runtime.enter();
     terraform::runner::install_signal_handlers()
         .map_err(|e| Error::io("install signal handlers for", "tfgate", e))?;
-    match &cli.command {
+    let resolved = Resolved {
+        ctx,
+        common,
+        file,
+        github,
+    };
+    dispatch(&cli.command, env, ui, resolved, &runtime)
+}
+
+/// What commands take from the command line, the environment and the settings file, resolved
+/// once by `run`.
+struct Resolved {
+    ctx: Context,
+    common: settings::Common,
+    file: settings::FileSettings,
+    github: settings::GithubSettings,
+}
+
+/// Runs one command, on `runtime` when it is async.
+fn dispatch(
+    command: &Command,
+    env: &Env,
+    ui: &Ui,
+    resolved: Resolved,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Outcome, Error> {
+    let Resolved {
+        ctx,
+        common,
+        file,
+        github,
+    } = resolved;
+    match command {
         Command::Plan(args) => {
-            let plan = settings::resolve_plan(args, &file, env);
-            let opts = commands::plan::PlanOptions {
+            let inputs = commands::plan::Inputs {
                 common: &common,
-                plan: &plan,
+                file: &file,
                 ctx: &ctx,
+                env,
                 github: &github,
             };
-            runtime.block_on(commands::plan::run(ui, &opts))
+            runtime.block_on(commands::plan::run(ui, args, &inputs))
         }
         Command::Show(args) => runtime.block_on(commands::show::run(ui, &common, &args.plan)),
-        Command::Apply(args) => {
-            let plan_defaults = settings::resolve_apply(args, &file, common.file.as_deref())?;
-            let opts = commands::apply::ApplyOptions {
-                common: &common,
-                ctx: &ctx,
-                github: &github,
-                args,
-                ignore: plan_defaults.ignore,
-                lock_timeout: plan_defaults.lock_timeout,
-                queue_lease: plan_defaults.queue_lease,
-                queue_timeout: plan_defaults.queue_timeout,
-            };
-            runtime.block_on(commands::apply::run(ui, &opts))
-        }
+        Command::Apply(args) => runtime.block_on(commands::apply::run(
+            ui, args, &common, &file, &ctx, &github,
+        )),
         Command::Diff(args) => {
             let rules =
                 settings::resolve_ignore(&file, common.file.as_deref(), &args.ignore.rules)?;
@@ -111,8 +137,10 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<Outcome, Error> {
         Command::Comment(args) => {
             runtime.block_on(commands::comment::run(ui, &github, &args.bundle))
         }
-        Command::Completions(args) => commands::completions::completions(ui, args.shell),
-        Command::Man(args) => commands::completions::man(ui, args),
+        Command::Completions(args) => {
+            commands::completions::completions(ui, Cli::command(), args.shell)
+        }
+        Command::Man(args) => commands::completions::man(ui, Cli::command(), args),
     }
 }
 

@@ -3,9 +3,10 @@
 //! stdout carries the command's result (a table, markdown or one JSON object); stderr carries
 //! progress, terraform's live output, warnings and errors. Every line passes through the
 //! `Masker`, so a secret known to tfgate cannot reach the terminal or the CI log. Under GitHub
-//! Actions, warnings and errors also become `::warning::`/`::error::` annotations, and no other
-//! text can issue a workflow command (see `workflow`): it is written inert, with the runner's
-//! commands stopped, and commands are resumed only for tfgate's own annotations and at exit.
+//! Actions, warnings and errors also become `::warning::`/`::error::` annotations, terraform's
+//! output is folded into `::group::` blocks (`group`), and no other text can issue a workflow
+//! command (see `workflow`): it is written inert, with the runner's commands stopped, and
+//! commands are resumed only for tfgate's own annotations and group lines, and at exit.
 
 mod workflow;
 
@@ -41,6 +42,11 @@ pub struct Ui {
     /// Under GitHub Actions: stops workflow commands while text that is not tfgate's own
     /// command is written.
     commands: Option<workflow::Bracket>,
+    /// A `::group::` is open (the runner does not nest groups).
+    in_group: Cell<bool>,
+    /// In tests: what would have been written, kept instead (see `Ui::capture`).
+    #[cfg(test)]
+    captured: Option<RefCell<Captured>>,
 }
 
 impl Ui {
@@ -65,6 +71,9 @@ impl Ui {
             progress_shown: Cell::new(false),
             masker: RefCell::new(Masker::default()),
             commands: annotations.then(workflow::Bracket::new),
+            in_group: Cell::new(false),
+            #[cfg(test)]
+            captured: None,
         }
     }
 
@@ -106,6 +115,15 @@ impl Ui {
     pub fn result(&self, text: &str) {
         let masked = self.mask(text);
         let masked = self.plain(&masked);
+        #[cfg(test)]
+        if let Some(c) = &self.captured {
+            let mut c = c.borrow_mut();
+            c.stdout.push_str(&masked);
+            if !masked.ends_with('\n') {
+                c.stdout.push('\n');
+            }
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(masked.as_bytes());
         if !masked.ends_with('\n') {
@@ -186,6 +204,32 @@ impl Ui {
         }
     }
 
+    /// An error that is an outcome rather than a failure of tfgate (a refused apply): said
+    /// like `error`, without a hint.
+    pub fn error_text(&self, text: &str) {
+        let text = self.mask(text);
+        if self.annotations {
+            self.command(&format!("::error::{}", escape_annotation(&text)));
+        } else {
+            let label = self.paint("error:", "31");
+            self.stderr_line(&format!("{label} {text}"));
+        }
+    }
+
+    /// Under GitHub Actions, folds what is written until the returned guard is dropped into a
+    /// collapsed group titled `title` (tfgate's own words, never plan text). The group lines are
+    /// tfgate's commands, written with commands resumed, so they surround the stop-commands
+    /// bracket of the text inside. Outside Actions, with `--quiet`, or inside another group
+    /// (the runner does not nest them), nothing is written.
+    pub fn group(&self, title: &str) -> Group<'_> {
+        let open = self.commands.is_some() && !self.quiet && !self.in_group.replace(true);
+        if open {
+            let title = self.mask(title);
+            self.command(&format!("::group::{}", escape_annotation(&title)));
+        }
+        Group { ui: self, open }
+    }
+
     pub fn error(&self, err: &Error) {
         let text = self.mask(&err.to_string());
         let hint = err.hint().map(|h| self.mask(&h));
@@ -240,6 +284,15 @@ impl Ui {
     }
 
     fn write_stderr(&self, text: &str) {
+        #[cfg(test)]
+        if let Some(c) = &self.captured {
+            let mut c = c.borrow_mut();
+            c.stderr.push_str(text);
+            if !text.ends_with('\n') {
+                c.stderr.push('\n');
+            }
+            return;
+        }
         let mut err = std::io::stderr().lock();
         if self.progress_shown.replace(false) {
             let _ = err.write_all(b"\r\x1b[2K");
@@ -249,6 +302,23 @@ impl Ui {
             let _ = err.write_all(b"\n");
         }
         let _ = err.flush();
+    }
+}
+
+/// An open `::group::`, ended (`::endgroup::`) when dropped, on every way out of the work it
+/// folds.
+#[must_use = "the group ends when this is dropped"]
+pub struct Group<'u> {
+    ui: &'u Ui,
+    open: bool,
+}
+
+impl Drop for Group<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.ui.command("::endgroup::");
+            self.ui.in_group.set(false);
+        }
     }
 }
 
@@ -330,9 +400,48 @@ impl LineSink for Ui {
     }
 }
 
+/// What a capturing `Ui` was asked to write.
+#[cfg(test)]
+#[derive(Debug, Default)]
+struct Captured {
+    stdout: String,
+    stderr: String,
+}
+
+#[cfg(test)]
+impl Ui {
+    /// A `Ui` that keeps what it writes instead of writing it, as a CI log would show it: no
+    /// colour, no live progress line, no annotations.
+    pub fn capture() -> Ui {
+        let mut ui = Ui::new(ColorChoice::Never, true, false, 0, false);
+        ui.live = false;
+        ui.captured = Some(RefCell::default());
+        ui
+    }
+
+    /// What was written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.captured
+            .as_ref()
+            .map(|c| c.borrow().stderr.clone())
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capturing_ui_keeps_what_it_writes() {
+        let ui = Ui::capture();
+        ui.status("tfgate: one");
+        ui.progress("not a terminal: nothing");
+        ui.warning("two");
+        ui.result("{}");
+        assert_eq!(ui.stderr(), "tfgate: one\nwarning: two\n");
+        assert_eq!(ui.captured.as_ref().unwrap().borrow().stdout, "{}\n");
+    }
 
     #[test]
     fn logs_are_masked_with_the_secrets_the_ui_knows() {

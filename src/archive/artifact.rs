@@ -5,7 +5,7 @@
 //! downloads its zip under a size cap into a private temporary folder, unpacks it there
 //! (`unpack`: plain file names only, so nothing lands outside the folder; no links, no folders,
 //! no duplicates; every entry's size checked while it is written, never taken from the zip's
-//! headers on trust), then verifies every file with `store::fetch`, as for any other bundle,
+//! headers on trust), then verifies every file with `local::fetch_dir`, as for any other bundle,
 //! and refuses files the manifest does not list. It must not print, or hand out a byte of the
 //! artifact before all of that passed.
 
@@ -17,10 +17,11 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::archive::bundle::MANIFEST;
-use crate::archive::store::{self, FetchedBundle, Files, root_segments, segment};
+use crate::archive::local;
+use crate::archive::store::{FetchedBundle, root_segments, segment};
 use crate::error::{ArtifactProblem, Error};
+use crate::github::marker::ArtifactRef;
 use crate::github::{Artifact, Artifacts, Download};
-use crate::render::comment::ArtifactRef;
 
 /// How large an artifact may be, unpacked, unless `--max-artifact-size` says otherwise. A plan
 /// of 50,000 resources makes a bundle of a few hundred MB; this leaves room and still stops a
@@ -164,8 +165,7 @@ pub async fn fetch<A: Artifacts>(
     create_private_dir(&bundle_dir)?;
     let names = unpack(&zip_path, &bundle_dir, max_size).map_err(fail)?;
     let _ = std::fs::remove_file(&zip_path);
-    let source = bundle_dir.display().to_string();
-    let bundle = match store::fetch(&source, Files::All).await {
+    let bundle = match local::fetch_dir(&bundle_dir) {
         Ok(b) => b,
         Err(Error::BundleMissing { .. }) => {
             return Err(fail(ArtifactProblem::NotABundle {
@@ -249,10 +249,6 @@ fn private_file(path: &Path) -> Result<std::fs::File, Error> {
 /// than `max_size`. While writing, an entry that holds more than it declared, or more than
 /// `max_size` in all, stops the unpacking. On an error, what was written stays inside `dest`.
 pub fn unpack(zip_path: &Path, dest: &Path, max_size: u64) -> Result<Vec<String>, ArtifactProblem> {
-    let unreadable = |e: &dyn std::fmt::Display| ArtifactProblem::NotABundle {
-        reason: format!("it cannot be read as a zip file ({e})"),
-    };
-    let unsafe_ = |reason: String| ArtifactProblem::Unsafe { reason };
     let file = std::fs::File::open(zip_path).map_err(|e| unreadable(&e))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| unreadable(&e))?;
     if zip.has_duplicate_names() {
@@ -268,37 +264,7 @@ pub fn unpack(zip_path: &Path, dest: &Path, max_size: u64) -> Result<Vec<String>
         .map_err(|e| unsafe_(format!("its headers disagree ({e})")))?;
 
     // Every entry is judged before any is written.
-    let mut names = Vec::with_capacity(zip.len());
-    let mut seen = BTreeSet::new();
-    let mut declared = 0u64;
-    for i in 0..zip.len() {
-        let entry = zip.by_index_raw(i).map_err(|e| unreadable(&e))?;
-        let raw = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        judge_name(&raw)?;
-        let mode = entry.external_attributes() >> 16;
-        if entry.is_symlink() || mode & 0o170000 == 0o120000 {
-            return Err(unsafe_(format!("{raw:?} is a symbolic link")));
-        }
-        if entry.is_dir() || mode & 0o170000 == 0o040000 {
-            return Err(ArtifactProblem::NotABundle {
-                reason: format!("it holds the folder {raw:?}; a bundle is one folder of files"),
-            });
-        }
-        if entry.encrypted() {
-            return Err(unsafe_(format!("{raw:?} is encrypted")));
-        }
-        if !seen.insert(raw.clone()) {
-            return Err(unsafe_(format!("it holds {raw:?} twice")));
-        }
-        declared = declared.saturating_add(entry.size());
-        if declared > max_size {
-            return Err(ArtifactProblem::TooLarge {
-                size: declared,
-                limit: max_size,
-            });
-        }
-        names.push(raw);
-    }
+    let names = judge_entries(&mut zip, max_size)?;
 
     let mut written = 0u64;
     for (i, name) in names.iter().enumerate() {
@@ -333,6 +299,57 @@ pub fn unpack(zip_path: &Path, dest: &Path, max_size: u64) -> Result<Vec<String>
             .map_err(|e| unsafe_(format!("{name:?} cannot be written ({e})")))?;
     }
     Ok(names)
+}
+
+/// The names of the zip's entries, once every entry passed: a plain file (no link, no folder,
+/// not encrypted) with a safe name, no name twice, and declared sizes adding up to at most
+/// `max_size`.
+fn judge_entries(
+    zip: &mut zip::ZipArchive<std::fs::File>,
+    max_size: u64,
+) -> Result<Vec<String>, ArtifactProblem> {
+    let mut names = Vec::with_capacity(zip.len());
+    let mut seen = BTreeSet::new();
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|e| unreadable(&e))?;
+        let raw = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        judge_name(&raw)?;
+        let mode = entry.external_attributes() >> 16;
+        if entry.is_symlink() || mode & 0o170000 == 0o120000 {
+            return Err(unsafe_(format!("{raw:?} is a symbolic link")));
+        }
+        if entry.is_dir() || mode & 0o170000 == 0o040000 {
+            return Err(ArtifactProblem::NotABundle {
+                reason: format!("it holds the folder {raw:?}; a bundle is one folder of files"),
+            });
+        }
+        if entry.encrypted() {
+            return Err(unsafe_(format!("{raw:?} is encrypted")));
+        }
+        if !seen.insert(raw.clone()) {
+            return Err(unsafe_(format!("it holds {raw:?} twice")));
+        }
+        declared = declared.saturating_add(entry.size());
+        if declared > max_size {
+            return Err(ArtifactProblem::TooLarge {
+                size: declared,
+                limit: max_size,
+            });
+        }
+        names.push(raw);
+    }
+    Ok(names)
+}
+
+fn unreadable(e: &dyn std::fmt::Display) -> ArtifactProblem {
+    ArtifactProblem::NotABundle {
+        reason: format!("it cannot be read as a zip file ({e})"),
+    }
+}
+
+fn unsafe_(reason: String) -> ArtifactProblem {
+    ArtifactProblem::Unsafe { reason }
 }
 
 enum Copied {

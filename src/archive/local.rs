@@ -14,7 +14,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::archive::bundle::{self, FileEntry, MANIFEST, Manifest};
-use crate::archive::store::segment;
+use crate::archive::store::{
+    BundleState, BundleStore, FetchedBundle, ListedBundle, RootAddress, segment, sort_newest_first,
+};
 use crate::error::Error;
 
 /// Where bundles of a root are kept by default.
@@ -185,6 +187,85 @@ fn read_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(Error::io("read", dir, e)),
     }
+}
+
+/// The local archive of one root: `<root>/.tfgate/archive/WORKSPACE/SCOPE/ID/`.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    pub archive_dir: PathBuf,
+}
+
+impl LocalStore {
+    pub fn for_root(root: &Path) -> LocalStore {
+        LocalStore {
+            archive_dir: default_archive_dir(root),
+        }
+    }
+
+    /// Every bundle of a workspace, complete or not, newest first. The root is the one whose
+    /// archive this is, so only the workspace is checked against manifests.
+    pub fn list_local(&self, at: &RootAddress) -> Result<Vec<ListedBundle>, Error> {
+        let workspace = segment(&at.workspace);
+        let mut out = Vec::new();
+        for found in list(&self.archive_dir)? {
+            let name = |p: Option<&Path>| {
+                p.and_then(Path::file_name)
+                    .map(|n| n.to_string_lossy().into_owned())
+            };
+            let scope_dir = found.dir.parent();
+            if name(scope_dir.and_then(Path::parent)).as_deref() != Some(workspace.as_str()) {
+                continue;
+            }
+            let (Some(scope), Some(id)) = (name(scope_dir), name(Some(&found.dir))) else {
+                continue;
+            };
+            let state = match found.manifest {
+                Some(m) => BundleState::Complete(Box::new(m)),
+                None => BundleState::Incomplete,
+            };
+            let listed = ListedBundle {
+                uri: found.dir.display().to_string(),
+                scope,
+                id,
+                state,
+            };
+            out.push(listed.check_owner(at, false));
+        }
+        sort_newest_first(&mut out);
+        Ok(out)
+    }
+}
+
+impl BundleStore for LocalStore {
+    fn describe(&self) -> String {
+        self.archive_dir.display().to_string()
+    }
+
+    async fn list_all(
+        &self,
+        at: &RootAddress,
+        _scope: Option<&str>,
+    ) -> Result<Vec<ListedBundle>, Error> {
+        self.list_local(at)
+    }
+}
+
+/// A bundle folder, verified as a whole (see `bundle::verify`) before anything reads it. No
+/// manifest: `Error::BundleMissing`; a listed file missing, a kind's file not listed or a name
+/// outside the bundle's layout: `Error::BundleAltered`; a file that differs:
+/// `Error::ChecksumMismatch` (exit 4 all).
+pub fn fetch_dir(source: &Path) -> Result<FetchedBundle, Error> {
+    let dir = source.to_path_buf();
+    let manifest = Manifest::load(&dir)?.ok_or_else(|| Error::BundleMissing {
+        uri: dir.display().to_string(),
+        reason: "it has no manifest.json".into(),
+    })?;
+    bundle::verify(&dir, &manifest)?;
+    Ok(FetchedBundle::in_place(
+        dir,
+        manifest,
+        source.display().to_string(),
+    ))
 }
 
 #[cfg(test)]

@@ -1,22 +1,17 @@
-//! The archive as a store of bundles that can be listed, searched and fetched, whether it is the
-//! local archive under the root's `.tfgate/archive/` or an S3 archive (`aws::s3_archive`).
+//! The archive as a store of bundles that can be listed and fetched: the `BundleStore` port,
+//! which the local archive under the root's `.tfgate/archive/` (`archive::local`) and the S3
+//! archive (`aws::s3_archive`) implement.
 //!
 //! Owns the vocabulary both stores share: where a root's bundles live (`RootAddress`), one
 //! bundle's place (`BundleAddress`), what a listing returns (`ListedBundle`, complete or not),
-//! which bundles a question is about (`Selection`), and `fetch`, which turns a bundle folder or an
-//! `s3://` URI into a local folder whose files were all checked against the manifest. It must not
-//! trust a bundle without a manifest, write bundles (that is `archive::local::BundleWriter` and
-//! `S3Archive::upload_bundle`), or print anything.
+//! which bundles a question is about (`Selection`), and what a fetch returns (`FetchedBundle`, a
+//! local folder whose files were all checked against the manifest; `ops::read` fetches). It
+//! must not trust a bundle without a manifest, write bundles, or print anything.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::archive::bundle::{self, BundleKind, Manifest};
-use crate::archive::local;
-use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
-use crate::commands::plan::resolve_root;
+use crate::archive::bundle::{BundleKind, Manifest};
 use crate::error::Error;
-use crate::settings::Common;
-use crate::terraform::plan_file::{self, PlanBytes};
 
 /// OWNER/REPO for bundles made outside any repository GitHub told tfgate about.
 pub const LOCAL_REPOSITORY: (&str, &str) = ("local", "local");
@@ -26,7 +21,7 @@ pub const LOCAL_REPOSITORY: (&str, &str) = ("local", "local");
 pub struct RootAddress {
     pub owner: String,
     pub repo: String,
-    /// The root's name as `plan::root_name` gives it (its path inside the repository).
+    /// The root's name as `settings::Root` gives it (its path inside the repository).
     pub root: String,
     pub workspace: String,
 }
@@ -262,179 +257,58 @@ pub struct FetchedBundle {
 }
 
 impl FetchedBundle {
+    /// A bundle folder read where it is.
+    pub fn in_place(dir: PathBuf, manifest: Manifest, source: String) -> FetchedBundle {
+        FetchedBundle {
+            dir,
+            manifest,
+            source,
+            _download: None,
+        }
+    }
+
+    /// A copy downloaded into `tmp`, removed with the `FetchedBundle`.
+    pub fn downloaded(tmp: tempfile::TempDir, manifest: Manifest, source: String) -> FetchedBundle {
+        FetchedBundle {
+            dir: tmp.path().to_path_buf(),
+            manifest,
+            source,
+            _download: Some(tmp),
+        }
+    }
+
     /// Whether this is a copy of an S3 bundle.
     pub fn is_download(&self) -> bool {
         self._download.is_some()
     }
 }
 
-/// Fetches a bundle by folder path or `s3://` URI and verifies it as a whole (the one check
-/// `show`, `diff`, `comment` and `apply` share, see `bundle::verify`), before anything reads
-/// it. No manifest: `Error::BundleMissing`; a listed file missing, a kind's file not listed or a
-/// name outside the bundle's layout: `Error::BundleAltered`; a file that differs:
-/// `Error::ChecksumMismatch` (exit 4 all).
-pub async fn fetch(source: &str, files: Files<'_>) -> Result<FetchedBundle, Error> {
-    fetch_path(Path::new(source), files).await
-}
-
-/// `fetch` for a source given as a path (a folder, or an `s3://` URI spelled as a path).
-pub async fn fetch_path(source: &Path, files: Files<'_>) -> Result<FetchedBundle, Error> {
-    if let Some(uri) = source
-        .to_str()
-        .filter(|s| s.starts_with(S3Location::SCHEME))
-    {
-        let location = S3Location::parse(uri)?;
-        let s3 = S3Archive::connect(location.clone(), Encryption::default()).await?;
-        // A private folder (0700): the copy holds the plan's secrets.
-        let tmp = tempfile::Builder::new()
-            .prefix("tfgate-bundle-")
-            .tempdir()
-            .map_err(|e| Error::io("create", "a temporary folder", e))?;
-        let manifest = s3.download_bundle(&location, tmp.path(), files).await?;
-        return Ok(FetchedBundle {
-            dir: tmp.path().to_path_buf(),
-            manifest,
-            source: location.uri(),
-            _download: Some(tmp),
-        });
-    }
-    let dir = source.to_path_buf();
-    let manifest = Manifest::load(&dir)?.ok_or_else(|| Error::BundleMissing {
-        uri: dir.display().to_string(),
-        reason: "it has no manifest.json".into(),
-    })?;
-    bundle::verify(&dir, &manifest)?;
-    Ok(FetchedBundle {
-        dir,
-        manifest,
-        source: source.display().to_string(),
-        _download: None,
-    })
-}
-
-/// `plan.json` of a bundle (folder or `s3://` URI), after the whole bundle was verified, and
-/// the name to show for it; for `tfgate show` and `tfgate diff`.
-pub async fn fetch_plan_json(source: &Path) -> Result<(PlanBytes, PathBuf), Error> {
-    let fetched = fetch_path(source, Files::Only(&[bundle::PLAN_JSON])).await?;
-    let bytes = plan_file::read(&fetched.dir.join(bundle::PLAN_JSON))?;
-    // The bytes stay readable after the temporary copy is removed (a mapped file lives on
-    // until it is unmapped).
-    let shown = if fetched.is_download() {
-        PathBuf::from(format!(
-            "{}/{}",
-            fetched.source.trim_end_matches('/'),
-            bundle::PLAN_JSON
-        ))
-    } else {
-        fetched.dir.join(bundle::PLAN_JSON)
-    };
-    Ok((bytes, shown))
-}
-
-/// The local archive of one root: `<root>/.tfgate/archive/WORKSPACE/SCOPE/ID/`.
-#[derive(Debug, Clone)]
-pub struct LocalStore {
-    pub archive_dir: PathBuf,
-}
-
-impl LocalStore {
-    pub fn for_root(root: &Path) -> LocalStore {
-        LocalStore {
-            archive_dir: local::default_archive_dir(root),
-        }
-    }
-
-    /// Every bundle of a workspace, complete or not, newest first. The root is the one whose
-    /// archive this is, so only the workspace is checked against manifests.
-    pub fn list(&self, at: &RootAddress) -> Result<Vec<ListedBundle>, Error> {
-        let workspace = segment(&at.workspace);
-        let mut out = Vec::new();
-        for found in local::list(&self.archive_dir)? {
-            let name = |p: Option<&Path>| {
-                p.and_then(Path::file_name)
-                    .map(|n| n.to_string_lossy().into_owned())
-            };
-            let scope_dir = found.dir.parent();
-            if name(scope_dir.and_then(Path::parent)).as_deref() != Some(workspace.as_str()) {
-                continue;
-            }
-            let (Some(scope), Some(id)) = (name(scope_dir), name(Some(&found.dir))) else {
-                continue;
-            };
-            let state = match found.manifest {
-                Some(m) => BundleState::Complete(Box::new(m)),
-                None => BundleState::Incomplete,
-            };
-            let listed = ListedBundle {
-                uri: found.dir.display().to_string(),
-                scope,
-                id,
-                state,
-            };
-            out.push(listed.check_owner(at, false));
-        }
-        sort_newest_first(&mut out);
-        Ok(out)
-    }
-}
-
-/// An archive: the local one (the embedded default, §4) or S3 (`--archive s3://…`).
-#[derive(Debug)]
-pub enum Store {
-    Local(LocalStore),
-    S3(S3Archive),
-}
-
-impl Store {
-    /// The S3 archive when `--archive` (TFGATE_ARCHIVE, `archive` in .tfgate.toml) is set,
-    /// else the root's local archive.
-    pub async fn open(common: &Common) -> Result<Store, Error> {
-        match S3Archive::from_settings(common).await? {
-            Some(s3) => Ok(Store::S3(s3)),
-            None => Ok(Store::Local(LocalStore::for_root(&resolve_root(
-                &common.root,
-            )?))),
-        }
-    }
-
+/// The port every archive implements: the local one under the root (`archive::local`) and S3
+/// (`aws::s3_archive`); `wire::archive` picks one.
+#[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
+pub trait BundleStore {
     /// The archive's location, for messages.
-    pub fn describe(&self) -> String {
-        match self {
-            Store::Local(l) => l.archive_dir.display().to_string(),
-            Store::S3(s3) => s3.location().uri(),
-        }
-    }
+    fn describe(&self) -> String;
 
-    /// The selected bundles of a root and workspace, newest first.
-    pub async fn list(
+    /// Every bundle of a root and workspace, complete or not, newest first; only those of
+    /// `scope` (a scope segment) when the store can narrow its listing so.
+    async fn list_all(
         &self,
         at: &RootAddress,
-        selection: &Selection,
-    ) -> Result<Vec<ListedBundle>, Error> {
-        let all = match self {
-            Store::Local(l) => l.list(at)?,
-            Store::S3(s3) => s3.list(at, selection.scope_segment().as_deref()).await?,
-        };
-        Ok(all.into_iter().filter(|b| selection.matches(b)).collect())
-    }
+        scope: Option<&str>,
+    ) -> Result<Vec<ListedBundle>, Error>;
+}
 
-    /// The newest complete bundle of this kind made in exactly this scope (what `apply` reviews
-    /// when it is not told which bundle to take).
-    pub async fn newest_complete(
-        &self,
-        at: &RootAddress,
-        scope: &Scope,
-        kind: BundleKind,
-    ) -> Result<Option<ListedBundle>, Error> {
-        let wanted = scope.segment();
-        let all = match self {
-            Store::Local(l) => l.list(at)?,
-            Store::S3(s3) => s3.list(at, Some(&wanted)).await?,
-        };
-        Ok(all
-            .into_iter()
-            .find(|b| b.scope == wanted && b.kind() == Some(kind) && b.is_complete()))
-    }
+/// The selected bundles of a root and workspace, newest first.
+pub async fn list(
+    store: &impl BundleStore,
+    at: &RootAddress,
+    selection: &Selection,
+) -> Result<Vec<ListedBundle>, Error> {
+    let all = store
+        .list_all(at, selection.scope_segment().as_deref())
+        .await?;
+    Ok(all.into_iter().filter(|b| selection.matches(b)).collect())
 }
 
 /// Ids start with the creation time, so a reverse sort by id is newest first.
@@ -480,6 +354,10 @@ pub fn root_segments(root: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::bundle;
+    use crate::archive::local::{self, LocalStore};
+    use crate::ops::read::fetch;
+    use std::path::Path;
 
     /// Built from JSON, so fields added to the manifest later need no change here.
     fn manifest(workspace: &str, pr: Option<u64>, commit: &str) -> Manifest {
@@ -624,7 +502,7 @@ mod tests {
             archive_dir: archive.to_path_buf(),
         };
         let at = RootAddress::new(None, ".", "default");
-        let all = store.list(&at).unwrap();
+        let all = store.list_local(&at).unwrap();
         let ids: Vec<&str> = all.iter().map(|b| &b.id[..18]).collect();
         assert_eq!(
             ids,

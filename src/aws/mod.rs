@@ -13,6 +13,7 @@
 //! (which the Rust SDK itself ignores) as the AWS CLI and Terraform do: the bundle's
 //! certificates replace the system's roots.
 
+pub mod errors;
 pub mod lock;
 pub mod queue_store;
 pub mod s3_archive;

@@ -6,11 +6,13 @@
 //! no other key. It holds `Version` (a number) and `Queue` (the document as JSON). A write is
 //! a `PutItem` on the condition that `Version` is still the one read, or that the item does not
 //! exist yet; every read is strongly consistent. Throttling and server errors are retried by
-//! the SDK (bounded, see `aws`); what is left after that is reported as transient.
+//! the SDK (bounded, see `aws`); what is left after that is reported as transient
+//! (`aws::errors::is_transient`).
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::aws::errors;
 use crate::aws::lock::LockStore;
 use crate::error::Error;
 use crate::queue::doc::QueueDoc;
@@ -24,16 +26,6 @@ pub struct DynamoStore {
     table: String,
     key: String,
 }
-
-/// DynamoDB error codes worth another try later.
-const TRANSIENT_CODES: &[&str] = &[
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "TransactionConflictException",
-];
 
 impl DynamoStore {
     /// The queue of the state `lock_id` (`BUCKET/STATEPATH`) in `table`.
@@ -50,19 +42,7 @@ impl DynamoStore {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let transient = match &err {
-            SdkError::ServiceError(ctx) => {
-                ctx.raw().status().as_u16() >= 500
-                    || ctx
-                        .err()
-                        .code()
-                        .is_some_and(|c| TRANSIENT_CODES.contains(&c))
-            }
-            SdkError::TimeoutError(_)
-            | SdkError::DispatchFailure(_)
-            | SdkError::ResponseError(_) => true,
-            _ => false,
-        };
+        let transient = errors::is_transient(&err);
         StoreError {
             transient,
             error: self.aws.dynamodb_error(operation, &self.table, err),

@@ -6,15 +6,14 @@
 //! manifests (which anyone with write access to the bucket could craft) only after removing
 //! control characters.
 
-use crate::render::table::{self, TableOptions};
+use crate::render::table::{self, TableOptions, clean_line};
 use serde::Serialize;
 
 use crate::archive::bundle::BundleKind;
-use crate::archive::store::{ListedBundle, RootAddress, Selection, Store};
-use crate::cli::Format;
-use crate::commands::plan::root_name;
+use crate::archive::store::{self, BundleStore, ListedBundle, RootAddress, Selection};
 use crate::error::{Error, Outcome};
 use crate::plan::summary::Counts;
+use crate::settings::flags::Format;
 use crate::settings::{Common, GithubSettings};
 use crate::ui::Ui;
 
@@ -60,13 +59,13 @@ async fn list(
     github: &GithubSettings,
     args: &ListArgs,
 ) -> Result<Outcome, Error> {
-    let store = Store::open(common).await?;
+    let archive = crate::wire::archive(common).await?;
     let at = RootAddress::new(
         github
             .repository
             .as_ref()
             .map(|(o, r)| (o.as_str(), r.as_str())),
-        &root_name(&common.root),
+        &common.root.name,
         common.workspace_name(),
     );
     let selection = Selection {
@@ -78,9 +77,9 @@ async fn list(
         "tfgate: bundles of root {} workspace {} in {}",
         at.root,
         at.workspace,
-        store.describe()
+        archive.describe()
     ));
-    let bundles = store.list(&at, &selection).await?;
+    let bundles = store::list(&archive, &at, &selection).await?;
     for b in &bundles {
         if let crate::archive::store::BundleState::Unreadable { reason } = &b.state {
             ui.warning(&format!("{} is not trusted: {reason}", b.uri));
@@ -179,7 +178,7 @@ impl Row {
                 .into(),
             );
         }
-        cells.into_iter().map(|c| clean(&c)).collect()
+        cells.into_iter().map(|c| clean_line(&c)).collect()
     }
 }
 
@@ -251,12 +250,6 @@ fn markdown(rows: &[Row], with_status: bool) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
-}
-
-/// Text safe to show in a terminal: control characters and bidirectional overrides become
-/// U+FFFD.
-fn clean(text: &str) -> String {
-    crate::render::table::clean(text, false)
 }
 
 #[cfg(test)]

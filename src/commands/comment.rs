@@ -5,144 +5,34 @@
 //! `--require-comment`: the plan and its bundle are what matter, and the comment is in the
 //! bundle either way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
 
 use crate::archive::bundle::{self, BundleKind, Manifest};
 use crate::archive::store::{self, FetchedBundle, Files, Scope};
 use crate::aws::s3_archive::S3Location;
 use crate::error::{Error, Outcome};
-use crate::github::octo::{OctoOptions, OctoPullRequests};
-use crate::github::retry::RetryPolicy;
-use crate::github::{CommentTarget, GithubError, PullRequests, Upsert};
-use crate::render::comment::{
-    CommentInput, CommentMeta, CommentStatus, MARKER_VERSION, Reach, parse_marker, render_comment,
-};
+use crate::github::CommentTarget;
+use crate::github::marker::{CommentMeta, CommentStatus, MARKER_VERSION, parse_marker};
+use crate::ops::comment::{comment_error, publish, resolve_pr};
+use crate::render::comment::{CommentInput, Reach, render_comment};
 use crate::settings::GithubSettings;
 use crate::terraform::plan_file;
 use crate::ui::Ui;
 
-/// The pull request a run is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrRef {
-    pub owner: String,
-    pub repo: String,
-    pub number: u64,
-    /// The PR's head commit the plan is for, when known.
-    pub head_sha: Option<String>,
-}
-
-/// A GitHub client, when there is a token.
-pub fn client(gh: &GithubSettings) -> Result<Option<OctoPullRequests>, GithubError> {
-    let Some(token) = gh.token.clone() else {
-        return Ok(None);
-    };
-    OctoPullRequests::new(OctoOptions {
-        api_url: gh.api_url.clone(),
-        token,
-        comment_author: gh.comment_author.clone(),
-        policy: RetryPolicy::default(),
-    })
-    .map(Some)
-}
-
-/// The PR this run comments on, with its head SHA (asked of GitHub when neither the event nor
-/// `--head-sha` gave it). `None` when there is no PR; problems are warnings.
-pub async fn resolve_pr(
-    ui: &Ui,
-    gh: &GithubSettings,
-    client: Option<&OctoPullRequests>,
-) -> Option<PrRef> {
-    let number = gh.pr?;
-    let Some((owner, repo)) = gh.repository.clone() else {
-        ui.warning(&format!(
-            "pull request #{number} given without a repository: pass --repo OWNER/REPO (or set GITHUB_REPOSITORY)"
-        ));
-        return None;
-    };
-    let mut pr = PrRef {
-        owner,
-        repo,
-        number,
-        head_sha: gh.head_sha.clone(),
-    };
-    if pr.head_sha.is_none()
-        && let Some(client) = client
-    {
-        match client.pull_request(&pr.owner, &pr.repo, number).await {
-            Ok(p) => pr.head_sha = Some(p.head_sha),
-            Err(e) => ui.warning(&format!(
-                "cannot read pull request {}/{}#{number} ({e}); the comment will not record its head commit",
-                pr.owner, pr.repo
-            )),
-        }
-    }
-    Some(pr)
-}
-
-/// Creates or updates the comment (with `client` bounded by the step's deadline, see
-/// `OctoPullRequests::step`); a failure is a warning unless `require`.
-pub async fn publish(
-    ui: &Ui,
-    client: Option<&OctoPullRequests>,
-    target: &CommentTarget,
-    body: &str,
-    require: bool,
-) -> Result<(), Error> {
-    let where_ = format!("{}/{}#{}", target.owner, target.repo, target.pr);
-    let result = match client {
-        None => Err(Error::Comment {
-            message: format!("no GitHub token to comment on {where_}"),
-            hint: "set GITHUB_TOKEN (in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}` and `permissions: pull-requests: write`) or pass --github-token".into(),
-        }),
-        Some(c) => c.upsert_comment(target, body).await.map_err(|e| comment_error(&e, &where_)),
-    };
-    match result {
-        Ok(Upsert::Created(id)) => {
-            ui.status(&format!("tfgate: commented on {where_} (comment {id})"))
-        }
-        Ok(Upsert::Updated(id)) => ui.status(&format!(
-            "tfgate: updated the comment on {where_} (comment {id})"
-        )),
-        Ok(Upsert::Unchanged(id)) => ui.status(&format!(
-            "tfgate: the comment on {where_} is up to date (comment {id})"
-        )),
-        Ok(Upsert::Newer(id)) => ui.status(&format!(
-            "tfgate: the comment on {where_} shows a newer plan (comment {id}); this one was not posted"
-        )),
-        Err(e) if require => return Err(e),
-        Err(e) => {
-            let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
-            ui.warning(&format!(
-                "{e}{hint}; the plan is unaffected and the comment is in the bundle's comment.md"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn comment_error(e: &GithubError, where_: &str) -> Error {
-    let hint = match e {
-        GithubError::BadCredentials => "the token is wrong or expired",
-        GithubError::Forbidden { .. } => {
-            "the token may not write comments: grant `pull-requests: write`; pull requests from forks get a read-only token, so comment from a workflow_run job with `tfgate comment BUNDLE`"
-        }
-        GithubError::NotFound { .. } => {
-            "check --repo and --pr, and that the token can see the repository"
-        }
-        GithubError::Unavailable { .. } => {
-            "GitHub is unavailable or rate-limiting; re-run the job later"
-        }
-        GithubError::TimedOut { .. } => {
-            "GitHub is slow or unreachable; re-run the job later, or allow more time with --github-timeout (TFGATE_GITHUB_TIMEOUT)"
-        }
-        GithubError::Rejected { .. } | GithubError::Protocol { .. } => {
-            "this is likely a tfgate bug; please report it"
-        }
-    };
-    Error::Comment {
-        message: format!("{e} ({where_})"),
-        hint: hint.into(),
-    }
+/// Post (or update) the PR comment of an existing bundle.
+///
+/// For workflows that plan with a read-only token (pull requests from forks) and comment from
+/// a separate job that may write. The bundle is verified against its manifest (exit 4 when it
+/// was altered) and its comment is rendered again from its plan, so pass the same --mask
+/// patterns as to `tfgate plan` (or keep them in .tfgate.toml). Makes no write when the
+/// comment already says the same.
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The plan bundle: a folder, or an archived bundle's s3://… URI
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
 }
 
 /// `tfgate comment BUNDLE`: the bundle (a folder or an `s3://` URI) is verified as a whole,
@@ -150,7 +40,7 @@ fn comment_error(e: &GithubError, where_: &str) -> Error {
 /// marker and the body always say what the archived plan says; `comment.md` is only the copy
 /// made at plan time (a warning says when it differs).
 pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Outcome, Error> {
-    let fetched = store::fetch_path(
+    let fetched = crate::ops::read::fetch_path(
         bundle_path,
         Files::Only(&[bundle::PLAN_JSON, bundle::PLAN_TEXT, bundle::COMMENT]),
     )
@@ -167,7 +57,7 @@ pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Out
     }
     let body = render_again(ui, &fetched)?;
     // One step: finding the PR's head and posting share one deadline.
-    let client = client(gh)
+    let client = crate::wire::pull_requests(gh)
         .map_err(|e| comment_error(&e, "GitHub"))?
         .map(|c| c.step(gh.timeout));
     let mut gh = gh.clone();
@@ -194,23 +84,8 @@ pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Out
 /// run from the manifest. A manifest whose fingerprint is not its plan's is an altered bundle.
 fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
     let manifest = &fetched.manifest;
-    let json_path = fetched.dir.join(bundle::PLAN_JSON);
-    let json = plan_file::read(&json_path)?;
-    let analysis = crate::plan::analyze(&json).map_err(|kind| Error::PlanJson {
-        path: json_path.clone(),
-        kind,
-    })?;
-    drop(json);
+    let analysis = verified_analysis(fetched)?;
     let summary = &analysis.summary;
-    if summary.fingerprint != manifest.fingerprint {
-        return Err(Error::BundleAltered {
-            bundle: fetched.source.clone(),
-            reason: format!(
-                "its manifest records the fingerprint {} but its plan.json has {}",
-                manifest.fingerprint, summary.fingerprint
-            ),
-        });
-    }
     ui.add_secrets(analysis.secrets.clone());
     let text_path = fetched.dir.join(bundle::PLAN_TEXT);
     let text = std::fs::read(&text_path).map_err(|e| Error::io("read", &text_path, e))?;
@@ -274,6 +149,29 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
         ));
     }
     Ok(body)
+}
+
+/// The bundle's plan, read from its `plan.json`, whose fingerprint must be the manifest's.
+fn verified_analysis(fetched: &FetchedBundle) -> Result<crate::plan::Analysis, Error> {
+    let manifest = &fetched.manifest;
+    let json_path = fetched.dir.join(bundle::PLAN_JSON);
+    let json = plan_file::read(&json_path)?;
+    let analysis = crate::plan::analyze(&json).map_err(|kind| Error::PlanJson {
+        path: json_path.clone(),
+        kind,
+    })?;
+    drop(json);
+    let fingerprint = &analysis.summary.fingerprint;
+    if *fingerprint != manifest.fingerprint {
+        return Err(Error::BundleAltered {
+            bundle: fetched.source.clone(),
+            reason: format!(
+                "its manifest records the fingerprint {} but its plan.json has {fingerprint}",
+                manifest.fingerprint
+            ),
+        });
+    }
+    Ok(analysis)
 }
 
 /// Whether a run URL (`…/actions/runs/ID[/attempts/N]`) is that of run `id`.

@@ -4,27 +4,50 @@
 //! `man` prints the root page, or with `--dir` writes one page per command there: roff man
 //! pages, or with `--markdown` the reference pages checked in under docs/reference/.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
+use clap::Args;
 
-use crate::cli::{Cli, ManArgs};
 use crate::error::{Error, Outcome};
 use crate::render::manual::{self, Page};
 use crate::ui::Ui;
 
-pub fn completions(ui: &Ui, shell: clap_complete::Shell) -> Result<Outcome, Error> {
+/// Print shell completions.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the man page (roff), or write one page per command to a folder.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command (tfgate.1, tfgate-plan.1, tfgate-lock-status.1, …) to DIR
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Markdown reference pages (docs/reference/) instead of roff; needs --dir
+    #[arg(long, requires = "dir")]
+    pub markdown: bool,
+}
+
+/// `cli` is the whole command line's definition, which `cli.rs` assembles.
+pub fn completions(
+    ui: &Ui,
+    mut cli: clap::Command,
+    shell: clap_complete::Shell,
+) -> Result<Outcome, Error> {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "tfgate", &mut buf);
+    clap_complete::generate(shell, &mut cli, "tfgate", &mut buf);
     ui.result(&String::from_utf8_lossy(&buf));
     Ok(Outcome::Success)
 }
 
-pub fn man(ui: &Ui, args: &ManArgs) -> Result<Outcome, Error> {
+pub fn man(ui: &Ui, cli: clap::Command, args: &ManArgs) -> Result<Outcome, Error> {
     let pages = if args.markdown {
-        manual::reference_pages(Cli::command())
+        manual::reference_pages(cli)
     } else {
-        manual::man_pages(Cli::command()).map_err(|e| Error::io("render", "the man page", e))?
+        manual::man_pages(cli).map_err(|e| Error::io("render", "the man page", e))?
     };
     match &args.dir {
         None => ui.result(&pages[0].contents),

@@ -11,16 +11,15 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::archive::bundle::{self, BundleKind, Manifest};
-use crate::archive::store::{self, Files, RootAddress, Selection, Store};
-use crate::cli::Format;
-use crate::commands::plan::root_name;
-use crate::commands::show::read_plan_json;
+use crate::archive::store::{self, BundleStore, Files, RootAddress, Selection};
 use crate::error::{Error, Outcome};
+use crate::ops::read::read_plan_json;
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::plan::redact::{secrets_of_plan, secrets_of_plan_beside};
 use crate::render::comment::MAX_COMMENT_BYTES;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
+use crate::settings::flags::Format;
 use crate::settings::{Common, GithubSettings};
 use crate::terraform::plan_file::PlanBytes;
 use crate::terraform::plan_json::{self, Plan};
@@ -46,7 +45,7 @@ pub struct DiffArgs {
     #[arg(long, value_name = "N", default_value_t = report::DEFAULT_CONTEXT)]
     pub context: usize,
     #[command(flatten)]
-    pub ignore: crate::cli::IgnoreArgs,
+    pub ignore: crate::settings::flags::IgnoreArgs,
 }
 
 /// Where a plan comes from.
@@ -234,7 +233,7 @@ async fn load(
                 }
             };
             ui.status(&format!("tfgate: {} is {uri}", reference_text(reference)));
-            let fetched = store::fetch(&uri, Files::Only(&[bundle::PLAN_JSON])).await?;
+            let fetched = crate::ops::read::fetch(&uri, Files::Only(&[bundle::PLAN_JSON])).await?;
             let path = fetched.dir.join(bundle::PLAN_JSON);
             let bytes =
                 PlanBytes::Read(std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?);
@@ -268,18 +267,13 @@ async fn newest_plan(
     selection: Selection,
     what: &str,
 ) -> Result<String, Error> {
-    let store = Store::open(common).await?;
+    let archive = crate::wire::archive(common).await?;
     let repository = github
         .repository
         .as_ref()
         .map(|(o, r)| (o.as_str(), r.as_str()));
-    let at = RootAddress::new(
-        repository,
-        &root_name(&common.root),
-        common.workspace_name(),
-    );
-    let found = store
-        .list(&at, &selection)
+    let at = RootAddress::new(repository, &common.root.name, common.workspace_name());
+    let found = store::list(&archive, &at, &selection)
         .await?
         .into_iter()
         .find(|b| b.kind() == Some(BundleKind::Plan));
@@ -288,8 +282,8 @@ async fn newest_plan(
         .ok_or_else(|| Error::ReviewedPlanMissing {
             message: format!(
                 "no complete plan bundle for {what} in {} ({} workspace {})",
-                store.describe(),
-                root_name(&common.root),
+                archive.describe(),
+                common.root.name,
                 common.workspace_name()
             ),
         })

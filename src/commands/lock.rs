@@ -10,15 +10,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::aws::lock::{HeldLock, LockStore, Removal};
+use crate::aws::lock::{LockStore, Removal};
 use crate::aws::queue_store::DynamoStore;
-use crate::cli::Format;
+use crate::duration::{age_words, exact_words, parse_duration};
 use crate::error::{Error, Outcome};
 use crate::queue::store::QueueStore;
 use crate::render::lock::{self as render, StatusReport};
 use crate::render::queue as render_queue;
 use crate::settings::Common;
-use crate::terraform::backend::{self, Overrides, age_words};
+use crate::settings::flags::Format;
+use crate::state_lock::{DigestStatus, HeldLock, LockKind, Snapshot};
+use crate::terraform::backend::{self, Overrides};
 use crate::ui::Ui;
 
 /// Inspect and, carefully, repair the S3 backend's state lock and its DynamoDB digest.
@@ -115,7 +117,7 @@ pub struct StatusArgs {
     pub backend: BackendArgs,
 
     #[command(flatten)]
-    pub queue: crate::commands::queue::QueueTableArg,
+    pub queue: crate::settings::flags::QueueTableArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -161,9 +163,9 @@ async fn open(ui: &Ui, common: &Common, args: &BackendArgs) -> Result<LockStore,
         init_args: common.init_args.clone(),
         ..args.overrides()
     };
-    let backend = backend::resolve(&common.root, &flags)?;
+    let backend = backend::resolve(&common.root.path, &flags)?;
     let workspace = backend::workspace(
-        &common.root,
+        &common.root.path,
         common.workspace.as_deref(),
         common.tf_data_dir.as_deref(),
     )?;
@@ -202,10 +204,9 @@ async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, 
         ui.warning(&format!("cannot read the apply queue: {}", e.error));
         None
     });
+    let facts = store.facts();
     let report = StatusReport {
-        backend: store.backend(),
-        paths: store.paths(),
-        region: store.region(),
+        backend: &facts,
         snapshot: &snapshot,
         queue: head.as_ref(),
         now: Utc::now(),
@@ -222,10 +223,10 @@ async fn status(ui: &Ui, common: &Common, args: &StatusArgs) -> Result<Outcome, 
 
 /// Locked wins over a digest mismatch: while a lock is held, terraform may be between writing
 /// the state and writing its digest, so the mismatch may be a write in progress.
-fn status_outcome(s: &crate::aws::lock::Snapshot) -> Outcome {
+fn status_outcome(s: &Snapshot) -> Outcome {
     if !s.locks.is_empty() {
         Outcome::Locked
-    } else if s.digest_status == crate::aws::lock::DigestStatus::Mismatch {
+    } else if s.digest_status == DigestStatus::Mismatch {
         Outcome::DigestMismatch
     } else {
         Outcome::Success
@@ -262,14 +263,14 @@ async fn release(ui: &Ui, common: &Common, args: &ReleaseArgs) -> Result<Outcome
                         || "of unknown age".into(),
                         |a| format!("only {} old", age_words(a)),
                     ),
-                    min_age: duration_words(args.min_age),
+                    min_age: exact_words(args.min_age),
                 });
             }
         }
     }
     for l in matching {
         let what = match (l.kind, &l.info) {
-            (crate::aws::lock::LockKind::DynamoDb, _) => format!(
+            (LockKind::DynamoDb, _) => format!(
                 "the DynamoDB lock {} from table {}",
                 store.paths().lock_id,
                 store
@@ -278,7 +279,7 @@ async fn release(ui: &Ui, common: &Common, args: &ReleaseArgs) -> Result<Outcome
                     .as_deref()
                     .unwrap_or_default()
             ),
-            (crate::aws::lock::LockKind::S3, _) => format!(
+            (LockKind::S3, _) => format!(
                 "the S3 lock file s3://{}/{}",
                 store.backend().bucket,
                 store.paths().lockfile_key
@@ -384,43 +385,6 @@ async fn fix_digest(ui: &Ui, common: &Common, args: &FixDigestArgs) -> Result<Ou
     Ok(Outcome::Success)
 }
 
-/// "90s", "15m", "2h", "1h30m", "1d", or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration (e.g. 90s, 15m, 2h, 1h30m)");
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        number.clear();
-    }
-    if !number.is_empty() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
 /// The locks that are held, one entry per ID (Terraform takes both kinds with the same ID).
 fn held_descriptions(locks: &[HeldLock]) -> Vec<String> {
     let mut out: Vec<(Option<&str>, String)> = Vec::new();
@@ -433,42 +397,4 @@ fn held_descriptions(locks: &[HeldLock]) -> Vec<String> {
         }
     }
     out.into_iter().map(|(_, t)| t).collect()
-}
-
-/// A duration as `--min-age` takes it: "15m", "1h30m", "90s" → "1m30s", "0s".
-fn duration_words(d: Duration) -> String {
-    let s = d.as_secs();
-    let parts = [
-        (s / 86_400, "d"),
-        (s / 3600 % 24, "h"),
-        (s / 60 % 60, "m"),
-        (s % 60, "s"),
-    ];
-    let text: String = parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, u)| format!("{n}{u}"))
-        .collect();
-    if text.is_empty() { "0s".into() } else { text }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
-        for bad in ["", "m", "15x", "1h30", "-5m", "1.5h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        assert!(parse_duration("99999999999999999999d").is_err());
-        for text in ["15m", "1h30m", "1d2h3m4s", "0s", "45s"] {
-            assert_eq!(duration_words(parse_duration(text).unwrap()), text);
-        }
-    }
 }

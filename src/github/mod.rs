@@ -2,21 +2,24 @@
 //! artifacts (`Artifacts`), as small traits, and their octocrab adapter (`octo`).
 //!
 //! Commands talk to `PullRequests`; only `octo` knows HTTP. The comment rules live here:
-//! one comment per (repository, PR, root, workspace), found by its hidden marker among the
-//! comments written by the identity tfgate authenticates as, edited in place, never a
+//! one comment per (repository, PR, root, workspace), found by its hidden marker (`marker`)
+//! among the comments written by the identity tfgate authenticates as, edited in place, never a
 //! comment by anyone else. When runs race and leave several, they converge (`converge`): the
 //! oldest comment is kept, it gets the newest plan (by the marker's plan time), the others are
 //! deleted.
 
+pub mod marker;
 pub mod octo;
 pub mod retry;
+pub mod transport;
 
 use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::render::comment::{CommentMeta, CommentStatus, with_status};
+use crate::github::marker::{CommentMeta, CommentStatus};
+use crate::render::comment::with_status;
 
 /// Which comment: a repository's pull request, and the (root, workspace) the comment is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,19 @@ impl CommentTarget {
     /// Whether a comment's marker belongs to this target.
     pub fn matches(&self, meta: &CommentMeta) -> bool {
         meta.root == self.root && meta.workspace == self.workspace
+    }
+
+    /// The web address of comment `id` on this pull request, as GitHub's `html_url` gives it:
+    /// `SERVER/OWNER/REPO/pull/N#issuecomment-ID`, `server` being `https://github.com` or a
+    /// GitHub Enterprise Server's root.
+    pub fn comment_url(&self, server: &str, id: u64) -> String {
+        format!(
+            "{}/{}/{}/pull/{}#issuecomment-{id}",
+            server.trim_end_matches('/'),
+            self.owner,
+            self.repo,
+            self.pr
+        )
     }
 }
 
@@ -360,6 +376,21 @@ pub trait Artifacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_url_is_the_one_github_shows() {
+        let t = CommentTarget {
+            owner: "acme".into(),
+            repo: "infra".into(),
+            pr: 7,
+            root: "r".into(),
+            workspace: "default".into(),
+        };
+        assert_eq!(
+            t.comment_url("https://github.com/", 1234),
+            "https://github.com/acme/infra/pull/7#issuecomment-1234"
+        );
+    }
 
     #[test]
     fn base_is_an_ancestor_of_head_when_identical_or_ahead() {

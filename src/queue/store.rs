@@ -1,15 +1,13 @@
-//! Where a queue document lives: the `QueueStore` port and the choice between its two
-//! adapters (a file in the root for the embedded default, a DynamoDB item beside Terraform's
-//! lock for shared state).
+//! Where a queue document lives: the `QueueStore` port. Its adapters are a file in the root
+//! (the embedded default, `queue/file.rs`) and a DynamoDB item beside Terraform's lock for
+//! shared state (`aws/queue_store.rs`); `wire.rs` picks one.
 //!
 //! A store reads the whole document with a version and replaces it only if the version is
 //! still the one read (compare-and-swap); it knows nothing of tickets or leases. Errors say
 //! whether trying again may help (throttling, a 5xx, a timeout) or not (access denied).
 
-use crate::aws::queue_store::DynamoStore;
 use crate::error::Error;
 use crate::queue::doc::{DOC_VERSION, QueueDoc};
-use crate::queue::file::FileStore;
 
 /// A document and the version it was read at (`None`: no document stored yet).
 #[derive(Debug, Clone)]
@@ -51,36 +49,6 @@ pub trait QueueStore {
 
     /// Replaces the document if its version is still `expected`.
     async fn write(&self, doc: &QueueDoc, expected: Option<u64>) -> Result<Written, StoreError>;
-}
-
-/// The store a run uses, chosen at run time.
-pub enum Store {
-    File(FileStore),
-    // Boxed: it carries the AWS clients and the backend's settings.
-    Dynamo(Box<DynamoStore>),
-}
-
-impl QueueStore for Store {
-    fn describe(&self) -> String {
-        match self {
-            Store::File(s) => s.describe(),
-            Store::Dynamo(s) => s.describe(),
-        }
-    }
-
-    async fn read(&self) -> Result<Versioned, StoreError> {
-        match self {
-            Store::File(s) => s.read().await,
-            Store::Dynamo(s) => s.read().await,
-        }
-    }
-
-    async fn write(&self, doc: &QueueDoc, expected: Option<u64>) -> Result<Written, StoreError> {
-        match self {
-            Store::File(s) => s.write(doc, expected).await,
-            Store::Dynamo(s) => s.write(doc, expected).await,
-        }
-    }
 }
 
 /// Parses a stored document, refusing one written by a newer tfgate.

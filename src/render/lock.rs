@@ -1,7 +1,7 @@
 //! `lock status` for people (a headline and a comfy-table) and for scripts (the §10 JSON).
 //!
-//! Data in, `String` out: the caller passes what `aws::lock` read and the time to measure ages
-//! against; nothing here reads the clock, the environment or the network, or prints. Everything
+//! Data in, `String` out: the caller passes the lock's facts (`state_lock`) and the time to
+//! measure ages against; nothing here reads the clock, the environment or the network, or prints. Everything
 //! that came from AWS (a lock's holder, operation, info, an ETag) is written by someone else, so
 //! control characters are replaced before it reaches a terminal.
 
@@ -9,8 +9,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use comfy_table::{Cell, Color};
 use serde::Serialize;
 
-use crate::aws::lock::{DigestItem, DigestStatus, HeldLock, LockKind, Snapshot};
-use crate::terraform::backend::{DEFAULT_WORKSPACE, S3Backend, StatePaths, age_words};
+use crate::duration::age_words;
+use crate::render::table::clean_line;
+use crate::state_lock::{
+    BackendFacts, DEFAULT_WORKSPACE, DigestItem, DigestStatus, HeldLock, LockKind, Snapshot,
+};
 
 /// The head of the apply queue (§7), shown beside the lock when a run holds the queue; `None`
 /// (nobody holds it, or the state has no DynamoDB queue) and neither output mentions it.
@@ -29,9 +32,7 @@ pub struct QueueHead {
 /// What `lock status` shows.
 #[derive(Debug, Clone, Copy)]
 pub struct StatusReport<'a> {
-    pub backend: &'a S3Backend,
-    pub paths: &'a StatePaths,
-    pub region: &'a str,
+    pub backend: &'a BackendFacts,
     pub snapshot: &'a Snapshot,
     pub queue: Option<&'a QueueHead>,
     /// Ages are measured against this.
@@ -52,9 +53,9 @@ pub fn headline(r: &StatusReport<'_>) -> String {
                 .unwrap_or_default();
             format!(
                 "Locked{age} by {}, {}, terraform {}.",
-                clean(&i.who),
-                clean(&i.operation),
-                clean(&i.version)
+                clean_line(&i.who),
+                clean_line(&i.operation),
+                clean_line(&i.version)
             )
         }
         Err(_) => format!(
@@ -64,135 +65,168 @@ pub fn headline(r: &StatusReport<'_>) -> String {
     }
 }
 
-/// The human report, ending in a newline.
+/// The human report, ending in a newline: the headline, what the digest means, and a table.
 pub fn status_text(r: &StatusReport<'_>, color: bool) -> String {
-    let s = r.snapshot;
     let mut out = headline(r);
     out.push('\n');
-    match s.digest_status {
-        DigestStatus::Ok => out.push_str("The digest matches the state.\n"),
-        DigestStatus::Mismatch => {
-            out.push_str(
-                "The digest does NOT match the state: every terraform run fails to read it \
-                 (after ~10 s of retries) until `tfgate lock fix-digest` repairs it.\n",
-            );
-            if !s.locks.is_empty() {
-                out.push_str(
-                    "While a lock is held this may be a state write in progress: check again \
-                     once the lock is gone.\n",
-                );
-            }
-        }
-        DigestStatus::Missing => out.push_str(
-            "No digest is stored; terraform checks nothing and writes one with the next state.\n",
-        ),
-        DigestStatus::NotApplicable => {}
-    }
-
+    out.push_str(&digest_sentences(r.snapshot));
     let mut t = crate::render::table::styled_table(&crate::render::table::TableOptions {
         color,
         width: None,
     });
-    let paint = |text: String, c: Color| {
-        let cell = Cell::new(text);
-        if color { cell.fg(c) } else { cell }
-    };
-    let mut row = |k: &str, v: Cell| {
+    let mut rows = where_rows(r);
+    rows.extend(lock_rows(r, LockKind::DynamoDb, color));
+    rows.extend(lock_rows(r, LockKind::S3, color));
+    rows.push(("Digest", digest_cell(r.snapshot, color)));
+    if let Some(q) = r.queue {
+        rows.push(("Apply queue", Cell::new(queue_line(q))));
+    }
+    for (k, v) in rows {
         t.add_row(vec![Cell::new(k), v]);
-    };
+    }
+    out.push('\n');
+    out.push_str(&t.trim_fmt());
+    out.push('\n');
+    out
+}
 
-    row(
-        "State",
-        Cell::new(format!(
-            "s3://{}/{}",
-            clean(&r.backend.bucket),
-            clean(&r.paths.state_key)
-        )),
-    );
-    let ws = if r.paths.workspace == DEFAULT_WORKSPACE {
-        r.paths.workspace.clone()
+/// What the digest status means for the next terraform run ("" when there is no digest).
+fn digest_sentences(s: &Snapshot) -> String {
+    match s.digest_status {
+        DigestStatus::Ok => "The digest matches the state.\n".into(),
+        DigestStatus::Mismatch => {
+            let mut text = String::from(
+                "The digest does NOT match the state: every terraform run fails to read it \
+                 (after ~10 s of retries) until `tfgate lock fix-digest` repairs it.\n",
+            );
+            if !s.locks.is_empty() {
+                text.push_str(
+                    "While a lock is held this may be a state write in progress: check again \
+                     once the lock is gone.\n",
+                );
+            }
+            text
+        }
+        DigestStatus::Missing => {
+            "No digest is stored; terraform checks nothing and writes one with the next state.\n"
+                .into()
+        }
+        DigestStatus::NotApplicable => String::new(),
+    }
+}
+
+/// A cell, coloured when colour is on.
+fn paint(text: String, c: Color, color: bool) -> Cell {
+    let cell = Cell::new(text);
+    if color { cell.fg(c) } else { cell }
+}
+
+/// Where the state is and what it looks like: bucket and key, workspace, backend, and the
+/// state object's metadata.
+fn where_rows(r: &StatusReport<'_>) -> Vec<(&'static str, Cell)> {
+    let b = r.backend;
+    let ws = if b.workspace == DEFAULT_WORKSPACE {
+        b.workspace.clone()
     } else {
         format!(
             "{} (key prefix {})",
-            clean(&r.paths.workspace),
-            clean(&r.backend.workspace_key_prefix)
+            clean_line(&b.workspace),
+            clean_line(&b.workspace_key_prefix)
         )
     };
-    row("Workspace", Cell::new(ws));
-    row(
-        "Backend",
-        Cell::new(format!("{}, region {}", r.backend.source, r.region)),
-    );
-    match &s.state {
-        Some(st) => {
-            row("Size", Cell::new(format!("{} bytes", st.size)));
-            if let Some(t) = st.last_modified {
-                row("Last modified", Cell::new(when(t, r.now)));
-            }
-            row(
-                "Version ID",
-                Cell::new(
-                    st.version_id
-                        .as_deref()
-                        .filter(|v| *v != "null")
-                        .map(clean)
-                        .unwrap_or_else(|| "none (versioning is off)".into()),
-                ),
-            );
-            if let Some(e) = &st.etag {
-                row("ETag", Cell::new(clean(e)));
-            }
-        }
-        None => row("Size", Cell::new("no state object yet")),
-    }
-
-    let mut lock_rows = |kind: LockKind, configured: Option<String>, not_configured: &str| {
-        let held = s.locks.iter().find(|l| l.kind == kind);
-        match (configured, held) {
-            (None, _) => row(kind.label(), Cell::new(not_configured)),
-            (Some(place), None) => row(
-                kind.label(),
-                paint(format!("not held ({place})"), Color::Green),
-            ),
-            (Some(place), Some(l)) => {
-                row(kind.label(), paint(format!("HELD ({place})"), Color::Red));
-                for (k, v) in lock_fields(l, r.now) {
-                    row(k, Cell::new(v));
-                }
-            }
-        }
-    };
-    lock_rows(
-        LockKind::DynamoDb,
-        r.backend
-            .dynamodb_table
-            .as_deref()
-            .map(|t| format!("table {}", clean(t))),
-        "not used (no dynamodb_table)",
-    );
-    lock_rows(
-        LockKind::S3,
-        r.backend.use_lockfile.then(|| {
-            format!(
+    let mut rows = vec![
+        (
+            "State",
+            Cell::new(format!(
                 "s3://{}/{}",
-                clean(&r.backend.bucket),
-                clean(&r.paths.lockfile_key)
-            )
-        }),
-        "not used (use_lockfile is off)",
-    );
+                clean_line(&b.bucket),
+                clean_line(&b.state_key)
+            )),
+        ),
+        ("Workspace", Cell::new(ws)),
+        (
+            "Backend",
+            Cell::new(format!("{}, region {}", b.source, b.region)),
+        ),
+    ];
+    let Some(st) = &r.snapshot.state else {
+        rows.push(("Size", Cell::new("no state object yet")));
+        return rows;
+    };
+    rows.push(("Size", Cell::new(format!("{} bytes", st.size))));
+    if let Some(t) = st.last_modified {
+        rows.push(("Last modified", Cell::new(when(t, r.now))));
+    }
+    let version = st
+        .version_id
+        .as_deref()
+        .filter(|v| *v != "null")
+        .map(clean_line)
+        .unwrap_or_else(|| "none (versioning is off)".into());
+    rows.push(("Version ID", Cell::new(version)));
+    if let Some(e) = &st.etag {
+        rows.push(("ETag", Cell::new(clean_line(e))));
+    }
+    rows
+}
 
-    let stored = s.digest.stored().map(clean);
-    let actual = s.actual_md5.as_deref().map(clean);
+/// The rows of one kind of lock: not used, not held, or held and by whom.
+fn lock_rows(r: &StatusReport<'_>, kind: LockKind, color: bool) -> Vec<(&'static str, Cell)> {
+    let b = r.backend;
+    let (configured, not_configured) = match kind {
+        LockKind::DynamoDb => (
+            b.dynamodb_table
+                .as_deref()
+                .map(|t| format!("table {}", clean_line(t))),
+            "not used (no dynamodb_table)",
+        ),
+        LockKind::S3 => (
+            b.use_lockfile.then(|| {
+                format!(
+                    "s3://{}/{}",
+                    clean_line(&b.bucket),
+                    clean_line(&b.lockfile_key)
+                )
+            }),
+            "not used (use_lockfile is off)",
+        ),
+    };
+    let held = r.snapshot.locks.iter().find(|l| l.kind == kind);
+    match (configured, held) {
+        (None, _) => vec![(kind.label(), Cell::new(not_configured))],
+        (Some(place), None) => vec![(
+            kind.label(),
+            paint(format!("not held ({place})"), Color::Green, color),
+        )],
+        (Some(place), Some(l)) => {
+            let mut rows = vec![(
+                kind.label(),
+                paint(format!("HELD ({place})"), Color::Red, color),
+            )];
+            rows.extend(
+                lock_fields(l, r.now)
+                    .into_iter()
+                    .map(|(k, v)| (k, Cell::new(v))),
+            );
+            rows
+        }
+    }
+}
+
+/// The digest's row: ok, a mismatch and both values, missing, or not applicable.
+fn digest_cell(s: &Snapshot, color: bool) -> Cell {
+    let stored = s.digest.stored().map(clean_line);
+    let actual = s.actual_md5.as_deref().map(clean_line);
     let how = if s.downloaded {
         " (state downloaded: its ETag is not an MD5)"
     } else {
         ""
     };
-    let digest = match s.digest_status {
+    match s.digest_status {
         DigestStatus::Ok => paint(
             format!("ok: {}{how}", stored.unwrap_or_default()),
             Color::Green,
+            color,
         ),
         DigestStatus::Mismatch => paint(
             format!(
@@ -201,61 +235,54 @@ pub fn status_text(r: &StatusReport<'_>, color: bool) -> String {
                 actual.unwrap_or_else(|| "(no state object)".into())
             ),
             Color::Red,
+            color,
         ),
         DigestStatus::Missing => Cell::new(match &s.digest {
-            DigestItem::Present(_) => "missing (the item holds no digest)".to_string(),
-            _ => "missing (no digest item)".to_string(),
+            DigestItem::Present(_) => "missing (the item holds no digest)",
+            _ => "missing (no digest item)",
         }),
         DigestStatus::NotApplicable => Cell::new("not applicable (no DynamoDB table)"),
-    };
-    row("Digest", digest);
-    if let Some(q) = r.queue {
-        row("Apply queue", Cell::new(queue_line(q)));
     }
-    out.push('\n');
-    out.push_str(&t.trim_fmt());
-    out.push('\n');
-    out
 }
 
 fn lock_fields(l: &HeldLock, now: DateTime<Utc>) -> Vec<(&'static str, String)> {
     let i = match &l.info {
         Ok(i) => i,
-        Err(e) => return vec![("  Problem", clean(e))],
+        Err(e) => return vec![("  Problem", clean_line(e))],
     };
     let mut v = vec![
-        ("  ID", clean(&i.id)),
-        ("  Operation", clean(&i.operation)),
-        ("  Who", clean(&i.who)),
-        ("  Terraform", clean(&i.version)),
+        ("  ID", clean_line(&i.id)),
+        ("  Operation", clean_line(&i.operation)),
+        ("  Who", clean_line(&i.who)),
+        ("  Terraform", clean_line(&i.version)),
     ];
     v.push((
         "  Created",
         match i.created_at() {
             Some(t) => when(t, now),
-            None => clean(&i.created),
+            None => clean_line(&i.created),
         },
     ));
     if !i.info.is_empty() {
-        v.push(("  Info", clean(&i.info)));
+        v.push(("  Info", clean_line(&i.info)));
     }
     v
 }
 
 fn queue_line(q: &QueueHead) -> String {
-    let mut parts = vec![format!("ticket {}", clean(&q.ticket))];
+    let mut parts = vec![format!("ticket {}", clean_line(&q.ticket))];
     if let Some(pr) = q.pr {
         parts.push(format!("PR #{pr}"));
     }
     if let Some(c) = &q.commit {
-        parts.push(format!("commit {}", clean(c)));
+        parts.push(format!("commit {}", clean_line(c)));
     }
-    parts.push(format!("since {}", clean(&q.since)));
+    parts.push(format!("since {}", clean_line(&q.since)));
     if let Some(l) = &q.lease_expires {
-        parts.push(format!("lease until {}", clean(l)));
+        parts.push(format!("lease until {}", clean_line(l)));
     }
     if let Some(u) = &q.run_url {
-        parts.push(clean(u));
+        parts.push(clean_line(u));
     }
     parts.join(", ")
 }
@@ -369,7 +396,7 @@ pub fn status_json(r: &StatusReport<'_>) -> StatusJson {
         locks,
         state: StateJson {
             bucket: r.backend.bucket.clone(),
-            key: r.paths.state_key.clone(),
+            key: r.backend.state_key.clone(),
             exists: st.is_some(),
             size: st.map(|o| o.size),
             etag: st.and_then(|o| o.etag.clone()),
@@ -386,32 +413,26 @@ pub fn status_json(r: &StatusReport<'_>) -> StatusJson {
                 .backend
                 .dynamodb_table
                 .as_ref()
-                .map(|_| r.paths.digest_id.clone()),
+                .map(|_| r.backend.digest_id.clone()),
         },
-        workspace: r.paths.workspace.clone(),
+        workspace: r.backend.workspace.clone(),
         backend: BackendJson {
             bucket: r.backend.bucket.clone(),
             key: r.backend.key.clone(),
-            region: r.region.to_string(),
+            region: r.backend.region.clone(),
             dynamodb_table: r.backend.dynamodb_table.clone(),
             use_lockfile: r.backend.use_lockfile,
             workspace_key_prefix: r.backend.workspace_key_prefix.clone(),
-            source: r.backend.source.to_string(),
+            source: r.backend.source.clone(),
         },
         queue: r.queue.cloned(),
     }
 }
 
-/// Text safe for a terminal: control characters and bidirectional overrides become U+FFFD.
-fn clean(text: &str) -> String {
-    crate::render::table::clean(text, false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::lock::{DigestItem, StateObject};
-    use crate::terraform::backend::Source;
+    use crate::state_lock::StateObject;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -419,19 +440,19 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn backend() -> S3Backend {
-        S3Backend {
+    fn backend() -> BackendFacts {
+        BackendFacts {
             bucket: "acme-state".into(),
             key: "prod/terraform.tfstate".into(),
-            region: Some("eu-west-1".into()),
+            region: "eu-west-1".into(),
             dynamodb_table: Some("tf-locks".into()),
             use_lockfile: true,
             workspace_key_prefix: "env:".into(),
-            s3_endpoint: None,
-            dynamodb_endpoint: None,
-            use_path_style: false,
-            profile: None,
-            source: Source::Flags,
+            source: "the command line".into(),
+            workspace: "default".into(),
+            state_key: "prod/terraform.tfstate".into(),
+            lockfile_key: "prod/terraform.tfstate.tflock".into(),
+            digest_id: "acme-state/prod/terraform.tfstate-md5".into(),
         }
     }
 
@@ -459,12 +480,9 @@ mod tests {
     #[test]
     fn the_headline_says_who_and_for_how_long() {
         let b = backend();
-        let paths = b.paths("default");
         let s = snapshot("runner@fv-az123", DigestStatus::Ok);
         let r = StatusReport {
             backend: &b,
-            paths: &paths,
-            region: "eu-west-1",
             snapshot: &s,
             queue: None,
             now: at("2026-01-02T05:18:10Z"),
@@ -488,12 +506,9 @@ mod tests {
     #[test]
     fn lock_holders_cannot_drive_the_terminal() {
         let b = backend();
-        let paths = b.paths("default");
         let s = snapshot("evil\\u001b[2J\\u202e", DigestStatus::Mismatch);
         let r = StatusReport {
             backend: &b,
-            paths: &paths,
-            region: "eu-west-1",
             snapshot: &s,
             queue: None,
             now: at("2026-01-02T05:18:10Z"),
@@ -509,7 +524,6 @@ mod tests {
     #[test]
     fn the_queue_head_has_its_line_when_known() {
         let b = backend();
-        let paths = b.paths("default");
         let s = snapshot("a@b", DigestStatus::Ok);
         let q = QueueHead {
             ticket: "t-1".into(),
@@ -521,8 +535,6 @@ mod tests {
         };
         let r = StatusReport {
             backend: &b,
-            paths: &paths,
-            region: "eu-west-1",
             snapshot: &s,
             queue: Some(&q),
             now: at("2026-01-02T05:18:10Z"),

@@ -333,27 +333,7 @@ fn reference_page(cmd: &Command) -> String {
         md.push('\n');
     }
 
-    // Options by help heading; the global ones are described once, on the root's page.
-    let mut headings: Vec<Option<&str>> = Vec::new();
-    for arg in visible_args(cmd).filter(|a| !a.is_positional()) {
-        if !is_root && arg.is_global_set() {
-            continue;
-        }
-        if !headings.contains(&arg.get_help_heading()) {
-            headings.push(arg.get_help_heading());
-        }
-    }
-    for heading in headings {
-        let title = heading.unwrap_or(if is_root { "Global options" } else { "Options" });
-        let _ = writeln!(md, "## {title}\n");
-        for arg in visible_args(cmd)
-            .filter(|a| !a.is_positional() && a.get_help_heading() == heading)
-            .filter(|a| is_root || !a.is_global_set())
-        {
-            option_entry(&mut md, arg);
-        }
-        md.push('\n');
-    }
+    option_sections(&mut md, cmd, is_root);
     if !is_root {
         let _ = writeln!(
             md,
@@ -378,6 +358,30 @@ fn reference_page(cmd: &Command) -> String {
         md.push('\n');
     }
     md.trim_end().to_string() + "\n"
+}
+
+/// The options by help heading; the global ones are described once, on the root's page.
+fn option_sections(md: &mut String, cmd: &Command, is_root: bool) {
+    let mut headings: Vec<Option<&str>> = Vec::new();
+    for arg in visible_args(cmd).filter(|a| !a.is_positional()) {
+        if !is_root && arg.is_global_set() {
+            continue;
+        }
+        if !headings.contains(&arg.get_help_heading()) {
+            headings.push(arg.get_help_heading());
+        }
+    }
+    for heading in headings {
+        let title = heading.unwrap_or(if is_root { "Global options" } else { "Options" });
+        let _ = writeln!(md, "## {title}\n");
+        for arg in visible_args(cmd)
+            .filter(|a| !a.is_positional() && a.get_help_heading() == heading)
+            .filter(|a| is_root || !a.is_global_set())
+        {
+            option_entry(md, arg);
+        }
+        md.push('\n');
+    }
 }
 
 fn option_entry(md: &mut String, arg: &Arg) {

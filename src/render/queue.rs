@@ -7,10 +7,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::duration::age_words;
 use crate::queue::doc::{QueueDoc, Ticket};
 use crate::render::lock::QueueHead;
 use crate::render::table::{TableOptions, bold_header, clean, styled_table};
-use crate::terraform::backend::age_words;
 
 /// One ticket in the §10 JSON: `holder` and each of `waiting`. The fields `lock status` shows
 /// for the holder (`ticket`, `commit`, `pr`, `run_url`, `since` — holding since, or waiting

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::plan::compare::{Comparison, Difference, Kind, display_value, field};
 use crate::plan::redact::Masker;
 use crate::render::markdown as md;
-use crate::render::table::TableOptions;
+use crate::render::table::{TableOptions, clean_line};
 
 /// Lines of context around each change in the unified diff, unless asked otherwise.
 pub const DEFAULT_CONTEXT: usize = 3;
@@ -82,7 +82,7 @@ pub fn unified_diff(cmp: &Comparison, opts: &ReportOptions<'_>, masker: &Masker)
     let text = |lines: &[String]| {
         let mut out = String::new();
         for line in lines {
-            out.push_str(&clean(&md::clip(&masker.mask(line), LINE_CHARS)));
+            out.push_str(&clean_line(&md::clip(&masker.mask(line), LINE_CHARS)));
             out.push('\n');
         }
         out
@@ -116,7 +116,7 @@ fn short_fingerprint(fingerprint: &str) -> String {
     let (prefix, hex) = fingerprint.split_once(':').unwrap_or(("", fingerprint));
     let hex: String = hex.chars().take(12).collect();
     let prefix: String = prefix.chars().take(10).collect();
-    clean(&if prefix.is_empty() {
+    clean_line(&if prefix.is_empty() {
         hex
     } else {
         format!("{prefix}:{hex}")
@@ -124,7 +124,7 @@ fn short_fingerprint(fingerprint: &str) -> String {
 }
 
 fn label(text: &str, masker: &Masker) -> String {
-    clean(&md::clip(&masker.mask(text), LABEL_CHARS))
+    clean_line(&md::clip(&masker.mask(text), LABEL_CHARS))
 }
 
 /// The report for a terminal: headline, labels, table, unified diff. Colour only when
@@ -146,13 +146,13 @@ pub fn human(
     if cmp.differences.is_empty() {
         return out;
     }
-    let code = |s: &str, max: usize| clean(&md::clip(&masker.mask(s), max));
+    let code = |s: &str, max: usize| clean_line(&md::clip(&masker.mask(s), max));
     let mut t = new_table(table);
     for group in cmp.subjects() {
         let first = &group[0];
         let items = row_items(group, &code);
         t.add_row(vec![
-            Cell::new(clean(&md::clip(
+            Cell::new(clean_line(&md::clip(
                 &masker.mask(&subject(first)),
                 ADDRESS_CHARS,
             ))),
@@ -188,7 +188,7 @@ fn new_table(opts: &TableOptions) -> Table {
 fn action_cell(action: Option<&str>, masker: &Masker, color: bool) -> Cell {
     let text = action.map_or_else(
         || "—".to_string(),
-        |a| clean(&md::clip(&masker.mask(a), ACTION_CHARS)),
+        |a| clean_line(&md::clip(&masker.mask(a), ACTION_CHARS)),
     );
     let cell = Cell::new(&text);
     if !color {
@@ -278,12 +278,6 @@ fn values(
             code(&display_value(&d.b), VALUE_CHARS)
         )
     }
-}
-
-/// Text safe to show in a terminal: control characters and bidirectional overrides become
-/// U+FFFD (tabs become spaces), so nothing from a plan can move the cursor or hide text.
-fn clean(text: &str) -> String {
-    crate::render::table::clean(text, false)
 }
 
 /// The markdown report with the default context, in at most `max_bytes` bytes: what `apply`

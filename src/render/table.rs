@@ -10,7 +10,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use crate::plan::redact::Masker;
-use crate::plan::summary::{Action, CheckSummary, ResourceSummary, Summary};
+use crate::plan::summary::{Action, CheckSummary, Drift, ResourceSummary, Summary};
 use crate::render::comment::counts_phrase;
 
 /// How to draw the tables.
@@ -75,7 +75,13 @@ pub fn summary_table(summary: &Summary, masker: &Masker, opts: &TableOptions) ->
         }
     }
 
-    let drift = &summary.drift;
+    push_drift(&mut out, &summary.drift, masker, opts);
+    out
+}
+
+/// The objects changed outside Terraform: a table of those this plan depends on, and a count of
+/// the others.
+fn push_drift(out: &mut String, drift: &Drift, masker: &Masker, opts: &TableOptions) {
     if !drift.relevant.is_empty() {
         let mut t = new_table(opts, ["Resource", "Change", "Attributes"]);
         for d in &drift.relevant {
@@ -91,7 +97,7 @@ pub fn summary_table(summary: &Summary, masker: &Masker, opts: &TableOptions) ->
             ]);
         }
         push_table(
-            &mut out,
+            out,
             Some("Changes outside Terraform that this plan depends on"),
             &t,
         );
@@ -108,7 +114,6 @@ pub fn summary_table(summary: &Summary, masker: &Masker, opts: &TableOptions) ->
             }
         ));
     }
-    out
 }
 
 fn new_table<const N: usize>(opts: &TableOptions, header: [&str; N]) -> Table {
@@ -225,6 +230,12 @@ fn details(r: &ResourceSummary, masker: &Masker) -> String {
         parts.push(format!("deposed object {}", clean(&masker.mask(d), false)));
     }
     parts.join("\n")
+}
+
+/// One line of text safe to show in a terminal (`clean(text, false)`): what every renderer
+/// calls on a value someone else wrote (a plan's addresses, a lock's holder, a bundle's fields).
+pub fn clean_line(text: &str) -> String {
+    clean(text, false)
 }
 
 /// Text safe to show in a terminal: control characters (escape sequences, carriage returns,

@@ -1,6 +1,6 @@
 //! Terraform's S3 backend as `tfgate lock` needs it: which bucket, key, lock table and lock file
-//! a root and workspace use, the names Terraform derives from them, and the lock-info JSON
-//! Terraform writes into its locks.
+//! a root and workspace use, and the names Terraform derives from them. (The lock info Terraform
+//! writes into its locks is a fact of the lock: `state_lock`.)
 //!
 //! Settings are resolved once, per setting: the command line (`Overrides`, with `TFGATE_*`
 //! fallbacks) wins; the rest comes from `.terraform/terraform.tfstate` (what `terraform init`
@@ -13,15 +13,13 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::Error;
+pub use crate::state_lock::DEFAULT_WORKSPACE;
 
 /// `workspace_key_prefix` when the configuration sets none.
 pub const DEFAULT_WORKSPACE_KEY_PREFIX: &str = "env:";
-/// The workspace whose state lives at `key` itself.
-pub const DEFAULT_WORKSPACE: &str = "default";
 /// Suffix of the DynamoDB item that holds the state's MD5 digest.
 pub const DIGEST_SUFFIX: &str = "-md5";
 /// Suffix of the S3-native lock object (`use_lockfile = true`).
@@ -657,60 +655,6 @@ fn literal(expr: &hcl::Expression) -> Value {
     }
 }
 
-/// The lock info Terraform writes into the DynamoDB lock item's `Info` attribute and into the
-/// `.tflock` object (`statemgr.LockInfo`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockInfo {
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(rename = "Operation", default)]
-    pub operation: String,
-    #[serde(rename = "Info", default)]
-    pub info: String,
-    #[serde(rename = "Who", default)]
-    pub who: String,
-    #[serde(rename = "Version", default)]
-    pub version: String,
-    #[serde(rename = "Created", default)]
-    pub created: String,
-    #[serde(rename = "Path", default)]
-    pub path: String,
-}
-
-impl LockInfo {
-    pub fn parse(json: &str) -> Result<LockInfo, serde_json::Error> {
-        serde_json::from_str(json)
-    }
-
-    /// `Created` as a time, when it is one (Terraform writes RFC 3339 with nanoseconds).
-    pub fn created_at(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.created)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    }
-
-    /// How long the lock has been held at `now` (zero when the holder's clock is ahead).
-    pub fn age(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
-        self.created_at()
-            .map(|c| (now - c).max(chrono::Duration::zero()))
-    }
-}
-
-/// A duration in words, coarse enough to read at a glance: "45s", "3m 20s", "2h 14m", "3d 4h".
-pub fn age_words(age: chrono::Duration) -> String {
-    let s = age.num_seconds().max(0);
-    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else if m > 0 {
-        format!("{m}m {sec}s")
-    } else {
-        format!("{sec}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -991,34 +935,6 @@ resource "terraform_data" "x" {}
         assert_eq!(
             data_dir(dir.path(), Some(Path::new("/abs/data"))),
             PathBuf::from("/abs/data")
-        );
-    }
-
-    #[test]
-    fn lock_info_and_ages() {
-        let info = LockInfo::parse(
-            r#"{"ID":"a233b1dc","Operation":"OperationTypeApply","Info":"","Who":"root@vm","Version":"1.11.4","Created":"2026-01-02T03:04:05.649030353Z","Path":"b/k"}"#,
-        )
-        .unwrap();
-        assert_eq!(info.id, "a233b1dc");
-        let now = DateTime::parse_from_rfc3339("2026-01-02T05:18:10Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(age_words(info.age(now).unwrap()), "2h 14m");
-        assert_eq!(age_words(chrono::Duration::seconds(45)), "45s");
-        assert_eq!(age_words(chrono::Duration::seconds(200)), "3m 20s");
-        assert_eq!(
-            age_words(chrono::Duration::seconds(3 * 86_400 + 4 * 3600)),
-            "3d 4h"
-        );
-        // A holder whose clock runs ahead is not "negative" old.
-        let early = DateTime::parse_from_rfc3339("2026-01-02T03:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(info.age(early), Some(chrono::Duration::zero()));
-        assert!(
-            LockInfo::parse(r#"{"Who":"x"}"#).is_err(),
-            "an ID is required"
         );
     }
 }

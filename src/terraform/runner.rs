@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::error::Error;
@@ -97,24 +97,8 @@ impl Terraform {
     ) -> Result<RunOutput, Error> {
         // A signal already received (while tfgate held its place in the queue) means: start
         // nothing new.
-        if let Some(sig) = pending_signal() {
-            return Err(Error::Interrupted {
-                signal: sig as i32,
-                signal_name: sig.as_str().to_string(),
-            });
-        }
+        stop_if_signalled()?;
         let started = Instant::now();
-        let mut cmd = Command::new(&self.binary);
-        cmd.args(args)
-            .current_dir(&self.dir)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("TF_IN_AUTOMATION", "1")
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            // Its own process group: a terminal's Ctrl-C goes to tfgate only, and tfgate
-            // forwards exactly one signal per signal it receives.
-            .process_group(0)
-            .kill_on_drop(false);
         let mut out_file = match &stdout {
             Stdout::File(path) => Some((
                 path,
@@ -122,25 +106,7 @@ impl Terraform {
             )),
             Stdout::Stream | Stdout::Capture => None,
         };
-        cmd.stdout(Stdio::piped());
-        // Only the subcommand: passed-through arguments may carry values (`-var=…`).
-        let subcommand = args.first().map_or("", String::as_str);
-        tracing::debug!(binary = %self.binary, subcommand, dir = %self.dir.display(), "running terraform");
-        let mut child = {
-            // Held across the spawn so a signal cannot fall between the spawn and the record.
-            let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-            let child = cmd.spawn().map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::TerraformNotFound {
-                        binary: self.binary.clone(),
-                    }
-                } else {
-                    spawn_error(self, e)
-                }
-            })?;
-            *running = child.id().map(|p| Pid::from_raw(p as i32));
-            child
-        };
+        let mut child = self.spawn(args)?;
 
         let out_pipe = child.stdout.take();
         let err_pipe = child.stderr.take();
@@ -184,12 +150,7 @@ impl Terraform {
         *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let status = status.map_err(|e| spawn_error(self, e))?;
 
-        if let Some(sig) = pending_signal() {
-            return Err(Error::Interrupted {
-                signal: sig as i32,
-                signal_name: sig.as_str().to_string(),
-            });
-        }
+        stop_if_signalled()?;
         if let (Some(e), Some((path, _))) = (write_error, out_file) {
             // Whatever terraform's status, its output is incomplete: say why (a full disk says
             // "No space left on device"), rather than let the cut-off file speak for itself.
@@ -201,6 +162,45 @@ impl Terraform {
             stderr_tail: tail.into_iter().collect::<Vec<_>>().join("\n"),
             elapsed: started.elapsed(),
         })
+    }
+
+    /// The command for `args`, run in the root with stdin closed and both outputs piped.
+    fn command(&self, args: &[String]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("TF_IN_AUTOMATION", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group: a terminal's Ctrl-C goes to tfgate only, and tfgate
+            // forwards exactly one signal per signal it receives.
+            .process_group(0)
+            .kill_on_drop(false);
+        cmd
+    }
+
+    /// Starts terraform with `args` and records it as the running terraform, which signals are
+    /// forwarded to.
+    fn spawn(&self, args: &[String]) -> Result<Child, Error> {
+        let mut cmd = self.command(args);
+        // Only the subcommand: passed-through arguments may carry values (`-var=…`).
+        let subcommand = args.first().map_or("", String::as_str);
+        tracing::debug!(binary = %self.binary, subcommand, dir = %self.dir.display(), "running terraform");
+        // Held across the spawn so a signal cannot fall between the spawn and the record.
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        let child = cmd.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::TerraformNotFound {
+                    binary: self.binary.clone(),
+                }
+            } else {
+                spawn_error(self, e)
+            }
+        })?;
+        *running = child.id().map(|p| Pid::from_raw(p as i32));
+        Ok(child)
     }
 
     /// Runs terraform and turns a non-zero exit into `Error::TerraformFailed`.
@@ -263,6 +263,17 @@ pub fn pending_signal() -> Option<Signal> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => None,
         n => Signal::try_from(n).ok(),
+    }
+}
+
+/// `Error::Interrupted` once a SIGINT/SIGTERM has been received.
+fn stop_if_signalled() -> Result<(), Error> {
+    match pending_signal() {
+        Some(sig) => Err(Error::Interrupted {
+            signal: sig as i32,
+            signal_name: sig.as_str().to_string(),
+        }),
+        None => Ok(()),
     }
 }
 

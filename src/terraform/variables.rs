@@ -43,34 +43,7 @@ pub fn sensitive_values(
 ) -> Known {
     let mut known = Known::default();
     let files = root_files(root);
-    let mut sensitive = BTreeSet::new();
-    let mut defaults = Vec::new();
-    for path in files
-        .iter()
-        .filter(|p| has_suffix(p, ".tf") || has_suffix(p, ".tf.json"))
-    {
-        let Some(text) = read(path, &mut known) else {
-            continue;
-        };
-        // Only files that could declare a sensitive variable are parsed.
-        if !text.contains("variable") || !text.contains("sensitive") {
-            continue;
-        }
-        let declared = if has_suffix(path, ".json") {
-            json_declarations(&text)
-        } else {
-            hcl_declarations(&text)
-        };
-        match declared {
-            Ok(vars) => {
-                for (name, default) in vars {
-                    sensitive.insert(name);
-                    defaults.extend(default);
-                }
-            }
-            Err(e) => known.unreadable.push((path.clone(), e)),
-        }
-    }
+    let (sensitive, defaults) = declared_sensitive(&files, &mut known);
     if sensitive.is_empty() {
         return known;
     }
@@ -117,6 +90,40 @@ pub fn sensitive_values(
     known.secrets.sort();
     known.secrets.dedup();
     known
+}
+
+/// The sensitive variables the root's `.tf` and `.tf.json` files declare, and the values of
+/// their defaults; files that cannot be read or parsed go to `known.unreadable`.
+fn declared_sensitive(files: &[PathBuf], known: &mut Known) -> (BTreeSet<String>, Vec<String>) {
+    let mut sensitive = BTreeSet::new();
+    let mut defaults = Vec::new();
+    for path in files
+        .iter()
+        .filter(|p| has_suffix(p, ".tf") || has_suffix(p, ".tf.json"))
+    {
+        let Some(text) = read(path, known) else {
+            continue;
+        };
+        // Only files that could declare a sensitive variable are parsed.
+        if !text.contains("variable") || !text.contains("sensitive") {
+            continue;
+        }
+        let declared = if has_suffix(path, ".json") {
+            json_declarations(&text)
+        } else {
+            hcl_declarations(&text)
+        };
+        match declared {
+            Ok(vars) => {
+                for (name, default) in vars {
+                    sensitive.insert(name);
+                    defaults.extend(default);
+                }
+            }
+            Err(e) => known.unreadable.push((path.clone(), e)),
+        }
+    }
+    (sensitive, defaults)
 }
 
 /// The root's files (not its subfolders: modules have their own variables), sorted.

@@ -1,11 +1,15 @@
 //! `tfgate apply`: the reviewed plan is found through the merged PR's comment, re-planned,
 //! compared, and applied only when nothing changed since review. Real terraform with its S3
-//! backend on moto_server, the S3 archive on moto, and the GitHub fake.
+//! backend on moto_server, the S3 archive on moto, and the GitHub fake. Every outcome leaves its
+//! trace: the PR comment's status, the step summary, and the step outputs a workflow's next
+//! step reads.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::support::github::{GitHubFake, Kind};
+use crate::support::github::{Fault, GitHubFake, Kind};
 use crate::support::moto::{Moto, moto};
+use crate::support::workflow::Runner;
 use crate::support::*;
 
 const REPO: &str = "acme/infra";
@@ -52,6 +56,7 @@ impl World {
         let event_path = env.path().join("event.json");
         std::fs::write(&event_path, payload).unwrap();
         let summary = env.path().join("step_summary");
+        let outputs = env.path().join("github_output");
         env.set("GITHUB_ACTIONS", "true")
             .set("GITHUB_REPOSITORY", REPO)
             .set("GITHUB_EVENT_NAME", event)
@@ -62,8 +67,21 @@ impl World {
             .set("GITHUB_SHA", sha)
             .set("GITHUB_TOKEN", TOKEN)
             .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
+            .set("GITHUB_OUTPUT", outputs.display().to_string())
             .set("TFGATE_ARCHIVE", self.archive.clone());
         env
+    }
+
+    /// The address of tfgate's comment on PR 7, as GitHub shows it.
+    fn comment_url(&self) -> String {
+        let id = self
+            .gh
+            .comments(REPO, PR)
+            .into_iter()
+            .find(|c| c.body.starts_with("<!-- tfgate:"))
+            .expect("a tfgate comment")
+            .id;
+        format!("https://github.com/{REPO}/pull/{PR}#issuecomment-{id}")
     }
 
     fn pr_env(&self) -> TestEnv {
@@ -142,6 +160,23 @@ impl World {
     }
 }
 
+/// The step outputs a run wrote (the last value of each name).
+fn outputs(env: &TestEnv) -> BTreeMap<String, String> {
+    std::fs::read_to_string(env.path().join("github_output"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn step_summary(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.path().join("step_summary")).unwrap_or_default()
+}
+
+/// The link to the apply's run that every outcome's report carries.
+const RUN_LINK: &str = "([run](https://github.com/acme/infra/actions/runs/123))";
+
 fn run_in(env: &TestEnv, args: &[&str], root: &Path) -> Run {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--chdir", root.to_str().unwrap()]);
@@ -174,11 +209,58 @@ fn reviewed_plan_is_applied_after_merge() {
         w.comment().contains(&w.archive),
         "the comment points at the S3 archive"
     );
+    // The plan's outputs: where its comment and its archived bundle are.
+    let planned = outputs(&env);
+    assert_eq!(planned["comment_url"], w.comment_url(), "{planned:?}");
+    let plan_uri = &planned["archive"];
+    assert!(
+        plan_uri.starts_with(&format!("{}/", w.archive)) && plan_uri.contains("-plan-"),
+        "{planned:?}"
+    );
+    assert!(
+        w.s3_keys()
+            .contains(&format!("{}/manifest.json", key_of(plan_uri))),
+        "{plan_uri} is the archived bundle: {:#?}",
+        w.s3_keys()
+    );
 
     w.gh.merge_pr(REPO, PR, MERGE);
     let env = w.push_env();
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(0);
+    let out = outputs(&env);
+    assert_eq!(
+        (out["verdict"].as_str(), out["failure_reason"].as_str()),
+        ("applied", ""),
+        "{out:?}"
+    );
+    assert_eq!(out["comment_url"], w.comment_url(), "{out:?}");
+    let bundle = PathBuf::from(&out["bundle"]);
+    assert!(
+        bundle.join("manifest.json").is_file() && bundle.join("apply.log").is_file(),
+        "{out:?}"
+    );
+    let apply_uri = &out["archive"];
+    assert!(apply_uri.contains("-apply-"), "{out:?}");
+    assert!(
+        w.s3_keys()
+            .contains(&format!("{}/apply.log", key_of(apply_uri))),
+        "{out:?}"
+    );
+    // terraform's output is folded into one group per command, the apply's own last.
+    let mut runner = Runner::new();
+    runner.feed(&run.stderr);
+    runner.assert_groups_balanced(&run.transcript());
+    assert_eq!(
+        runner.groups(),
+        ["terraform init", "terraform plan", "terraform apply"]
+    );
+    assert_eq!(
+        runner.group_of("Apply complete! Resources: 7 added"),
+        Some(Some("terraform apply")),
+        "{}",
+        run.transcript()
+    );
     assert!(
         run.stderr
             .contains("the plan now is the plan that was reviewed"),
@@ -222,6 +304,38 @@ fn reviewed_plan_is_applied_after_merge() {
         w.comment().contains("**Applied.**"),
         "the comment still says applied"
     );
+    let out = outputs(&env);
+    assert_eq!(out["verdict"], "already_applied", "{out:?}");
+    assert_eq!(out["failure_reason"], "", "{out:?}");
+    assert_eq!(out["comment_url"], w.comment_url(), "{out:?}");
+}
+
+/// An `s3://` URI's key prefix.
+fn key_of(uri: &str) -> String {
+    let rest = uri.trim_start_matches("s3://");
+    rest.split_once('/').map_or("", |(_, key)| key).to_string()
+}
+
+/// A reviewed plan that changes nothing, still the same at merge: `no_changes`, not `applied`.
+#[test]
+fn a_plan_without_changes_is_no_changes() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "nochange");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    assert_eq!(outputs(&env)["has_changes"], "false");
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(0);
+    let out = outputs(&env);
+    assert_eq!(
+        (out["verdict"].as_str(), out["failure_reason"].as_str()),
+        ("no_changes", ""),
+        "{out:?}\n{}",
+        run.transcript()
+    );
+    assert_eq!(out["comment_url"], w.comment_url(), "{out:?}");
 }
 
 #[test]
@@ -249,6 +363,25 @@ fn real_drift_between_plan_and_apply_is_refused() {
     assert!(comment.contains("terraform_data.database"), "{comment}");
     let summary = std::fs::read_to_string(env.path().join("step_summary")).unwrap();
     assert!(summary.contains("refused"), "{summary}");
+    // An error, not a warning, counting what the report counts.
+    let headline = "7 resources and 3 outputs differ.";
+    assert!(run.stdout.contains(headline), "{}", run.transcript());
+    assert!(
+        run.stderr.contains(&format!(
+            "::error::not applied: the plan changed since review: {headline} Re-plan and review"
+        )),
+        "{}",
+        run.transcript()
+    );
+    assert!(!run.stderr.contains("::warning::"), "{}", run.transcript());
+    let out = outputs(&env);
+    assert_eq!(out["verdict"], "refused", "{out:?}");
+    assert_eq!(out["failure_reason"], format!("plan_changed: {headline}"));
+    assert_eq!(out["comment_url"], w.comment_url(), "{out:?}");
+    assert!(
+        PathBuf::from(&out["bundle"]).join("report.md").is_file(),
+        "{out:?}"
+    );
 
     // An ignore rule for the expected difference lets it through.
     let env = w.push_env();
@@ -335,6 +468,83 @@ fn a_stale_pr_head_is_refused_with_exit_4() {
         run.stderr
     );
     assert!(!run.stderr.contains("terraform apply"), "{}", run.stderr);
+    // The reviewers read why on the PR, and the workflow in the summary and the outputs.
+    let comment = w.comment();
+    assert!(comment.contains("\"status\":\"not_applied\""), "{comment}");
+    assert!(comment.contains("**Not applied.**"), "{comment}");
+    let why = format!(
+        "The reviewed plan is stale: pull request \\#7 was planned at {HEAD} but merged at 2222222222222222222222222222222222222222 {RUN_LINK}."
+    );
+    assert!(comment.contains(&why), "{comment}");
+    assert!(
+        comment.contains("Re-run the plan on the pull request"),
+        "{comment}"
+    );
+    let summary = step_summary(&env);
+    assert!(
+        summary.starts_with("### tfgate apply: stale\n") && summary.contains(&why),
+        "{summary}"
+    );
+    assert!(
+        run.stderr.contains("::error::the reviewed plan is stale"),
+        "{}",
+        run.stderr
+    );
+    let out = outputs(&env);
+    assert_eq!(out["verdict"], "stale", "{out:?}");
+    assert!(
+        out["failure_reason"]
+            .starts_with("stale_plan: the reviewed plan is stale: pull request #7"),
+        "{out:?}"
+    );
+    assert_eq!(out["comment_url"], w.comment_url(), "{out:?}");
+    assert_eq!(out["bundle"], "", "no apply bundle: {out:?}");
+}
+
+/// GitHub fails the lookup of the merged PR: no comment can be found to say so, so the step
+/// summary, the annotation and the outputs do, and the plan's comment is left as it is.
+#[test]
+fn a_failed_lookup_is_said_where_the_workflow_reads() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan"], &root).assert_code(0);
+    let planned = w.comment();
+    w.gh.merge_pr(REPO, PR, MERGE);
+    w.gh.fail_next_on(
+        "GET",
+        &format!("/repos/{REPO}/commits/{MERGE}/pulls"),
+        1,
+        Fault::ReadOnlyToken,
+    );
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains(&format!(
+            "::error::cannot find the pull request of commit {MERGE}"
+        )),
+        "{}",
+        run.transcript()
+    );
+    assert!(run.stderr.contains("pull-requests: read"), "{}", run.stderr);
+    let summary = step_summary(&env);
+    assert!(
+        summary.starts_with("### tfgate apply: not_applied\n")
+            && summary.contains(&format!("Cannot find the pull request of commit {MERGE}"))
+            && summary.contains(RUN_LINK),
+        "{summary}"
+    );
+    let out = outputs(&env);
+    assert_eq!(out["verdict"], "not_applied", "{out:?}");
+    assert!(
+        out["failure_reason"].starts_with(&format!(
+            "lookup_failed: cannot find the pull request of commit {MERGE}"
+        )),
+        "{out:?}"
+    );
+    assert_eq!(out["comment_url"], "", "{out:?}");
+    assert_eq!(w.comment(), planned, "the comment is left as it was");
 }
 
 #[test]
@@ -346,6 +556,19 @@ fn no_reviewed_plan_is_exit_4() {
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(4);
     assert!(run.stderr.contains("has no tfgate plan"), "{}", run.stderr);
+    assert!(w.gh.comments(REPO, PR).is_empty(), "no comment is made up");
+    let out = outputs(&env);
+    assert_eq!(out["verdict"], "not_applied", "{out:?}");
+    assert!(
+        out["failure_reason"]
+            .starts_with("reviewed_plan_missing: pull request acme/infra#7 has no tfgate plan"),
+        "{out:?}"
+    );
+    assert!(
+        step_summary(&env).contains("has no tfgate plan"),
+        "{}",
+        step_summary(&env)
+    );
     // A push that is no merge of a PR.
     let w2 = World::new();
     let env = w2.push_env();
@@ -414,6 +637,16 @@ fn a_failing_apply_is_reported_and_archived() {
         run.stderr.contains("relation \"orders\" is locked"),
         "{}",
         run.stderr
+    );
+    let out = outputs(&env);
+    assert_eq!(out["verdict"], "failed", "{out:?}");
+    assert!(
+        out["failure_reason"].starts_with("apply_failed: `terraform apply` failed"),
+        "{out:?}"
+    );
+    assert!(
+        PathBuf::from(&out["bundle"]).join("apply.log").is_file(),
+        "{out:?}"
     );
     let comment = w.comment();
     assert!(comment.contains("\"status\":\"failed\""), "{comment}");
@@ -533,6 +766,10 @@ fn an_older_merge_applied_after_a_newer_one_is_superseded() {
         summary.contains("### tfgate apply: superseded"),
         "{summary}"
     );
+    let out = outputs(&older_env);
+    assert_eq!(out["verdict"], "superseded", "{out:?}");
+    assert_eq!(out["failure_reason"], "", "{out:?}");
+    assert_eq!(out["comment_url"], w.comment_url(), "{out:?}");
 }
 
 /// `body` with its marker's fields changed by `edit`.

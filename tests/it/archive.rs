@@ -10,6 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use crate::support::moto::{Moto, moto};
+use crate::support::stub::{response, s3_error, stub};
 use crate::support::*;
 
 const FILES: [&str; 6] = [
@@ -611,4 +612,56 @@ fn an_unreachable_endpoint_and_missing_credentials_fail_fast_with_a_hint() {
         "bucket/p",
     ]);
     assert_one_line_error(&run, "is not an S3 location", "s3://BUCKET/PREFIX");
+}
+
+#[test]
+fn refused_credentials_are_reported_as_credentials_not_permissions() {
+    // S3 answers a key it does not know, a secret that does not belong to the key, or an
+    // expired session with 403 or 400 and a code that says so (HEAD gets the bare status).
+    // That is a matter of credentials, and the hint says so, as `lock` does for the same codes.
+    let (mut env, _, bucket) = s3_env();
+    let root = env.stage("demo");
+    let cases = [
+        (
+            "403 Forbidden",
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+            "belong together and are current",
+        ),
+        (
+            "403 Forbidden",
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+            "belong together and are current",
+        ),
+        (
+            "400 Bad Request",
+            "ExpiredToken",
+            "The provided token has expired.",
+            "the credentials have expired",
+        ),
+    ];
+    for (status, code, message, hint) in cases {
+        env.set(
+            "AWS_ENDPOINT_URL",
+            stub(move |req| match req.method.as_str() {
+                "HEAD" => response(status, &[], ""),
+                _ => s3_error(status, code, message),
+            }),
+        );
+        let run = env.run(&[
+            "archive",
+            "list",
+            "--chdir",
+            root.to_str().unwrap(),
+            "--archive",
+            &format!("s3://{bucket}/p"),
+        ]);
+        assert_one_line_error(&run, &format!("{code}: "), hint);
+        assert!(
+            !run.stderr.contains("s3:ListBucket"),
+            "{}",
+            run.transcript()
+        );
+    }
 }

@@ -179,7 +179,7 @@ fn the_backends_profile_assumes_its_role_through_sts() {
 
 /// A TLS endpoint for `localhost` on loopback, with a CA of its own, relaying every
 /// connection in the clear to `upstream`. Serves until dropped.
-struct TlsFront {
+pub(crate) struct TlsFront {
     addr: SocketAddr,
     ca_pem: String,
     /// TLS sessions established (handshake completed).
@@ -188,7 +188,7 @@ struct TlsFront {
 }
 
 impl TlsFront {
-    fn start(upstream: SocketAddr) -> TlsFront {
+    pub(crate) fn start(upstream: SocketAddr) -> TlsFront {
         use rcgen::{
             BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
             KeyUsagePurpose,
@@ -256,16 +256,16 @@ impl TlsFront {
         }
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("https://localhost:{}", self.addr.port())
     }
 
-    fn sessions(&self) -> usize {
+    pub(crate) fn sessions(&self) -> usize {
         self.sessions.load(Ordering::SeqCst)
     }
 
     /// Writes the CA's certificate to `dir/name` and returns the path.
-    fn write_ca(&self, dir: &Path, name: &str) -> PathBuf {
+    pub(crate) fn write_ca(&self, dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
         std::fs::write(&path, &self.ca_pem).unwrap();
         path

@@ -269,11 +269,7 @@ fn an_older_plan_does_not_replace_a_newer_one() {
         run.transcript()
     );
     assert_one_comment_showing(&gh, newer, "after the older plan");
-    let writes: Vec<_> = gh
-        .requests()
-        .into_iter()
-        .filter(|r| r.method != "GET")
-        .collect();
+    let writes: Vec<_> = gh.requests().into_iter().filter(|r| r.is_write()).collect();
     assert!(writes.is_empty(), "{writes:?}");
     // The newer plan, posted again after the older one, still updates nothing.
     let run = env.run(&["comment", newer.to_str().unwrap()]);

@@ -300,6 +300,66 @@ fn an_installation_token_cannot_read_user_but_comments_as_its_bot() {
 }
 
 #[test]
+fn graphql_s_viewer_answers_every_kind_of_token_unless_refused() {
+    let gh = GitHubFake::start();
+    gh.add_user("ghp_alice", "alice", Kind::User);
+    gh.add_user("ghs_app", "my-app[bot]", Kind::Installation);
+    let viewer = json!({ "query": "query { viewer { login } }" });
+    let ask = |root: &str, token: &str, query: &Value| {
+        send(
+            "POST",
+            &format!("{root}/graphql"),
+            Some(&format!("Bearer {token}")),
+            Some(query),
+        )
+    };
+    for (token, login) in [("ghp_alice", "alice"), ("ghs_app", "my-app[bot]")] {
+        let answer = ask(&gh.url(), token, &viewer);
+        assert_status(&answer, 200);
+        assert_eq!(
+            answer.json(),
+            json!({ "data": { "viewer": { "login": login } } })
+        );
+    }
+    // GitHub Enterprise Server's GraphQL is beside /api/v3, not under it.
+    let ghes = ask(
+        &format!("{}/api", gh.url()),
+        "ghs_app",
+        &json!({ "query": "{viewer{login}}" }),
+    );
+    assert_eq!(ghes.json()["data"]["viewer"]["login"], "my-app[bot]");
+    assert_status(&ask(&gh.ghes_url(), "ghs_app", &viewer), 404);
+    let other = ask(
+        &gh.url(),
+        "ghs_app",
+        &json!({ "query": "{ repository { id } }" }),
+    );
+    assert!(
+        other.json()["errors"][0]["message"].is_string(),
+        "{other:?}"
+    );
+    assert_status(&ask(&gh.url(), "ghs_nope", &viewer), 401);
+
+    gh.refuse_viewer("my-app[bot]");
+    let refused = ask(&gh.url(), "ghs_app", &viewer).json();
+    assert_eq!(refused["data"]["viewer"], Value::Null);
+    assert_eq!(refused["errors"][0]["type"], "FORBIDDEN");
+    assert_eq!(
+        ask(&gh.url(), "ghp_alice", &viewer).json()["data"]["viewer"]["login"],
+        "alice"
+    );
+
+    let log: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .map(|r| (r.is_write(), r.ghes, r.path))
+        .collect();
+    assert_eq!(log[0], (false, false, "/graphql".to_owned()), "a read");
+    assert_eq!(log[2], (false, true, "/graphql".to_owned()));
+    assert_eq!(log[3].2, "/api/v3/graphql");
+}
+
+#[test]
 fn a_missing_or_unknown_token_is_bad_credentials_and_never_logged() {
     let (gh, _) = fake_with_pr();
     let path = format!("{}/repos/{REPO}/pulls/7", gh.url());

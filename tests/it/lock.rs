@@ -4,10 +4,10 @@
 //! terraform and corrupted by hand, and repairs are proven by `terraform plan` working again.
 //!
 //! What moto cannot produce (access denied, expired credentials, a bucket in another region)
-//! comes from `stub`, a loopback server that answers with AWS's documented error responses. The
+//! comes from `support::stub`, a loopback server that answers with AWS's documented error responses. The
 //! logging proxy of `support::proxy` in front of moto counts the requests `lock status` makes.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,7 +17,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 use crate::support::moto::{REGION, moto};
-use crate::support::proxy::{Exchange, Proxy, Request, read_request};
+use crate::support::proxy::{Exchange, Proxy};
+use crate::support::stub::{response, stub};
 use crate::support::*;
 
 const KEY: &str = "prod/terraform.tfstate";
@@ -415,6 +416,16 @@ fn a_terraform_holding_the_dynamodb_lock_and_its_stale_lock_once_killed() {
     let young = root.tfgate(&["lock", "release", "--id", id]);
     young.assert_code(1);
     assert!(young.stderr.contains("--force"), "{}", young.stderr);
+    // Any form humantime reads is a --min-age, and the refusal quotes it back exactly.
+    let young = root.tfgate(&["lock", "release", "--id", id, "--min-age", "1h 30min"]);
+    young.assert_code(1);
+    assert!(
+        young
+            .stderr
+            .contains("(--min-age 1h30m); nothing was removed"),
+        "{}",
+        young.stderr
+    );
     assert!(
         root.dynamodb_item(&format!("{}/{KEY}", root.bucket))
             .is_some()
@@ -1030,35 +1041,6 @@ fn a_missing_table_or_bucket_and_an_unreachable_endpoint() {
 
 /// A loopback server answering every request with what `answer` says (AWS's documented error
 /// responses, for what moto cannot produce).
-fn stub(answer: fn(&Request) -> String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut writer = conn.try_clone().unwrap();
-                let mut reader = BufReader::new(conn);
-                while let Some(req) = read_request(&mut reader) {
-                    if writer.write_all(answer(&req).as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn response(status: &str, headers: &[(&str, &str)], body: &str) -> String {
-    let mut r = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n", body.len());
-    for (k, v) in headers {
-        r.push_str(&format!("{k}: {v}\r\n"));
-    }
-    r.push_str("\r\n");
-    r.push_str(body);
-    r
-}
-
 fn dynamodb_error(kind: &str, message: &str) -> String {
     let body = serde_json::json!({
         "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"),

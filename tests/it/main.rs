@@ -12,6 +12,8 @@ mod comment_races;
 mod diff;
 mod github;
 mod github_fake;
+mod github_identity;
+mod github_proxy;
 mod hardening;
 mod init_args;
 mod lock;

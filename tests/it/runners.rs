@@ -409,6 +409,33 @@ fn a_missing_or_expired_artifact_is_exit_4_with_the_fix() {
         "{}",
         missing.stderr
     );
+    // The PR comment says why, with the apply's run; so do the summary and the outputs.
+    let run_link =
+        format!("([run](https://github.com/{REPO}/actions/runs/{APPLY_RUN}/attempts/1))");
+    let comment = w.comment();
+    assert!(comment.contains("\"status\":\"not_applied\""), "{comment}");
+    assert!(
+        comment.contains(&format!(
+            "The workflow artifact \\`plan-of-demo\\` of run {PLAN_RUN} does not exist: that run uploaded no artifact of that name {run_link}."
+        )),
+        "{comment}"
+    );
+    let summary = std::fs::read_to_string(b.env.path().join("step_summary")).unwrap();
+    assert!(
+        summary.starts_with("### tfgate apply: not_applied\n") && summary.contains(&run_link),
+        "{summary}"
+    );
+    let out = b.outputs();
+    assert_eq!(out["verdict"], "not_applied", "{out:?}");
+    assert!(
+        out["failure_reason"].starts_with("bundle_missing: the workflow artifact `plan-of-demo`"),
+        "{out:?}"
+    );
+    let id = w.gh.comments(REPO, PR)[0].id;
+    assert_eq!(
+        out["comment_url"],
+        format!("https://github.com/{REPO}/pull/{PR}#issuecomment-{id}")
+    );
 
     let id = w.upload("plan-of-demo", zip_folder(&bundle));
     w.gh.expire_artifact(id);
@@ -422,6 +449,20 @@ fn a_missing_or_expired_artifact_is_exit_4_with_the_fix() {
                 .contains("Re-run the pull request's plan job"),
         "{}",
         expired.stderr
+    );
+    let comment = w.comment();
+    assert!(
+        comment.contains("\"status\":\"not_applied\"") && comment.contains("has expired"),
+        "{comment}"
+    );
+    assert!(
+        !comment.contains("does not exist"),
+        "the status is replaced: {comment}"
+    );
+    assert!(
+        b.outputs()["failure_reason"].starts_with("bundle_expired: "),
+        "{:?}",
+        b.outputs()
     );
     assert_eq!(
         w.gh.count("GET", &format!("/repos/{REPO}/actions/artifacts/{id}/zip")),

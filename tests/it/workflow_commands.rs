@@ -1,7 +1,7 @@
 //! Under GitHub Actions, plan and terraform text cannot issue workflow commands, and plan text
 //! mentions nobody in the PR comment: the `hostile` fixture's injections are run through a model
 //! of the runner's command processing (`support::workflow`), which must find only tfgate's own
-//! commands.
+//! commands. terraform's output is folded into groups there, and only there.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -51,9 +51,9 @@ fn actions_env(api_url: &str) -> TestEnv {
 
 /// What the runner did with a run's output, after checking the rules every run must keep: on
 /// stderr, every line but tfgate's own commands is shown while commands are stopped, with one
-/// token of `tfgate-` and 40 hex digits, and commands are resumed at the end; stdout holds no
-/// command at all, whatever the runner's state (the runner does not keep the two streams in
-/// order). Returns the runner and the token.
+/// token of `tfgate-` and 40 hex digits, and commands are resumed at the end; groups open and
+/// close in pairs; stdout holds no command at all, whatever the runner's state (the runner does
+/// not keep the two streams in order). Returns the runner and the token.
 #[track_caller]
 fn runner_of(run: &Run) -> (Runner, Option<String>) {
     let mut runner = Runner::new();
@@ -87,6 +87,7 @@ fn runner_of(run: &Run) -> (Runner, Option<String>) {
         "commands are resumed at exit\n{}",
         run.transcript()
     );
+    runner.assert_groups_balanced(&run.transcript());
     for line in workflow::lines(&run.stdout) {
         for state in [None, token.as_deref()] {
             assert_eq!(
@@ -115,10 +116,22 @@ fn plan_text_issues_no_workflow_commands_and_mentions_nobody() {
 
     let (runner, token) = runner_of(&run);
     assert!(token.is_some(), "{}", run.transcript());
-    // tfgate's own warning is the one command carried out, although terraform printed an
-    // injected `::stop-commands::x` before it.
+    // tfgate's own warning is the one annotation, although terraform printed an injected
+    // `::stop-commands::x` before it; terraform's output is folded into tfgate's groups.
     assert_eq!(
-        runner.commands(),
+        runner.groups(),
+        ["terraform init", "terraform plan"],
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        runner.group_of("\\::add-mask::x"),
+        Some(Some("terraform plan")),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        runner.annotations(),
         vec![(
             "warning".to_string(),
             format!("check check.hostile_message failed: {INJECTIONS}")
@@ -188,7 +201,15 @@ fn terraform_errors_issue_no_workflow_commands() {
     );
     let (runner, token) = runner_of(&run);
     assert!(token.is_some());
-    let commands = runner.commands();
+    // The failed plan's output is in its group; the error after it, outside.
+    assert_eq!(runner.groups(), ["terraform init", "terraform plan"]);
+    assert_eq!(
+        runner.group_of("Resource precondition failed"),
+        Some(Some("terraform plan")),
+        "{}",
+        run.transcript()
+    );
+    let commands = runner.annotations();
     assert_eq!(commands.len(), 1, "{commands:?}\n{}", run.transcript());
     assert_eq!(commands[0].0, "error");
     assert!(
@@ -301,8 +322,81 @@ fn a_signal_while_commenting_resumes_commands_before_exit() {
         run.transcript()
     );
     assert!(
-        runner.commands().iter().all(|(name, _)| name == "warning"),
+        runner
+            .annotations()
+            .iter()
+            .all(|(name, _)| name == "warning"),
         "{}",
         run.transcript()
+    );
+}
+
+/// Under Actions, each terraform command's output is one collapsed group, whose lines open and
+/// close outside the stop-commands bracket so that the runner reads them; elsewhere, no group
+/// lines at all.
+#[test]
+fn terraform_output_is_folded_into_groups_under_actions_only() {
+    let mut env = TestEnv::new();
+    env.set("GITHUB_ACTIONS", "true");
+    let root = env.stage("demo");
+    let run = env.run(&["plan", "--chdir", root.to_str().unwrap()]);
+    run.assert_code(0);
+    let (runner, token) = runner_of(&run);
+    let token = token.unwrap();
+    assert_eq!(runner.groups(), ["terraform init", "terraform plan"]);
+    for (line, group) in [
+        (
+            "Terraform has been successfully initialized",
+            "terraform init",
+        ),
+        ("Plan: 7 to add", "terraform plan"),
+    ] {
+        assert_eq!(
+            runner.group_of(line),
+            Some(Some(group)),
+            "{line}\n{}",
+            run.transcript()
+        );
+    }
+    // tfgate's own lines around them stay outside.
+    assert_eq!(
+        runner.group_of("tfgate: bundle written to"),
+        Some(None),
+        "{}",
+        run.transcript()
+    );
+    // The group lines surround the bracket: `::group::`, stop, text, resume, `::endgroup::`.
+    let lines = workflow::lines(&run.stderr);
+    let open = lines
+        .iter()
+        .position(|l| *l == "::group::terraform plan")
+        .unwrap();
+    assert_eq!(
+        lines[open + 1],
+        format!("::stop-commands::{token}"),
+        "{}",
+        run.stderr
+    );
+    let end = open
+        + lines[open..]
+            .iter()
+            .position(|l| *l == "::endgroup::")
+            .unwrap();
+    assert_eq!(lines[end - 1], format!("::{token}::"), "{}", run.stderr);
+
+    let plain = TestEnv::new();
+    let root = plain.stage("demo");
+    let run = plain.run(&["plan", "--chdir", root.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("Terraform has been successfully initialized"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("::group::") && !run.stderr.contains("::endgroup::"),
+        "{}",
+        run.stderr
     );
 }

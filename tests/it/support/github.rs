@@ -1,5 +1,5 @@
 //! A stateful fake of GitHub's REST API on loopback, for the PR-comment adapter: tokens and
-//! users, pull requests and their commits, a commit graph with GitHub's comparison of two
+//! users (and GraphQL's `viewer`, the one query it answers), pull requests and their commits, a commit graph with GitHub's comparison of two
 //! commits, issue comments with GitHub's pagination, workflow artifacts (listed by run and name,
 //! downloaded through a redirect to a second, storage host), the GitHub Enterprise Server
 //! `/api/v3` prefix, rate-limit headers, injectable faults and an optional delay. It answers in
@@ -41,7 +41,8 @@ pub enum Kind {
     /// A bot account whose token may read `/user`: `type` is `"Bot"`.
     Bot,
     /// A GitHub App installation token, like Actions' `GITHUB_TOKEN`: it reads and writes
-    /// comments as the bot login given (e.g. `github-actions[bot]`, `type` `"Bot"`), but
+    /// comments as the bot login given (`github-actions[bot]` for Actions' token, `my-app[bot]`
+    /// for an app's; `type` `"Bot"`), and GraphQL's `viewer` answers that login, but
     /// `GET /user` answers 403 "Resource not accessible by integration".
     Installation,
 }
@@ -110,6 +111,14 @@ pub struct EditAttempt {
     pub author: String,
     /// Whether the fake let it through (always, when strict authorship is off).
     pub allowed: bool,
+}
+
+impl LoggedRequest {
+    /// Whether the request may change something: not a `GET`, and not GraphQL (which the fake
+    /// answers only for `viewer`, a read).
+    pub fn is_write(&self) -> bool {
+        self.method != "GET" && self.path != "/graphql"
+    }
 }
 
 impl EditAttempt {
@@ -241,6 +250,15 @@ impl GitHubFake {
     /// Rewrites a comment's body behind tfgate's back (bumps `updated_at`).
     pub fn set_comment_body(&self, id: u64, body: &str) {
         self.lock().set_comment_body(id, body);
+    }
+
+    /// GraphQL's `viewer` answers the tokens of `login` with a `FORBIDDEN` error instead of
+    /// their login: a token GitHub will not describe (with `Kind::Installation`, tfgate can
+    /// then learn its identity nowhere).
+    pub fn refuse_viewer(&self, login: &str) {
+        self.lock()
+            .viewer_refused
+            .insert(login.to_ascii_lowercase());
     }
 
     /// Whether only a comment's author may edit or delete it (default on). Real GitHub lets

@@ -7,6 +7,8 @@
 pub mod github;
 pub mod moto;
 pub mod proxy;
+pub mod stub;
+pub mod web_proxy;
 pub mod workflow;
 
 use std::collections::BTreeMap;

@@ -8,7 +8,9 @@
 //!   (v2), or else if it holds `##[NAME[ PROPS]]DATA` (v1) anywhere; NAME must be registered,
 //!   compared without regard to case;
 //! * `::stop-commands::TOKEN` stops processing; until a command named TOKEN resumes it, every
-//!   other command is ignored (shown as text).
+//!   other command is ignored (shown as text);
+//! * `::group::TITLE` folds the lines after it, up to `::endgroup::`, under TITLE; groups do not
+//!   nest.
 //!
 //! The runner matches `::` and `##[` with culture-sensitive comparisons, for which ICU gives
 //! zero-width and control characters no weight. The model drops such characters before matching,
@@ -52,6 +54,12 @@ pub struct Runner {
     pub events: Vec<Event>,
     /// Lines shown as text while commands were not stopped.
     pub unbracketed: Vec<String>,
+    /// Every line shown as text, with the title of the group it is folded into.
+    pub shown: Vec<(Option<String>, String)>,
+    /// Group commands the runner cannot honour: a group opened inside another, an end outside
+    /// any group.
+    pub misgrouped: Vec<String>,
+    group: Option<String>,
 }
 
 impl Runner {
@@ -76,6 +84,7 @@ impl Runner {
             if self.stopped.is_none() {
                 self.unbracketed.push(line.to_string());
             }
+            self.shown.push((self.group.clone(), line.to_string()));
             return;
         };
         match &self.stopped {
@@ -83,14 +92,76 @@ impl Runner {
                 if name.eq_ignore_ascii_case(token) {
                     self.events.push(Event::Resume(token.clone()));
                     self.stopped = None;
+                } else {
+                    self.shown.push((self.group.clone(), line.to_string()));
                 }
             }
             None if name == "stop-commands" => {
                 self.events.push(Event::Stop(data.clone()));
                 self.stopped = Some(data);
             }
-            None => self.events.push(Event::Command { name, data }),
+            None => {
+                match name.as_str() {
+                    "group" => {
+                        if let Some(open) = &self.group {
+                            self.misgrouped
+                                .push(format!("group {data:?} opened inside {open:?}"));
+                        }
+                        self.group = Some(data.clone());
+                    }
+                    "endgroup" => {
+                        let closed = self.group.take();
+                        if closed.is_none() {
+                            self.misgrouped.push("endgroup outside a group".to_string());
+                        }
+                    }
+                    _ => {}
+                }
+                self.events.push(Event::Command { name, data });
+            }
         }
+    }
+
+    /// The group open now, if any.
+    pub fn open_group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
+    /// The titles of the groups opened, in order.
+    pub fn groups(&self) -> Vec<String> {
+        self.commands()
+            .into_iter()
+            .filter(|(name, _)| name == "group")
+            .map(|(_, title)| title)
+            .collect()
+    }
+
+    /// The commands carried out, groups and stops aside.
+    pub fn annotations(&self) -> Vec<(String, String)> {
+        self.commands()
+            .into_iter()
+            .filter(|(name, _)| name != "group" && name != "endgroup")
+            .collect()
+    }
+
+    /// The group the first line shown that contains `text` is folded into (`Some(None)`: it is
+    /// shown outside any group; `None`: no such line).
+    pub fn group_of(&self, text: &str) -> Option<Option<&str>> {
+        self.shown
+            .iter()
+            .find(|(_, line)| line.contains(text))
+            .map(|(group, _)| group.as_deref())
+    }
+
+    /// Checks that groups open and close in pairs, one at a time, and none is left open.
+    #[track_caller]
+    pub fn assert_groups_balanced(&self, transcript: &str) {
+        assert_eq!(self.misgrouped, Vec::<String>::new(), "{transcript}");
+        assert_eq!(
+            self.open_group(),
+            None,
+            "a group is left open\n{transcript}"
+        );
     }
 
     /// The commands carried out, stops and resumes aside.
@@ -306,6 +377,22 @@ mod tests {
             lines("a\rb::error::c\r\nd\n"),
             vec!["a", "b::error::c", "d"]
         );
+
+        let mut r = Runner::new();
+        r.feed("::group::g\n::stop-commands::t\n::endgroup::\nx\n::t::\n::endgroup::\ny\n");
+        assert_eq!(r.groups(), vec!["g"]);
+        assert_eq!(
+            r.shown,
+            vec![
+                (Some("g".to_string()), "::endgroup::".to_string()),
+                (Some("g".to_string()), "x".to_string()),
+                (None, "y".to_string()),
+            ]
+        );
+        r.assert_groups_balanced("");
+        let mut r = Runner::new();
+        r.feed("::group::a\n::group::b\n::endgroup::\n::endgroup::\n");
+        assert_eq!(r.misgrouped.len(), 2, "{:?}", r.misgrouped);
 
         let mut r = Runner::new();
         r.feed("::error::one\n::stop-commands::t\n::error::two\n::t::\n##[warning]three\n");

@@ -18,6 +18,9 @@ use super::{EditAttempt, Fault, Kind, LoggedRequest};
 
 /// The path prefix of a GitHub Enterprise Server API root.
 const GHES_PREFIX: &str = "/api/v3";
+/// GitHub Enterprise Server's GraphQL endpoint: beside its REST API, not under it.
+const GHES_GRAPHQL: &str = "/api/graphql";
+const GRAPHQL_DOCS: &str = "https://docs.github.com/graphql";
 /// GitHub's limit on a comment body, in characters (not bytes).
 const MAX_BODY_CHARS: usize = 65_536;
 /// Far above anything a valid comment needs, so the 422 path is reachable.
@@ -58,6 +61,9 @@ pub(super) async fn handle(State(shared): State<Shared>, req: Request) -> Respon
         .map_or_else(|| shared.addr.to_string(), str::to_owned);
     let full_path = parts.uri.path();
     let (ghes, path) = match full_path.strip_prefix(GHES_PREFIX) {
+        // Not found, as on GitHub Enterprise Server: its GraphQL is at `/api/graphql`.
+        Some("/graphql") => (true, full_path),
+        _ if full_path == GHES_GRAPHQL => (true, "/graphql"),
         Some("") => (true, "/"),
         Some(rest) if rest.starts_with('/') => (true, rest),
         _ => (false, full_path),
@@ -246,6 +252,7 @@ impl Store {
         let b = &inc.bases;
         match (inc.method.as_str(), segments.as_slice()) {
             ("GET", ["user"]) => self.get_user(b, caller),
+            ("POST", ["graphql"]) => self.graphql(inc, caller),
             ("GET", ["repos", owner, name, "pulls", number]) => {
                 let Some(number) = number_of(number) else {
                     return Reply::not_found();
@@ -321,6 +328,48 @@ impl Store {
         }
         let user = self.user(&caller.login);
         Reply::json(200, shapes::authenticated_user(b, user, self.started))
+    }
+
+    /// GraphQL, as far as `query { viewer { login } }` (any spacing, with or without
+    /// `query`): the token's login, for every kind of token, unless the fake was told to
+    /// refuse it (`GitHubFake::refuse_viewer`). Other queries get a GraphQL error.
+    fn graphql(&self, inc: &Incoming<'_>, caller: &Caller) -> Reply {
+        let query = serde_json::from_slice::<Value>(inc.body)
+            .ok()
+            .and_then(|v| v.get("query")?.as_str().map(str::to_owned));
+        let Some(query) = query else {
+            return Reply::error(400, "Problems parsing JSON", GRAPHQL_DOCS);
+        };
+        let compact: String = query.split_whitespace().collect();
+        if !matches!(compact.as_str(), "query{viewer{login}}" | "{viewer{login}}") {
+            return Reply::json(
+                200,
+                serde_json::json!({ "errors": [{
+                    "message": format!("the GitHub fake answers only `query {{ viewer {{ login }} }}`, not {query:?}"),
+                }] }),
+            );
+        }
+        if self
+            .viewer_refused
+            .contains(&caller.login.to_ascii_lowercase())
+        {
+            return Reply::json(
+                200,
+                serde_json::json!({
+                    "data": { "viewer": null },
+                    "errors": [{
+                        "type": "FORBIDDEN",
+                        "path": ["viewer"],
+                        "locations": [{ "line": 1, "column": 9 }],
+                        "message": "Resource not accessible by integration",
+                    }],
+                }),
+            );
+        }
+        Reply::json(
+            200,
+            serde_json::json!({ "data": { "viewer": { "login": caller.login } } }),
+        )
     }
 
     fn pull_json(&self, b: &Bases, pr: &Pr) -> Value {

@@ -139,6 +139,8 @@ pub(super) struct Store {
     pub log: Vec<LoggedRequest>,
     pub edits: Vec<EditAttempt>,
     pub strict: bool,
+    /// Lower-cased logins whose tokens GraphQL's `viewer` refuses.
+    pub viewer_refused: BTreeSet<String>,
     /// How long every request waits before it is served (`GitHubFake::delay_requests`).
     pub delay: Duration,
     /// Requests per lower-cased login (`None`: unauthenticated) in this rate-limit window.
@@ -186,6 +188,7 @@ impl Store {
             log: Vec::new(),
             edits: Vec::new(),
             strict: true,
+            viewer_refused: BTreeSet::new(),
             delay: Duration::ZERO,
             used: HashMap::new(),
             artifacts: Default::default(),

@@ -1,0 +1,188 @@
+//! The one place that picks concrete adapters for the ports: which bundle archive and which
+//! queue store a run uses. Workflows in `ops/` take the ports as traits; commands call the
+//! functions here to get the adapters the settings ask for.
+//!
+//! The queue store follows the state: a root whose backend is s3 with a `dynamodb_table` (or
+//! any s3 root given `--queue-table`) queues in DynamoDB, beside Terraform's lock; any other
+//! root queues in a file under its `.tfgate/queue/`, which orders the applies of one machine
+//! only (said once, as a warning, when the state itself is shared).
+
+use std::path::Path;
+
+use crate::archive::local::LocalStore;
+use crate::archive::store::{BundleStore, ListedBundle, RootAddress};
+use crate::aws::lock::LockStore;
+use crate::aws::queue_store::DynamoStore;
+use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
+use crate::error::Error;
+use crate::github::GithubError;
+use crate::github::octo::{OctoOptions, OctoPullRequests};
+use crate::github::retry::RetryPolicy;
+use crate::queue::doc::QueueDoc;
+use crate::queue::file::FileStore;
+use crate::queue::store::{QueueStore, StoreError, Versioned, Written};
+use crate::settings::Common;
+use crate::settings::GithubSettings;
+use crate::terraform::backend::{self, Overrides};
+use crate::ui::Ui;
+
+/// An archive: the local one (the embedded default, §4) or S3 (`--archive s3://…`).
+#[derive(Debug)]
+pub enum Archive {
+    Local(LocalStore),
+    S3(S3Archive),
+}
+
+impl BundleStore for Archive {
+    fn describe(&self) -> String {
+        match self {
+            Archive::Local(l) => l.describe(),
+            Archive::S3(s3) => s3.describe(),
+        }
+    }
+
+    async fn list_all(
+        &self,
+        at: &RootAddress,
+        scope: Option<&str>,
+    ) -> Result<Vec<ListedBundle>, Error> {
+        match self {
+            Archive::Local(l) => l.list_all(at, scope).await,
+            Archive::S3(s3) => s3.list_all(at, scope).await,
+        }
+    }
+}
+
+/// The S3 archive when `--archive` (TFGATE_ARCHIVE, `archive` in .tfgate.toml) is set, else
+/// the root's local archive.
+pub async fn archive(common: &Common) -> Result<Archive, Error> {
+    match s3_archive(common).await? {
+        Some(s3) => Ok(Archive::S3(s3)),
+        None => Ok(Archive::Local(LocalStore::for_root(&common.root.dir()?))),
+    }
+}
+
+/// The S3 archive the settings ask for (`--archive`, `--kms-key`), if any. Connecting checks
+/// that credentials can be found and the region is known, so a misconfigured archive fails
+/// before terraform runs.
+pub async fn s3_archive(common: &Common) -> Result<Option<S3Archive>, Error> {
+    let encryption = match &common.kms_key {
+        Some(key_id) => Encryption::Kms {
+            key_id: key_id.clone(),
+        },
+        None => Encryption::Aes256,
+    };
+    match &common.archive {
+        Some(uri) => Ok(Some(
+            S3Archive::connect(S3Location::parse(uri)?, encryption).await?,
+        )),
+        None if common.kms_key.is_some() => Err(Error::usage(
+            "--kms-key is set but no S3 archive is",
+            "set the archive with --archive s3://BUCKET/PREFIX (TFGATE_ARCHIVE, `archive` in .tfgate.toml), or drop --kms-key",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The queue store a run uses, chosen at run time.
+pub enum Queue {
+    File(FileStore),
+    // Boxed: it carries the AWS clients and the backend's settings.
+    Dynamo(Box<DynamoStore>),
+}
+
+impl QueueStore for Queue {
+    fn describe(&self) -> String {
+        match self {
+            Queue::File(s) => s.describe(),
+            Queue::Dynamo(s) => s.describe(),
+        }
+    }
+
+    async fn read(&self) -> Result<Versioned, StoreError> {
+        match self {
+            Queue::File(s) => s.read().await,
+            Queue::Dynamo(s) => s.read().await,
+        }
+    }
+
+    async fn write(&self, doc: &QueueDoc, expected: Option<u64>) -> Result<Written, StoreError> {
+        match self {
+            Queue::File(s) => s.write(doc, expected).await,
+            Queue::Dynamo(s) => s.write(doc, expected).await,
+        }
+    }
+}
+
+/// The queue store of `root`'s state (see the module header). `warn`: say when the file store
+/// stands in for a shared state.
+pub async fn queue_store(
+    ui: &Ui,
+    common: &Common,
+    root: &Path,
+    queue_table: Option<&str>,
+    warn: bool,
+) -> Result<Queue, Error> {
+    // As terraform picks it: --workspace / TF_WORKSPACE, else `terraform workspace select`'s.
+    let data_dir = common.tf_data_dir.as_deref();
+    let workspace = backend::workspace(root, common.workspace.as_deref(), data_dir)?;
+    let file = || Queue::File(FileStore::new(root, &workspace));
+    let flags = Overrides {
+        data_dir: data_dir.map(Path::to_path_buf),
+        init_args: common.init_args.clone(),
+        ..Overrides::default()
+    };
+    let backend = match backend::resolve(root, &flags) {
+        Ok(b) => b,
+        Err(Error::BackendNotConfigured { .. }) if queue_table.is_none() => return Ok(file()),
+        Err(Error::BackendNotS3 { kind, .. }) if queue_table.is_none() => {
+            // A local state is on this machine anyway; a remote one is shared.
+            if warn && kind != "local" {
+                ui.warning(&format!(
+                    "the apply queue is a file in this checkout ({}): it orders only the applies on this machine, while the `{kind}` backend's state is shared",
+                    crate::queue::file::queue_dir(root).display()
+                ));
+            }
+            return Ok(file());
+        }
+        Err(e) if queue_table.is_some() => {
+            return Err(Error::usage(
+                format!(
+                    "--queue-table needs the s3 backend's bucket and key to name the state's queue: {e}"
+                ),
+                "run `terraform init` in the root first, or drop --queue-table to use the file queue",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let paths = backend.paths(&workspace);
+    let Some(table) = queue_table
+        .map(str::to_string)
+        .or_else(|| backend.dynamodb_table.clone())
+    else {
+        if warn {
+            ui.warning(&format!(
+                "the s3 backend has no dynamodb_table, so the apply queue is a file in this checkout ({}) and orders only the applies on this machine; pass --queue-table TABLE (a table whose key is the string LockID, such as a Terraform lock table) to queue across runners",
+                crate::queue::file::queue_dir(root).display()
+            ));
+        }
+        return Ok(file());
+    };
+    let aws = LockStore::connect(backend, paths).await?;
+    Ok(Queue::Dynamo(Box::new(DynamoStore::new(aws, &table))))
+}
+
+/// The pull-request port: GitHub through octocrab, when there is a token.
+pub fn pull_requests(gh: &GithubSettings) -> Result<Option<OctoPullRequests>, GithubError> {
+    let Some(token) = gh.token.clone() else {
+        return Ok(None);
+    };
+    OctoPullRequests::new(OctoOptions {
+        api_url: gh.api_url.clone(),
+        token,
+        comment_author: gh.comment_author.clone(),
+        proxy: gh.proxy.clone(),
+        policy: RetryPolicy::default(),
+    })
+    .map(Some)
+}
