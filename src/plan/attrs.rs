@@ -258,32 +258,7 @@ fn walk<'a>(
         (Some(Shape::Object), Some(Shape::Object)) => nested_at(path.0.len(), || {
             let mut any =
                 differs_unseen(before, after, unknown) && report(found, path, Some(after));
-            // Every key of the three, in order: their entries are sorted by key, so one merging
-            // pass takes each key's values without a lookup.
-            let mut sides = [before, after, unknown].map(|v| match v {
-                Node::Object(entries) => entries.as_slice(),
-                _ => &[],
-            });
-            while let Some(k) = sides.iter().filter_map(|e| e.first()).map(|(k, _)| k).min() {
-                let [b, a, u] = sides.each_mut().map(|e| match e.split_first() {
-                    Some(((key, v), rest)) if key == k => {
-                        *e = rest;
-                        v
-                    }
-                    _ => &NULL,
-                });
-                path.0.push(Seg::Key(k.to_string()));
-                any |= walk(
-                    b,
-                    a,
-                    u,
-                    sens_child(bsens, |v| v.get(k)),
-                    sens_child(asens, |v| v.get(k)),
-                    path,
-                    found,
-                );
-                path.0.pop();
-            }
+            any |= walk_keys(before, after, unknown, bsens, asens, path, found);
             // `null` against a container in which nothing was found (empty, or holding only
             // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
             any || (null_against(before, after) && report(found, path, Some(after)))
@@ -291,33 +266,87 @@ fn walk<'a>(
         (Some(Shape::Array), Some(Shape::Array)) => nested_at(path.0.len(), || {
             let mut any =
                 differs_unseen(before, after, unknown) && report(found, path, Some(after));
-            let len = [before, after, unknown]
-                .iter()
-                .filter_map(|v| match v {
-                    Node::Array(items) => Some(items.len()),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(0);
-            for i in 0..len {
-                path.0.push(Seg::Index(i));
-                any |= walk(
-                    before.index(i).unwrap_or(&NULL),
-                    after.index(i).unwrap_or(&NULL),
-                    unknown.index(i).unwrap_or(&NULL),
-                    sens_child(bsens, |v| v.index(i)),
-                    sens_child(asens, |v| v.index(i)),
-                    path,
-                    found,
-                );
-                path.0.pop();
-            }
+            any |= walk_items(before, after, unknown, bsens, asens, path, found);
             // `null` against a container in which nothing was found (empty, or holding only
             // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
             any || (null_against(before, after) && report(found, path, Some(after)))
         }),
         _ => (before != after || unknown.any_true()) && report(found, path, Some(after)),
     }
+}
+
+/// `walk` into every key of three objects, in order: their entries are sorted by key, so one
+/// merging pass takes each key's values without a lookup.
+fn walk_keys<'a>(
+    before: &Node<'a>,
+    after: &Node<'a>,
+    unknown: &Node<'a>,
+    bsens: &Node<'a>,
+    asens: &Node<'a>,
+    path: &mut AttrPath,
+    found: &mut dyn FnMut(Found<'_, 'a>),
+) -> bool {
+    let mut any = false;
+    let mut sides = [before, after, unknown].map(|v| match v {
+        Node::Object(entries) => entries.as_slice(),
+        _ => &[],
+    });
+    while let Some(k) = sides.iter().filter_map(|e| e.first()).map(|(k, _)| k).min() {
+        let [b, a, u] = sides.each_mut().map(|e| match e.split_first() {
+            Some(((key, v), rest)) if key == k => {
+                *e = rest;
+                v
+            }
+            _ => &NULL,
+        });
+        path.0.push(Seg::Key(k.to_string()));
+        any |= walk(
+            b,
+            a,
+            u,
+            sens_child(bsens, |v| v.get(k)),
+            sens_child(asens, |v| v.get(k)),
+            path,
+            found,
+        );
+        path.0.pop();
+    }
+    any
+}
+
+/// `walk` into every index of three arrays, up to the longest.
+fn walk_items<'a>(
+    before: &Node<'a>,
+    after: &Node<'a>,
+    unknown: &Node<'a>,
+    bsens: &Node<'a>,
+    asens: &Node<'a>,
+    path: &mut AttrPath,
+    found: &mut dyn FnMut(Found<'_, 'a>),
+) -> bool {
+    let mut any = false;
+    let len = [before, after, unknown]
+        .iter()
+        .filter_map(|v| match v {
+            Node::Array(items) => Some(items.len()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    for i in 0..len {
+        path.0.push(Seg::Index(i));
+        any |= walk(
+            before.index(i).unwrap_or(&NULL),
+            after.index(i).unwrap_or(&NULL),
+            unknown.index(i).unwrap_or(&NULL),
+            sens_child(bsens, |v| v.index(i)),
+            sens_child(asens, |v| v.index(i)),
+            path,
+            found,
+        );
+        path.0.pop();
+    }
+    any
 }
 
 /// Whether exactly one side is `null`.
