@@ -1,5 +1,6 @@
 //! Reading a plan JSON file into memory: memory-mapped when it is large, so a 70 MB plan is
-//! not copied and its pages are faulted in by the kernel in one go.
+//! not copied. Its pages are mapped as the parser first reads them, by the thread that reads
+//! them: `diff` parses its two plans on two cores, each mapping its own.
 
 use std::ops::Deref;
 use std::path::Path;
@@ -36,7 +37,7 @@ pub fn read(path: &Path) -> Result<PlanBytes, Error> {
         // If another process truncated the file meanwhile, reads past its new end would fault;
         // plan files are written once (by terraform or by tfgate's bundle writer) and then only
         // read, as ripgrep assumes for the files it searches.
-        if let Ok(map) = unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+        if let Ok(map) = unsafe { memmap2::MmapOptions::new().map(&file) } {
             return Ok(PlanBytes::Mapped(map));
         }
     }
