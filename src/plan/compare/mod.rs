@@ -223,7 +223,15 @@ pub fn compare(
     b: &Plan<'_>,
     opts: &CompareOptions<'_>,
 ) -> Result<Comparison, CompareError> {
-    let index_a = index(&a.resource_changes);
+    // Both indexes at once (B's is needed once the fingerprints differ).
+    let (index_a, index_b) = std::thread::scope(|scope| {
+        let index_b = scope.spawn(|| index(&b.resource_changes));
+        let index_a = index(&a.resource_changes);
+        let index_b = index_b
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (index_a, index_b)
+    });
     let digests_a = fingerprint::resource_digests(a, &|_, _| None).map_err(on(Side::A))?;
     let fingerprint_a = fingerprint::of_digests(a, &digests_a).map_err(on(Side::A))?;
     // For each of B's changes, the position of A's change with the same identity and the same
@@ -241,14 +249,19 @@ pub fn compare(
         fingerprint::resource_digests(b, &|p, _| same_in_a[p].and_then(|i| digests_a[i]))
             .map_err(on(Side::B))?;
     let fingerprint_b = fingerprint::of_digests(b, &digests_b).map_err(on(Side::B))?;
-    let known = Known { index_a, same_in_a };
+    let known = Known {
+        index_a,
+        index_b,
+        same_in_a,
+    };
     compare_indexed(a, b, (&fingerprint_a, &fingerprint_b), Some(known), opts)
 }
 
 /// What `compare` learnt about the two plans while it made their fingerprints.
-struct Known<'p> {
-    /// A's index (`index`).
+struct Known<'p, 'q> {
+    /// A's and B's indexes (`index`).
     index_a: HashMap<Key<'p>, usize>,
+    index_b: HashMap<Key<'q>, usize>,
     /// For each of B's changes, the position of A's change with the same identity and the same
     /// inputs (`fingerprint::same_inputs`). Such a pair cannot differ: `compare_resource` reads
     /// nothing else of them.
@@ -268,11 +281,11 @@ pub fn compare_fingerprinted(
 }
 
 /// `compare_fingerprinted` with what `compare` knows already, if it does.
-fn compare_indexed<'p>(
+fn compare_indexed<'p, 'q>(
     a: &'p Plan<'_>,
-    b: &Plan<'_>,
+    b: &'q Plan<'_>,
     fingerprints: (&str, &str),
-    known: Option<Known<'p>>,
+    known: Option<Known<'p, 'q>>,
     opts: &CompareOptions<'_>,
 ) -> Result<Comparison, CompareError> {
     let (fingerprint_a, fingerprint_b) = (fingerprints.0.to_string(), fingerprints.1.to_string());
@@ -287,11 +300,14 @@ fn compare_indexed<'p>(
             rendering: Renderings::default(),
         });
     }
-    let (index_a, same_in_a) = match known {
-        Some(k) => (k.index_a, k.same_in_a),
-        None => (index(&a.resource_changes), Vec::new()),
+    let (index_a, index_b, same_in_a) = match known {
+        Some(k) => (k.index_a, k.index_b, k.same_in_a),
+        None => (
+            index(&a.resource_changes),
+            index(&b.resource_changes),
+            Vec::new(),
+        ),
     };
-    let index_b = index(&b.resource_changes);
     let mut found = resource_differences(a, b, &index_b, &same_in_a)?;
     found.extend(output_differences(a, b)?);
 
