@@ -255,18 +255,13 @@ fn walk<'a>(
     }
     match (container(before, after), container(after, before)) {
         // One level down: on a fresh stack segment when this one runs low.
-        (Some(Shape::Object), Some(Shape::Object)) => nested_at(path.0.len(), || {
+        (Some(x), Some(y)) if x == y => nested_at(path.0.len(), || {
             let mut any =
                 differs_unseen(before, after, unknown) && report(found, path, Some(after));
-            any |= walk_keys(before, after, unknown, bsens, asens, path, found);
-            // `null` against a container in which nothing was found (empty, or holding only
-            // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
-            any || (null_against(before, after) && report(found, path, Some(after)))
-        }),
-        (Some(Shape::Array), Some(Shape::Array)) => nested_at(path.0.len(), || {
-            let mut any =
-                differs_unseen(before, after, unknown) && report(found, path, Some(after));
-            any |= walk_items(before, after, unknown, bsens, asens, path, found);
+            any |= match x {
+                Shape::Object => walk_keys(before, after, unknown, bsens, asens, path, found),
+                Shape::Array => walk_items(before, after, unknown, bsens, asens, path, found),
+            };
             // `null` against a container in which nothing was found (empty, or holding only
             // `null`s): reported whole, so that `tags = {}` and `tags = null` differ.
             any || (null_against(before, after) && report(found, path, Some(after)))
