@@ -306,32 +306,16 @@ fn the_import_graph_has_no_cycle() {
     }
 }
 
-/// Files and functions still over the limits, each named once: the test fails when one of
-/// them grows back under the limit and is still listed, so the list only shrinks. `path` for a
-/// file, `path::name` for a function.
-const KNOWN_OVERSIZE: &[&str] = &[];
-
 #[test]
 fn files_and_functions_stay_small() {
     let modules = sources();
     let mut problems = Vec::new();
-    let mut oversize = BTreeSet::new();
     for source in modules.values().filter(|s| !s.test_only) {
-        let rel = source
-            .path
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap_or(&source.path)
-            .display()
-            .to_string();
-        let rel = rel.trim_start_matches('/').to_string();
+        let shown = source.path.display();
         if source.production.len() > MAX_FILE_LINES {
-            oversize.insert(rel.clone());
-            problems.push((
-                rel.clone(),
-                format!(
-                    "{rel}: {} production lines (at most {MAX_FILE_LINES})",
-                    source.production.len()
-                ),
+            problems.push(format!(
+                "{shown}: {} production lines (at most {MAX_FILE_LINES})",
+                source.production.len()
             ));
         }
         let mut in_string = false;
@@ -341,30 +325,13 @@ fn files_and_functions_stay_small() {
             .map(|l| code_only(l, &mut in_string))
             .collect();
         for (start, name, length) in long_functions(&code) {
-            let key = format!("{rel}::{name}");
-            oversize.insert(key.clone());
-            problems.push((
-                key,
-                format!(
-                    "{rel}:{}: fn {name} has {length} lines (at most {MAX_FN_LINES})",
-                    start + 1
-                ),
+            problems.push(format!(
+                "{shown}:{}: fn {name} has {length} lines (at most {MAX_FN_LINES})",
+                start + 1
             ));
         }
     }
-    let mut report: Vec<String> = problems
-        .into_iter()
-        .filter(|(key, _)| !KNOWN_OVERSIZE.contains(&key.as_str()))
-        .map(|(_, text)| text)
-        .collect();
-    for known in KNOWN_OVERSIZE {
-        if !oversize.contains(*known) {
-            report.push(format!(
-                "{known} is within the limits now: remove it from KNOWN_OVERSIZE"
-            ));
-        }
-    }
-    assert!(report.is_empty(), "{}", report.join("\n"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// (first line, name, length) of every function longer than `MAX_FN_LINES`.
