@@ -48,6 +48,15 @@ fi
 [ "$(zizmor --version 2>/dev/null)" = "zizmor $zizmor_version" ] \
   || die "zizmor $zizmor_version is not on PATH after installing it with pip"
 
+# cmarkgfm (GitHub's own markdown renderer, from PyPI) renders every comment in
+# tests/it/comment_render.rs as GitHub would show it.
+cmarkgfm_version=2024.11.20
+if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('cmarkgfm') != '$cmarkgfm_version')" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check "cmarkgfm==$cmarkgfm_version"
+fi
+python3 -c "import cmarkgfm" 2>/dev/null \
+  || die "cmarkgfm $cmarkgfm_version cannot be imported after installing it with pip"
+
 # Terraform must not read the user's CLI config or call home while tests run; each test also
 # sets its own TF_CLI_CONFIG_FILE.
 export CHECKPOINT_DISABLE=1

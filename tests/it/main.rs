@@ -9,6 +9,7 @@ mod archive;
 mod aws_chain;
 mod aws_harness;
 mod comment_races;
+mod comment_render;
 mod diff;
 mod github;
 mod github_fake;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod gfm;
 pub mod github;
 pub mod moto;
 pub mod proxy;
