@@ -303,6 +303,11 @@ pub fn secrets_of_plan_beside(
             collect_change(change, &at, &mut out)?;
         }
     }
+    // A change whose masks mark nothing reads nothing (`collect_change`), so it is not compared
+    // with `other`'s either.
+    let marked = |c: &Change<'_>| {
+        mask_may_be_true(c.before_sensitive) || mask_may_be_true(c.after_sensitive)
+    };
     let known = |i: usize, rc: &ResourceChange<'_>| {
         other
             .and_then(|o| o.resource_changes.get(i))
@@ -311,7 +316,7 @@ pub fn secrets_of_plan_beside(
     let parts = par::map_chunks(&plan.resource_changes, |start, part| {
         let mut found = Vec::new();
         for (i, rc) in (start..).zip(part) {
-            if !known(i, rc) {
+            if marked(&rc.change) && !known(i, rc) {
                 collect_change(&rc.change, &rc.address, &mut found)?;
             }
         }
