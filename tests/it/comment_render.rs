@@ -4,55 +4,17 @@
 
 use std::path::Path;
 
+use crate::support::actions::{pr_run, tfgate_comments};
 use crate::support::gfm;
-use crate::support::github::{GitHubFake, Kind};
+use crate::support::github::GitHubFake;
 use crate::support::*;
-
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const TOKEN: &str = "ghs_SECRETtokenValue0123456789";
-const BOT: &str = "github-actions[bot]";
-
-/// A `pull_request` run for PR 7 against the fake.
-fn pr_env(gh: &GitHubFake) -> TestEnv {
-    gh.add_user(TOKEN, BOT, Kind::Installation);
-    gh.add_pr(REPO, PR, HEAD);
-    let mut env = TestEnv::new();
-    let event_path = env.path().join("event.json");
-    std::fs::write(
-        &event_path,
-        format!(
-            r#"{{"action":"synchronize","number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}","ref":"feature"}},"base":{{"ref":"main"}}}}}}"#
-        ),
-    )
-    .unwrap();
-    let summary = env.path().join("summary").display().to_string();
-    let outputs = env.path().join("outputs").display().to_string();
-    env.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", "pull_request")
-        .set("GITHUB_EVENT_PATH", event_path.display().to_string())
-        .set("GITHUB_API_URL", gh.url())
-        .set("GITHUB_SERVER_URL", "https://github.com")
-        .set("GITHUB_RUN_ID", "99")
-        .set("GITHUB_SHA", "2222222222222222222222222222222222222222")
-        .set("GITHUB_TOKEN", TOKEN)
-        .set("GITHUB_STEP_SUMMARY", summary)
-        .set("GITHUB_OUTPUT", outputs);
-    env
-}
 
 /// Plans `root` in `env` and returns tfgate's one comment on the PR.
 fn plan_comment(env: &TestEnv, gh: &GitHubFake, root: &Path, extra: &[&str]) -> String {
     let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
     args.extend_from_slice(extra);
     env.run(&args);
-    let mut ours: Vec<_> = gh
-        .comments(REPO, PR)
-        .into_iter()
-        .filter(|c| c.body.starts_with("<!-- tfgate:"))
-        .collect();
+    let mut ours = tfgate_comments(gh);
     assert_eq!(ours.len(), 1, "one tfgate comment");
     ours.remove(0).body
 }
@@ -60,7 +22,7 @@ fn plan_comment(env: &TestEnv, gh: &GitHubFake, root: &Path, extra: &[&str]) -> 
 #[test]
 fn a_plan_comment_renders_as_a_table_with_the_plan_text_folded() {
     let gh = GitHubFake::start();
-    let env = pr_env(&gh);
+    let env = pr_run(&gh);
     let root = env.stage("changes");
     let body = plan_comment(&env, &gh, &root, &[]);
     let doc = gfm::render(&body);
@@ -79,7 +41,7 @@ fn a_plan_comment_renders_as_a_table_with_the_plan_text_folded() {
 #[test]
 fn hostile_values_stay_inside_their_code_spans() {
     let gh = GitHubFake::start();
-    let env = pr_env(&gh);
+    let env = pr_run(&gh);
     let root = env.stage("hostile");
     let body = plan_comment(&env, &gh, &root, &[]);
     let doc = gfm::render(&body);
@@ -95,7 +57,7 @@ fn hostile_values_stay_inside_their_code_spans() {
         "a", "h1", "h2", "h5", "h6", "img", "strong", "em", "script", "iframe",
     ]);
     assert!(
-        markup.iter().all(|m| m.contains("actions/runs/99")),
+        markup.iter().all(|m| m.contains("actions/runs/123")),
         "a value became markup: {markup:?}"
     );
     // The failed check's message reads as the text terraform gave, line breaks aside.

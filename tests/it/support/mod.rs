@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod actions;
 pub mod gfm;
 pub mod github;
 pub mod moto;
