@@ -89,6 +89,8 @@ pub struct Context {
     pub server_url: Option<String>,
     /// `GITHUB_RUN_ID`: the workflow run, whose artifacts the REST API lists by this id.
     pub run_id: Option<u64>,
+    /// `GITHUB_WORKSPACE`: where actions/checkout put the repository (under GitHub Actions).
+    pub workspace_dir: Option<PathBuf>,
     /// `NO_COLOR` is set (https://no-color.org).
     pub no_color: bool,
     /// `TF_WORKSPACE`, which terraform itself honours.
@@ -287,6 +289,7 @@ impl Context {
                 .get("GITHUB_SERVER_URL")
                 .map(|s| s.trim_end_matches('/').to_string()),
             run_id: env.get("GITHUB_RUN_ID").and_then(|id| id.parse().ok()),
+            workspace_dir: path("GITHUB_WORKSPACE"),
             no_color: env.get("NO_COLOR").is_some(),
             tf_workspace: env.get("TF_WORKSPACE").map(str::to_string),
             tf_data_dir: env

@@ -137,6 +137,15 @@ pub enum Error {
     #[error("{message}")]
     ReviewedPlanMissing { message: String },
 
+    /// `plan --fail-on-checks`: code checkers' findings at or above the level (the comment is
+    /// posted and the bundle archived before this is returned).
+    #[error("{count} check finding{} at or above `{level}` ({tools}) fail the plan (--fail-on-checks {level})", if *count == 1 { "" } else { "s" })]
+    ChecksFailed {
+        level: &'static str,
+        count: usize,
+        tools: String,
+    },
+
     /// GitHub could not be asked for the merged pull request or its tfgate comment, so the
     /// reviewed plan could not be looked for.
     #[error("{message}")]
@@ -495,6 +504,7 @@ impl Error {
             Error::Settings { .. } => "see the README's settings section for the keys .tfgate.toml accepts".into(),
             Error::MaskPattern { .. } => "--mask takes a Rust regular expression (https://docs.rs/regex)".into(),
             Error::ChecksumMismatch { .. } | Error::BundleAltered { .. } => "do not trust this bundle: compare it with the copy in the archive, or plan again".into(),
+            Error::ChecksFailed { .. } => "the findings are in the PR comment's Checks section and the step summary: fix them, suppress them where the tool allows it (`# checkov:skip=RULE:reason`, `# tflint-ignore: RULE`), or fail only on more severe findings (--fail-on-checks error); the plan itself was archived and commented as usual".into(),
             Error::ReviewedPlanMissing { .. } => "nothing was applied. Plan on the pull request first (tfgate plan posts the plan and archives it), or pass --reviewed BUNDLE".into(),
             Error::ReviewedPlanLookup { .. } => "nothing was applied. Check that GITHUB_TOKEN may read the repository's pull requests (`permissions: pull-requests: read`) and that GitHub answers, then run the apply again".into(),
             Error::StalePlan { .. } => "nothing was applied: commits were pushed after the last plan, so what was reviewed is not what was merged. Re-run the plan on the pull request's last commit, review it, and apply again".into(),

@@ -17,6 +17,7 @@ pub mod ops;
 pub mod plan;
 pub mod queue;
 pub mod render;
+pub mod sarif;
 pub mod settings;
 pub mod state_lock;
 pub mod terraform;

@@ -43,6 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ports",
             "plan",
             "render",
+            "sarif",
             "queue",
             "state_lock",
             "archive",

@@ -117,6 +117,7 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
         artifact,
         run_url: manifest.run_url.clone(),
         status: CommentStatus::Planned,
+        counts: Some(crate::ops::plan::plan_counts(summary)),
     };
     let masker = ui.masker();
     let render = |reach| {
@@ -127,6 +128,8 @@ fn render_again(ui: &Ui, fetched: &FetchedBundle) -> Result<String, Error> {
                 plan_text: &text,
                 tfgate_version: env!("CARGO_PKG_VERSION"),
                 reach,
+                // The checkers' SARIF files are not in the bundle.
+                checks: None,
             },
             &masker,
         )

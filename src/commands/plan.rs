@@ -1,12 +1,16 @@
 //! `tfgate plan`: its arguments, resolved into the plan's settings, and one call to
 //! `ops::plan::run`.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::context::{Context, Env};
 use crate::error::{Error, Outcome};
 use crate::ops::plan::PlanOptions;
-use crate::settings::{Common, DEFAULT_LOCK_TIMEOUT, FileSettings, GithubSettings, PlanSettings};
+use crate::settings::{
+    CheckLevel, Common, DEFAULT_LOCK_TIMEOUT, FileSettings, GithubSettings, PlanSettings,
+};
 use crate::ui::Ui;
 
 /// Plan the root, archive the plan, and render the PR comment.
@@ -40,6 +44,30 @@ pub struct PlanArgs {
     #[arg(long, env = "TFGATE_ARTIFACT_NAME", value_name = "NAME")]
     pub artifact_name: Option<String>,
 
+    /// A code checker's SARIF 2.1.0 file (tflint, checkov, …; repeatable): the PR comment and
+    /// the step summary show its findings in a "Checks" section. A file that is missing or not
+    /// SARIF is a warning. In TFGATE_CHECKS, one file per line
+    #[arg(
+        long = "checks",
+        env = "TFGATE_CHECKS",
+        value_name = "FILE",
+        value_delimiter = '\n'
+    )]
+    pub checks: Vec<String>,
+
+    /// Fail the plan (exit 1, after the comment is posted and the bundle archived) when a
+    /// --checks finding that is not suppressed is at or above this level; otherwise findings
+    /// never change the exit code
+    #[arg(long, env = "TFGATE_FAIL_ON_CHECKS", value_name = "LEVEL")]
+    pub fail_on_checks: Option<CheckLevel>,
+
+    /// Label the pull request tfgate:changes (and tfgate:destroy when something is deleted or
+    /// replaced) or tfgate:no-changes, from the plans of all its roots, and remove those labels
+    /// when they no longer hold. Needs `pull-requests: write` (and `issues: write` to create
+    /// the labels on first use)
+    #[arg(long, env = "TFGATE_LABELS")]
+    pub labels: bool,
+
     /// Arguments passed to `terraform plan`, after `--` (e.g. -- -var-file=prod.tfvars)
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
     pub terraform_args: Vec<String>,
@@ -72,8 +100,31 @@ impl PlanArgs {
                 .unwrap_or_else(|| DEFAULT_LOCK_TIMEOUT.to_string()),
             terraform_args: args.terraform_args.clone(),
             artifact_name: args.artifact_name.clone().filter(|n| !n.trim().is_empty()),
+            checks: checks(&args.checks, file),
+            fail_on_checks: args.fail_on_checks.or(file.fail_on_checks),
+            labels: bool_setting(args.labels, "TFGATE_LABELS", file.labels),
         }
     }
+}
+
+/// The command line's SARIF files replace the file's (an empty `TFGATE_CHECKS` line is no
+/// file); the file's are relative to the folder it is in.
+fn checks(given: &[String], file: &FileSettings) -> Vec<PathBuf> {
+    let given: Vec<PathBuf> = given
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if !given.is_empty() {
+        return given;
+    }
+    let dir = file.dir.clone().unwrap_or_default();
+    file.checks
+        .iter()
+        .flatten()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| dir.join(p))
+        .collect()
 }
 
 /// What the command needs besides its arguments.

@@ -62,6 +62,44 @@ pub struct CommentMeta {
     /// count as older than any that has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// What the plan changes, so that the pull request's labels can be derived from every
+    /// root's comment (`plan --labels`). Markers written before it existed have none, and a
+    /// value this version cannot read counts as none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub counts: Option<PlanCounts>,
+}
+
+/// What a comment's plan changes, as its marker records it: the step outputs' counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanCounts {
+    pub has_changes: bool,
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub replace: usize,
+}
+
+impl PlanCounts {
+    /// Whether the plan deletes or replaces anything.
+    pub fn destroys(&self) -> bool {
+        self.destroy + self.replace > 0
+    }
+}
+
+/// A field read if it can be, else `None`: a newer tfgate may write it differently, and that
+/// must not make the whole marker unreadable.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 impl CommentMeta {
@@ -114,6 +152,7 @@ pub fn marker(meta: &CommentMeta) -> String {
             .created_at
             .as_deref()
             .map(|s| clip_for_marker(s).into_owned()),
+        counts: meta.counts,
     };
     // Serialising a struct of strings and integers cannot fail; an empty object parses as no
     // marker rather than as a wrong one.
@@ -189,7 +228,39 @@ pub(crate) mod tests {
             run_url: Some("https://github.com/acme/infra/actions/runs/1234567890".to_string()),
             status: CommentStatus::Planned,
             created_at: None,
+            counts: None,
         }
+    }
+
+    #[test]
+    fn marker_carries_the_plans_counts_and_markers_without_them_still_read() {
+        let counts = PlanCounts {
+            has_changes: true,
+            add: 1,
+            change: 2,
+            destroy: 0,
+            replace: 1,
+        };
+        let m = CommentMeta {
+            counts: Some(counts),
+            ..meta("r")
+        };
+        let line = marker(&m);
+        assert!(line.contains("\"counts\":{\"has_changes\":true,"), "{line}");
+        assert_eq!(parse_marker(&line), Some(m.clone()));
+        assert!(counts.destroys());
+        assert!(
+            !marker(&meta("r")).contains("counts"),
+            "no field when unknown"
+        );
+        // Written by a version before counts, or by one that writes them otherwise.
+        let old = marker(&meta("r"));
+        assert_eq!(parse_marker(&old).unwrap().counts, None);
+        let odd = line.replacen("\"counts\":{", "\"counts\":\"many\",\"x\":{", 1);
+        let read = parse_marker(&odd).expect("the marker still reads");
+        assert_eq!(read.counts, None);
+        let partial = line.replace("\"destroy\":0,", "");
+        assert_eq!(parse_marker(&partial).unwrap().counts, Some(counts));
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! among the comments written by the identity tfgate authenticates as, edited in place, never a
 //! comment by anyone else. When runs race and leave several, they converge (`converge`): the
 //! oldest comment is kept, it gets the newest plan (by the marker's plan time), the others are
-//! deleted.
+//! deleted. The pull request's labels (`labels`) are derived from all of tfgate's comments on
+//! it.
 
+pub mod labels;
 pub mod marker;
 pub mod octo;
 pub mod retry;
@@ -307,6 +309,41 @@ pub trait PullRequests {
         status: CommentStatus,
         detail: &str,
     ) -> Result<Upsert, GithubError>;
+
+    /// Every comment tfgate wrote on the pull request (by its identity, with a marker), whatever
+    /// its root and workspace, oldest first.
+    async fn our_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<OurComment>, GithubError>;
+
+    /// The names of the labels on the pull request.
+    async fn labels(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<String>, GithubError>;
+
+    /// Adds labels to the pull request; GitHub creates those the repository does not have yet.
+    async fn add_labels(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        names: &[String],
+    ) -> Result<(), GithubError>;
+
+    /// Takes a label off the pull request; one that is not on it (any more) is no error.
+    async fn remove_label(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        name: &str,
+    ) -> Result<(), GithubError>;
 }
 
 /// The body of `comment` with a new status.
@@ -417,6 +454,7 @@ mod tests {
             run_url: None,
             status: CommentStatus::Planned,
             created_at: at.map(|s| format!("2025-01-01T00:00:{s:02}.000Z")),
+            counts: None,
         };
         OurComment {
             id,

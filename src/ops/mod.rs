@@ -3,7 +3,9 @@
 //! (`plan/`, `render/`, `queue/`).
 
 pub mod apply;
+pub mod checks;
 pub mod comment;
+pub mod labels;
 pub mod plan;
 pub mod queue;
 pub mod read;

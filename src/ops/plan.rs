@@ -19,9 +19,14 @@ use crate::archive::store::{BundleAddress, RootAddress};
 use crate::context::{Context, Event};
 use crate::error::{Error, Outcome};
 use crate::github::CommentTarget;
-use crate::github::marker::{ArtifactRef, CommentMeta, CommentStatus, MARKER_VERSION};
+use crate::github::marker::{
+    ArtifactRef, CommentMeta, CommentStatus, MARKER_VERSION, PlanCounts, parse_marker,
+};
 use crate::github::octo::OctoPullRequests;
+use crate::ops::checks::{self, Checks};
 use crate::ops::comment::{self as pr_comment, PrRef};
+use crate::ops::labels;
+use crate::plan::summary::Summary;
 use crate::plan::{self, Analysis};
 use crate::render::comment::{self, CommentInput, Reach};
 use crate::render::table::{self, TableOptions};
@@ -137,7 +142,8 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
     if pr.is_none() {
         explain_no_pr(ui, opts.ctx);
     }
-    let result = plan_and_archive(ui, opts, pr.as_ref()).await?;
+    let checks = checks::read(ui, opts.plan, &opts.common.root, opts.ctx, pr.as_ref());
+    let result = plan_and_archive(ui, opts, pr.as_ref(), checks.as_ref()).await?;
     report(ui, opts, &result)?;
     warn_reach(ui, &result.place);
     if let Some(pr) = &pr {
@@ -161,7 +167,18 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
         {
             actions::write_outputs(path, &[("comment_url", target.comment_url(server, id))])?;
         }
+        if opts.plan.labels {
+            let mine = parse_marker(&result.comment);
+            labels::label(
+                ui,
+                client.as_ref().map(step).as_ref(),
+                &target,
+                mine.as_ref(),
+            )
+            .await;
+        }
     }
+    checks::verdict(ui, checks.as_ref(), opts.ctx)?;
     let summary = &result.analysis.summary;
     Ok(if opts.plan.detailed_exitcode && summary.has_changes {
         Outcome::Changes
@@ -237,6 +254,7 @@ pub async fn plan_and_archive(
     ui: &Ui,
     opts: &PlanOptions<'_>,
     pr: Option<&PrRef>,
+    checks: Option<&Checks>,
 ) -> Result<PlanResult, Error> {
     let common = opts.common;
     let root = common.root.dir()?;
@@ -276,7 +294,12 @@ pub async fn plan_and_archive(
         bundle.dir(),
         pr.is_some(),
     );
-    match fill_bundle(ui, opts, pr, &tf, &mut bundle, created, &place).await {
+    let stamp = Stamp {
+        created,
+        place: &place,
+        checks,
+    };
+    match fill_bundle(ui, opts, pr, &tf, &mut bundle, &stamp).await {
         Ok((analysis, comment, manifest)) => {
             let dir = bundle.finish(manifest)?;
             let mut archive = None;
@@ -371,15 +394,35 @@ pub async fn plan_into_bundle(
     Ok(FreshPlan { analysis, text })
 }
 
+/// What the comment says besides the plan: when it was made, where the apply job finds it, and
+/// the code checkers' findings.
+struct Stamp<'a> {
+    created: chrono::DateTime<Utc>,
+    place: &'a Placement,
+    checks: Option<&'a Checks>,
+}
+
+/// The marker's counts of a plan.
+pub fn plan_counts(summary: &Summary) -> PlanCounts {
+    let c = &summary.counts;
+    PlanCounts {
+        has_changes: summary.has_changes,
+        add: c.create,
+        change: c.update,
+        destroy: c.delete,
+        replace: c.replace,
+    }
+}
+
 async fn fill_bundle(
     ui: &Ui,
     opts: &PlanOptions<'_>,
     pr: Option<&PrRef>,
     tf: &Terraform,
     bundle: &mut BundleWriter,
-    created: chrono::DateTime<Utc>,
-    place: &Placement,
+    stamp: &Stamp<'_>,
 ) -> Result<(Analysis, String, Manifest), Error> {
+    let (created, place) = (stamp.created, stamp.place);
     let common = opts.common;
     let FreshPlan { analysis, text } = plan_into_bundle(
         ui,
@@ -405,6 +448,7 @@ async fn fill_bundle(
         run_url: opts.ctx.run_url.clone(),
         status: CommentStatus::Planned,
         created_at: Some(created.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        counts: Some(plan_counts(summary)),
     };
     let body = comment::render_comment(
         &CommentInput {
@@ -413,6 +457,7 @@ async fn fill_bundle(
             plan_text: &text,
             tfgate_version: env!("CARGO_PKG_VERSION"),
             reach: place.reach,
+            checks: stamp.checks.map(Checks::input),
         },
         &masker,
     );

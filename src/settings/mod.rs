@@ -56,6 +56,35 @@ pub struct FileSettings {
     pub queue_timeout: Option<String>,
     /// How long one step's GitHub requests may take in all, e.g. "30s".
     pub github_timeout: Option<String>,
+    /// `plan`: SARIF files of code checkers for the comment's "Checks" section, relative to the
+    /// folder holding this file.
+    pub checks: Option<Vec<String>>,
+    /// `plan`: fail when a finding of `checks` is at or above this level.
+    pub fail_on_checks: Option<CheckLevel>,
+    /// `plan`: label the pull request with what its plans change.
+    pub labels: Option<bool>,
+    /// The folder this file was read from (not a key).
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
+}
+
+/// `--fail-on-checks`: the least severe SARIF level that fails a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckLevel {
+    Error,
+    Warning,
+    Note,
+}
+
+impl CheckLevel {
+    pub fn level(self) -> crate::sarif::Level {
+        match self {
+            CheckLevel::Error => crate::sarif::Level::Error,
+            CheckLevel::Warning => crate::sarif::Level::Warning,
+            CheckLevel::Note => crate::sarif::Level::Note,
+        }
+    }
 }
 
 /// Settings every command shares.
@@ -203,6 +232,12 @@ pub struct PlanSettings {
     pub terraform_args: Vec<String>,
     /// `--artifact-name`: the workflow uploads the bundle as this artifact.
     pub artifact_name: Option<String>,
+    /// `--checks`: SARIF files whose findings the comment shows.
+    pub checks: Vec<PathBuf>,
+    /// `--fail-on-checks`: findings at or above this level fail the plan.
+    pub fail_on_checks: Option<CheckLevel>,
+    /// `--labels`: label the pull request with what its plans change.
+    pub labels: bool,
 }
 
 /// Loads `.tfgate.toml` and resolves the shared settings.
@@ -339,10 +374,11 @@ pub fn load_file(root: &Path) -> Result<(FileSettings, Option<PathBuf>), Error> 
         return Ok((FileSettings::default(), None));
     };
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
-    let parsed: FileSettings = toml::from_str(&text).map_err(|e| Error::Settings {
+    let mut parsed: FileSettings = toml::from_str(&text).map_err(|e| Error::Settings {
         path: path.clone(),
         message: e.message().to_string(),
     })?;
+    parsed.dir = path.parent().map(Path::to_path_buf);
     Ok((parsed, Some(path)))
 }
 

@@ -38,6 +38,15 @@ impl Root {
             Err(e) => Err(Error::io("read", root, e)),
         }
     }
+
+    /// The repository holding the root: the nearest folder above it (or the root itself) that
+    /// holds `.git`, as a real path; `None` when there is none.
+    pub fn repository(&self) -> Option<PathBuf> {
+        let abs = std::fs::canonicalize(&self.path).ok()?;
+        abs.ancestors()
+            .find(|d| d.join(".git").exists())
+            .map(Path::to_path_buf)
+    }
 }
 
 fn name_of(root: &Path) -> String {
@@ -68,6 +77,10 @@ mod tests {
         std::fs::create_dir_all(repo.path().join("envs/prod")).unwrap();
         let root = Root::new(repo.path().join("envs/prod"));
         assert_eq!(root.name, "envs/prod");
+        assert_eq!(
+            root.repository(),
+            Some(std::fs::canonicalize(repo.path()).unwrap())
+        );
         assert_eq!(Root::new(repo.path().to_path_buf()).name, ".");
         assert!(root.dir().unwrap().is_absolute());
     }

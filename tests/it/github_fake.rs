@@ -1058,3 +1058,95 @@ fn artifacts_are_listed_by_run_and_name_and_served_from_another_host() {
         404
     );
 }
+
+#[test]
+fn labels_are_added_created_in_the_repository_listed_and_removed_like_githubs() {
+    let (gh, client) = fake_with_pr();
+    let path = format!("/repos/{REPO}/issues/7/labels");
+    let listed = client.get(&path);
+    assert_status(&listed, 200);
+    assert_eq!(listed.json(), json!([]));
+
+    // Added: created in the repository on first use, answered with the PR's labels.
+    let added = client.call(
+        "POST",
+        &path,
+        Some(json!({ "labels": ["tfgate:changes", "bug"] })),
+    );
+    assert_status(&added, 200);
+    let names = |a: &Answer| -> Vec<String> {
+        a.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&added), ["tfgate:changes", "bug"]);
+    let first = &added.json()[0];
+    assert_eq!(first["color"], "ededed");
+    assert!(first["id"].is_u64() && first["node_id"].is_string());
+    assert_eq!(gh.repo_labels(REPO), ["tfgate:changes", "bug"]);
+    // Names are unique without regard to case; adding twice keeps one; a bare array works.
+    let again = client.call(
+        "POST",
+        &path,
+        Some(json!(["TFGATE:CHANGES", "tfgate:destroy"])),
+    );
+    assert_eq!(names(&again), ["tfgate:changes", "bug", "tfgate:destroy"]);
+    assert_eq!(
+        gh.labels(REPO, 7),
+        ["tfgate:changes", "bug", "tfgate:destroy"]
+    );
+
+    // Removed by its percent-encoded name; not on the PR: 404 "Label does not exist".
+    let removed = client.call("DELETE", &format!("{path}/tfgate%3Adestroy"), None);
+    assert_status(&removed, 200);
+    assert_eq!(names(&removed), ["tfgate:changes", "bug"]);
+    let gone = client.call("DELETE", &format!("{path}/tfgate%3Adestroy"), None);
+    assert_status(&gone, 404);
+    assert_eq!(gone.json()["message"], "Label does not exist");
+    let never = client.call("DELETE", &format!("{path}/nothing"), None);
+    assert_status(&never, 404);
+    // The repository keeps the label; another PR's labels are its own.
+    assert_eq!(gh.repo_labels(REPO).len(), 3);
+    gh.add_pr(REPO, 8, MERGE);
+    assert_eq!(
+        client.get(&format!("/repos/{REPO}/issues/8/labels")).json(),
+        json!([])
+    );
+
+    // Unknown PRs and bodies GitHub refuses.
+    assert_status(&client.get(&format!("/repos/{REPO}/issues/99/labels")), 404);
+    let empty = client.call("POST", &path, Some(json!({ "labels": [] })));
+    assert_status(&empty, 422);
+    let blank = client.call("POST", &path, Some(json!({ "labels": [" "] })));
+    assert_status(&blank, 422);
+    let unauthenticated = send("GET", &format!("{}{path}", gh.url()), None, None);
+    assert_status(&unauthenticated, 401);
+}
+
+#[test]
+fn a_prs_labels_are_listed_page_by_page() {
+    let (gh, client) = fake_with_pr();
+    // GitHub allows 100 labels on an issue and serves 30 a page unless asked for more.
+    for i in 0..45 {
+        gh.add_label(REPO, 7, &format!("label-{i:02}"));
+    }
+    let path = format!("/repos/{REPO}/issues/7/labels");
+    let first = client.get(&path);
+    assert_eq!(first.json().as_array().unwrap().len(), 30);
+    let next = first.link("next").expect("a next page");
+    assert_eq!(next, format!("{}{path}?page=2", gh.url()));
+    let second = client.get(&next);
+    assert_eq!(second.json().as_array().unwrap().len(), 15);
+    assert_eq!(second.json()[14]["name"], "label-44");
+    assert_eq!(second.link("next"), None);
+    let all = client.get(&format!("{path}?per_page=100"));
+    assert_eq!(all.json().as_array().unwrap().len(), 45);
+    assert_eq!(all.link("next"), None);
+    // No more than 100 on one issue.
+    let names: Vec<String> = (0..60).map(|i| format!("more-{i}")).collect();
+    let over = client.call("POST", &path, Some(json!({ "labels": names })));
+    assert_status(&over, 422);
+}

@@ -23,16 +23,16 @@ const MIN_SETTLE: Duration = Duration::from_millis(250);
 const MAX_SETTLE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Deserialize)]
-struct RawComment {
-    id: u64,
+pub(super) struct RawComment {
+    pub id: u64,
     #[serde(default)]
-    body: Option<String>,
-    user: Option<RawUser>,
+    pub body: Option<String>,
+    pub user: Option<RawUser>,
 }
 
 impl OctoPullRequests {
     /// Every comment on a PR, following `Link: rel="next"`.
-    async fn list_comments(
+    pub(super) async fn list_comments(
         &self,
         owner: &str,
         repo: &str,

@@ -11,11 +11,13 @@
 //! deadline, and GitHub's failures as `GithubError`s. The rest is in parts: `identity` (whose
 //! comments are tfgate's), `comments` (listing, posting, editing, deleting and converging
 //! them), `pulls` (the `PullRequests` port: the comment rules, and the pull-request and commit
-//! lookups) and `artifacts` (the `Artifacts` port: a run's artifacts and a zip's download).
+//! lookups), `labels` (a pull request's labels, and all of tfgate's comments on it) and
+//! `artifacts` (the `Artifacts` port: a run's artifacts and a zip's download).
 
 mod artifacts;
 mod comments;
 mod identity;
+mod labels;
 mod pulls;
 
 use std::future::Future;

@@ -190,6 +190,44 @@ impl PullRequests for OctoPullRequests {
         let a = self.bounded(lookup).await?;
         relation(&parse::<RawComparison>(&a.body)?.status)
     }
+
+    async fn our_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<OurComment>, GithubError> {
+        self.all_ours(owner, repo, number).await
+    }
+
+    async fn labels(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<String>, GithubError> {
+        self.list_labels(owner, repo, number).await
+    }
+
+    async fn add_labels(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        names: &[String],
+    ) -> Result<(), GithubError> {
+        self.post_labels(owner, repo, number, names).await
+    }
+
+    async fn remove_label(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        name: &str,
+    ) -> Result<(), GithubError> {
+        self.delete_label(owner, repo, number, name).await
+    }
 }
 
 /// GitHub's comparison `status`; one tfgate does not know is an error, never a guess.

@@ -707,6 +707,7 @@ mod tests {
             run_url: None,
             status: CommentStatus::Planned,
             created_at: None,
+            counts: None,
         }
     }
 

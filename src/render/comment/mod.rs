@@ -7,10 +7,12 @@
 //! open HTML or a comment, or split a table. Size: the body never exceeds `MAX_COMMENT_BYTES`;
 //! every section has a byte budget, and the plan text gets what is left, cut on a line boundary
 //! with a note that says where the full plan is. This module assembles the body (marker,
-//! headline, sections, plan, footer); `sections` renders the summary's sections, `plan_text`
-//! the plan text, and `status` gives a posted comment a new status. It renders only: it does
+//! headline, sections, plan, footer); `sections` renders the summary's sections, `findings`
+//! the code checkers' findings (`--checks`), `plan_text` the plan text, and `status` gives a
+//! posted comment a new status. It renders only: it does
 //! not post, read files or decide the status.
 
+mod findings;
 mod plan_text;
 mod sections;
 mod status;
@@ -22,6 +24,7 @@ use crate::plan::redact::Masker;
 use crate::plan::summary::Summary;
 use crate::render::markdown as md;
 
+pub use findings::ChecksInput;
 pub use status::with_status;
 
 use plan_text::plan_details;
@@ -69,6 +72,8 @@ pub struct CommentInput<'a> {
     pub tfgate_version: &'a str,
     /// Whether the footer must warn that the apply job may not reach the plan.
     pub reach: Reach,
+    /// The code checkers' findings (`plan --checks`), when asked for.
+    pub checks: Option<ChecksInput<'a>>,
 }
 
 /// The PR comment body. At most `MAX_COMMENT_BYTES` bytes for any input; the marker is its first
@@ -95,6 +100,10 @@ pub fn render_comment(input: &CommentInput<'_>, masker: &Masker) -> String {
     for section in summary_sections(summary, masker) {
         sections.push('\n');
         sections.push_str(&section);
+    }
+    if let Some(checks) = &input.checks {
+        sections.push('\n');
+        sections.push_str(&findings::checks_section(checks, masker));
     }
 
     let footer = footer(input, masker);
@@ -456,6 +465,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
                 plan_text,
                 tfgate_version: VERSION,
                 reach: Reach::Known,
+                checks: None,
             },
             masker,
         )
@@ -610,6 +620,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
                     plan_text: KITCHEN_PLAN,
                     tfgate_version: VERSION,
                     reach,
+                    checks: None,
                 },
                 &Masker::default(),
             )
@@ -851,6 +862,7 @@ Plan: 1 to add, 2 to change, 2 to destroy.
                 plan_text: &plan,
                 tfgate_version: &giant,
                 reach: Reach::ArtifactIfUploaded,
+                checks: None,
             },
             &Masker::default(),
         );

@@ -113,6 +113,7 @@ mod tests {
                 plan_text: "  + resource \"x\" \"y\" {}\n",
                 tfgate_version: "0.0.0-test",
                 reach: Reach::Known,
+                checks: None,
             },
             &Masker::default(),
         );

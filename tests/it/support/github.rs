@@ -1,6 +1,7 @@
 //! A stateful fake of GitHub's REST API on loopback, for the PR-comment adapter: tokens and
 //! users (and GraphQL's `viewer`, the one query it answers), pull requests and their commits, a commit graph with GitHub's comparison of two
-//! commits, issue comments with GitHub's pagination, workflow artifacts (listed by run and name,
+//! commits, issue comments with GitHub's pagination, pull requests' labels (created in the
+//! repository on first use), workflow artifacts (listed by run and name,
 //! downloaded through a redirect to a second, storage host), the GitHub Enterprise Server
 //! `/api/v3` prefix, rate-limit headers, injectable faults and an optional delay. It answers in
 //! GitHub's JSON shapes (close enough for octocrab to deserialize), records every request, and
@@ -247,6 +248,16 @@ impl GitHubFake {
         self.lock().add_comment(repo, pr, author_login, body)
     }
 
+    /// Puts a label on the PR (which must exist), creating it in the repository if needed.
+    pub fn add_label(&self, repo: &str, pr: u64, name: &str) {
+        let mut store = self.lock();
+        assert!(
+            store.pr(repo, pr).is_some(),
+            "GitHub fake: no PR {repo}#{pr}; add_pr it first"
+        );
+        store.label_issue(repo, pr, name);
+    }
+
     /// Rewrites a comment's body behind tfgate's back (bumps `updated_at`).
     pub fn set_comment_body(&self, id: u64, body: &str) {
         self.lock().set_comment_body(id, body);
@@ -316,6 +327,25 @@ impl GitHubFake {
 
     pub fn comment(&self, id: u64) -> Option<FakeComment> {
         self.lock().comment(id)
+    }
+
+    /// The names of the pull request's labels, in the order they were added.
+    pub fn labels(&self, repo: &str, pr: u64) -> Vec<String> {
+        let store = self.lock();
+        store
+            .issue_label_ids(repo, pr)
+            .into_iter()
+            .filter_map(|id| store.label(repo, id).map(|l| l.name.clone()))
+            .collect()
+    }
+
+    /// The names of the repository's labels, in the order they were created.
+    pub fn repo_labels(&self, repo: &str) -> Vec<String> {
+        self.lock()
+            .repo_labels
+            .get(&repo.to_ascii_lowercase())
+            .map(|ls| ls.iter().map(|l| l.name.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Every request so far, in arrival order.

@@ -1,7 +1,9 @@
 //! How the GitHub fake answers one HTTP request: the axum handler, the `/api/v3` prefix,
-//! authentication, fault injection, the endpoints, pagination with `Link` headers, rate-limit
-//! headers and the request log. A request is served whole under the store's lock, so tests see
+//! authentication, fault injection, the endpoints (a pull request's labels in `labels`),
+//! pagination with `Link` headers, rate-limit headers and the request log. A request is served whole under the store's lock, so tests see
 //! either all of its effects or none.
+
+mod labels;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -287,6 +289,26 @@ impl Store {
                 match number_of(number) {
                     Some(number) => {
                         self.create_comment(inc, caller, &format!("{owner}/{name}"), number)
+                    }
+                    None => Reply::not_found(),
+                }
+            }
+            ("GET", ["repos", owner, name, "issues", number, "labels"]) => {
+                match number_of(number) {
+                    Some(number) => self.list_labels(inc, &format!("{owner}/{name}"), number),
+                    None => Reply::not_found(),
+                }
+            }
+            ("POST", ["repos", owner, name, "issues", number, "labels"]) => {
+                match number_of(number) {
+                    Some(number) => self.add_labels(inc, &format!("{owner}/{name}"), number),
+                    None => Reply::not_found(),
+                }
+            }
+            ("DELETE", ["repos", owner, name, "issues", number, "labels", label]) => {
+                match number_of(number) {
+                    Some(number) => {
+                        self.remove_label(inc, &format!("{owner}/{name}"), number, label)
                     }
                     None => Reply::not_found(),
                 }

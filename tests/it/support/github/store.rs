@@ -1,6 +1,7 @@
 //! The GitHub fake's state: users and tokens, repositories, pull requests and the commits
 //! associated with them, a commit graph per repository (and how two of its commits compare),
-//! comments, queued faults, the request log and edit attempts. Seeding and inspection live
+//! comments, labels (the repository's and each pull request's), queued faults, the request log
+//! and edit attempts. Seeding and inspection live
 //! here; what an HTTP request does to this state lives in `routes`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -15,6 +16,9 @@ const FIRST_COMMENT_ID: u64 = 1_000_000_001;
 const FIRST_USER_ID: u64 = 10_000_001;
 const FIRST_REPO_ID: u64 = 700_000_001;
 const FIRST_PR_ID: u64 = 1_800_000_001;
+const FIRST_LABEL_ID: u64 = 5_000_000_001;
+/// The color GitHub gives a label created by adding it to an issue.
+pub(super) const DEFAULT_LABEL_COLOR: &str = "ededed";
 
 /// Who opens the PRs added with `add_pr`.
 pub(super) const PR_AUTHOR: &str = "pr-author";
@@ -72,6 +76,15 @@ pub(super) struct Comment {
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A repository's label.
+pub(super) struct Label {
+    pub id: u64,
+    /// As first spelled; GitHub compares names without regard to case.
+    pub name: String,
+    pub color: String,
+    pub description: Option<String>,
 }
 
 /// A commit of a repository's graph.
@@ -147,7 +160,12 @@ pub(super) struct Store {
     pub used: HashMap<Option<String>, u64>,
     /// Workflow artifacts and their storage host.
     pub artifacts: super::artifacts::ArtifactState,
+    /// Each repository's labels (by lower-cased repo), in creation order.
+    pub repo_labels: BTreeMap<String, Vec<Label>>,
+    /// The label ids on each pull request (by lower-cased repo and number), in the order added.
+    pub issue_labels: BTreeMap<(String, u64), Vec<u64>>,
     next_comment_id: u64,
+    next_label_id: u64,
     next_user_id: u64,
     next_repo_id: u64,
     next_pr_id: u64,
@@ -192,7 +210,10 @@ impl Store {
             delay: Duration::ZERO,
             used: HashMap::new(),
             artifacts: Default::default(),
+            repo_labels: BTreeMap::new(),
+            issue_labels: BTreeMap::new(),
             next_comment_id: FIRST_COMMENT_ID,
+            next_label_id: FIRST_LABEL_ID,
             next_user_id: FIRST_USER_ID,
             next_repo_id: FIRST_REPO_ID,
             next_pr_id: FIRST_PR_ID,
@@ -522,5 +543,66 @@ fn fake_comment(id: u64, c: &Comment) -> FakeComment {
         body: c.body.clone(),
         created_at: c.created_at,
         updated_at: c.updated_at,
+    }
+}
+
+/// Labels, as GitHub keeps them: a repository's set, names unique without regard to case, and
+/// each pull request's labels taken from it (created in the repository on first use).
+impl Store {
+    /// The repository's label with this name (any case), created when it has none.
+    pub fn ensure_label(&mut self, repo: &str, name: &str) -> u64 {
+        let labels = self.repo_labels.entry(key(repo)).or_default();
+        if let Some(l) = labels.iter().find(|l| l.name.eq_ignore_ascii_case(name)) {
+            return l.id;
+        }
+        let id = self.next_label_id;
+        self.next_label_id += 1;
+        labels.push(Label {
+            id,
+            name: name.to_owned(),
+            color: DEFAULT_LABEL_COLOR.to_owned(),
+            description: None,
+        });
+        id
+    }
+
+    pub fn label(&self, repo: &str, id: u64) -> Option<&Label> {
+        self.repo_labels
+            .get(&key(repo))?
+            .iter()
+            .find(|l| l.id == id)
+    }
+
+    /// Puts the label on the pull request (once).
+    pub fn label_issue(&mut self, repo: &str, number: u64, name: &str) {
+        let id = self.ensure_label(repo, name);
+        let on = self.issue_labels.entry((key(repo), number)).or_default();
+        if !on.contains(&id) {
+            on.push(id);
+        }
+    }
+
+    /// The ids of the pull request's labels, in the order added.
+    pub fn issue_label_ids(&self, repo: &str, number: u64) -> Vec<u64> {
+        self.issue_labels
+            .get(&(key(repo), number))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Takes the label (any case) off the pull request; whether it was on it.
+    pub fn unlabel_issue(&mut self, repo: &str, number: u64, name: &str) -> bool {
+        let Some(id) = self
+            .repo_labels
+            .get(&key(repo))
+            .and_then(|ls| ls.iter().find(|l| l.name.eq_ignore_ascii_case(name)))
+            .map(|l| l.id)
+        else {
+            return false;
+        };
+        let on = self.issue_labels.entry((key(repo), number)).or_default();
+        let before = on.len();
+        on.retain(|l| *l != id);
+        on.len() < before
     }
 }
