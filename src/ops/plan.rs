@@ -13,7 +13,7 @@ use chrono::{SecondsFormat, Utc};
 
 use crate::actions;
 use crate::archive::artifact;
-use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::bundle::{self, BundleKind, Manifest, Origin};
 use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{BundleAddress, RootAddress};
 use crate::context::{Context, Event};
@@ -418,11 +418,7 @@ async fn fill_bundle(
     );
     bundle.write(bundle::COMMENT, body.as_bytes())?;
 
-    let manifest = Manifest {
-        manifest_version: bundle::MANIFEST_VERSION,
-        tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
-        kind: BundleKind::Plan,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Millis, true),
+    let origin = Origin {
         repository: opts.ctx.repository.clone(),
         pr: pr.map(|p| p.number),
         commit: opts.ctx.sha.clone(),
@@ -430,14 +426,8 @@ async fn fill_bundle(
         run_url: opts.ctx.run_url.clone(),
         root: meta.root.clone(),
         workspace: meta.workspace.clone(),
-        terraform_version: summary.terraform_version.clone(),
-        fingerprint: summary.fingerprint.clone(),
-        has_changes: summary.has_changes,
-        counts: summary.counts.clone(),
-        files: Default::default(),
-        verdict: None,
-        reviewed: None,
     };
+    let manifest = Manifest::new(BundleKind::Plan, created, origin, summary);
     Ok((analysis, body, manifest))
 }
 

@@ -23,7 +23,7 @@ use chrono::{SecondsFormat, Utc};
 
 use crate::actions;
 use crate::archive::artifact;
-use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::bundle::{self, BundleKind, Manifest, Origin};
 use crate::archive::local::{self, BundleWriter};
 use crate::archive::store::{BundleAddress, Files, RootAddress};
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
@@ -620,11 +620,7 @@ fn apply_manifest(
     verdict: &Verdict,
 ) -> Manifest {
     let (opts, reviewed) = (w.opts, w.reviewed);
-    Manifest {
-        manifest_version: bundle::MANIFEST_VERSION,
-        tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
-        kind: BundleKind::Apply,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Millis, true),
+    let origin = Origin {
         repository: opts.ctx.repository.clone(),
         pr: reviewed.pr.as_ref().map(|p| p.pull.number),
         commit: opts.ctx.sha.clone(),
@@ -632,13 +628,11 @@ fn apply_manifest(
         run_url: opts.ctx.run_url.clone(),
         root: opts.common.root.name.clone(),
         workspace: opts.common.workspace_name().to_string(),
-        terraform_version: summary.terraform_version.clone(),
-        fingerprint: summary.fingerprint.clone(),
-        has_changes: summary.has_changes,
-        counts: summary.counts.clone(),
-        files: Default::default(),
+    };
+    Manifest {
         verdict: Some(verdict_word(verdict).to_string()),
         reviewed: Some(reviewed.location.clone()),
+        ..Manifest::new(BundleKind::Apply, created, origin, summary)
     }
 }
 
