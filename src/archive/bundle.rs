@@ -3,7 +3,7 @@
 //! A bundle without a manifest is incomplete (a run died while writing it) and is never
 //! trusted. The manifest lists every file's sha256 and size, so a reader can tell a bundle that
 //! was altered after the fact. `verify` is the one check every reader goes through (`show`,
-//! `diff`, `comment`, `apply`, through `ops::read::fetch`): the manifest names only files
+//! `diff`, `comment`, `apply`, through `BundleStore::fetch`): the manifest names only files
 //! of the bundle's layout, lists at least the files of its kind, and every file it lists is
 //! there, a regular file, with its recorded sha256 and size. Files in the folder that the
 //! manifest does not list are never read, so they cannot matter.

@@ -5,4 +5,5 @@
 pub mod artifact;
 pub mod bundle;
 pub mod local;
+pub mod location;
 pub mod store;
