@@ -384,6 +384,10 @@ pub trait Artifacts {
     ) -> Result<Download, GithubError>;
 }
 
+/// The in-memory pull requests the workflows' tests run on.
+#[cfg(test)]
+pub mod memory;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -674,6 +674,9 @@ impl crate::terraform::LineSink for LogSink<'_> {
 }
 
 #[cfg(test)]
+mod decision_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
