@@ -419,6 +419,14 @@ impl Ui {
         ui
     }
 
+    /// What was written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.captured
+            .as_ref()
+            .map(|c| c.borrow().stdout.clone())
+            .unwrap_or_default()
+    }
+
     /// What was written to stderr so far.
     pub fn stderr(&self) -> String {
         self.captured

@@ -1,6 +1,7 @@
-//! The one place that picks concrete adapters for the ports: which bundle archive and which
-//! queue store a run uses. Workflows in `ops/` take the ports as traits; commands call the
-//! functions here to get the adapters the settings ask for.
+//! The one place that picks concrete adapters for the ports: the GitHub client, which bundle
+//! archive and which queue store a run uses, and terraform. Workflows in `ops/` take the ports
+//! as traits (`ops::ports::Ports`); each command makes a `Wired` from its settings and hands it
+//! to the workflow, or calls the functions here for the one adapter it uses itself.
 //!
 //! The queue store follows the state: a root whose backend is s3 with a `dynamodb_table` (or
 //! any s3 root given `--queue-table`) queues in DynamoDB, beside Terraform's lock; any other
@@ -9,8 +10,10 @@
 
 use std::path::Path;
 
-use crate::archive::local::LocalStore;
-use crate::archive::store::{BundleStore, ListedBundle, RootAddress};
+use crate::archive::local::{self, LocalStore};
+use crate::archive::store::{
+    BundleAddress, BundleStore, FetchedBundle, Files, ListedBundle, RootAddress,
+};
 use crate::aws::lock::LockStore;
 use crate::aws::queue_store::DynamoStore;
 use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
@@ -18,13 +21,111 @@ use crate::error::Error;
 use crate::github::GithubError;
 use crate::github::octo::{OctoOptions, OctoPullRequests};
 use crate::github::retry::RetryPolicy;
+use crate::ops::ports::Ports;
 use crate::queue::doc::QueueDoc;
 use crate::queue::file::FileStore;
 use crate::queue::store::{QueueStore, StoreError, Versioned, Written};
 use crate::settings::Common;
 use crate::settings::GithubSettings;
 use crate::terraform::backend::{self, Overrides};
+use crate::terraform::{RunTerraform, Stdout, Terraform};
 use crate::ui::Ui;
+
+/// The adapters a command's settings ask for, opened as the workflow needs them.
+pub struct Wired<'a> {
+    common: &'a Common,
+    pulls: Result<Option<OctoPullRequests>, GithubError>,
+}
+
+impl<'a> Wired<'a> {
+    /// `github`: where PR comments go, for the commands that talk to GitHub.
+    pub fn new(common: &'a Common, github: Option<&GithubSettings>) -> Wired<'a> {
+        let pulls = github.map_or(Ok(None), pull_requests);
+        Wired { common, pulls }
+    }
+}
+
+impl Ports for Wired<'_> {
+    type Pulls = OctoPullRequests;
+    type Archive = S3Archive;
+    type Queue = Queue;
+    type Terraform = Terraform;
+
+    fn pull_requests(&self) -> Result<Option<&OctoPullRequests>, GithubError> {
+        self.pulls
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
+    }
+
+    async fn archive(&self) -> Result<Option<S3Archive>, Error> {
+        s3_archive(self.common).await
+    }
+
+    async fn archive_at(&self, location: &S3Location) -> Result<S3Archive, Error> {
+        let encryption = self
+            .common
+            .kms_key
+            .clone()
+            .map_or(Encryption::Aes256, |key_id| Encryption::Kms { key_id });
+        S3Archive::connect(location.clone(), encryption).await
+    }
+
+    async fn fetch(&self, source: &Path, files: Files<'_>) -> Result<FetchedBundle, Error> {
+        fetch_bundle(source, files).await
+    }
+
+    async fn terraform(&self, ui: &Ui, root: &Path, init: bool) -> Result<Terraform, Error> {
+        terraform(ui, self.common, root, init).await
+    }
+
+    async fn queue(
+        &self,
+        ui: &Ui,
+        root: &Path,
+        table: Option<&str>,
+        warn: bool,
+    ) -> Result<Queue, Error> {
+        queue_store(ui, self.common, root, table, warn).await
+    }
+}
+
+/// A bundle by folder path or `s3://` URI (`Ports::fetch`): an S3 bundle through a client for
+/// its own bucket, a folder where it is.
+pub async fn fetch_bundle(source: &Path, files: Files<'_>) -> Result<FetchedBundle, Error> {
+    if let Some(uri) = source
+        .to_str()
+        .filter(|s| s.starts_with(S3Location::SCHEME))
+    {
+        let location = S3Location::parse(uri)?;
+        let s3 = S3Archive::connect(location, Encryption::default()).await?;
+        return s3.fetch(uri, files).await;
+    }
+    local::fetch_dir(source)
+}
+
+/// terraform for the root and workspace, initialised unless `init` is false.
+pub async fn terraform(
+    ui: &Ui,
+    common: &Common,
+    root: &Path,
+    init: bool,
+) -> Result<Terraform, Error> {
+    let mut tf = Terraform::new(common.terraform.clone(), root.to_path_buf());
+    if let Some(ws) = &common.workspace {
+        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
+    }
+    if init {
+        ui.status("tfgate: terraform init");
+        let _group = ui.group("terraform init");
+        let mut args: Vec<String> = ["init", "-input=false", "-no-color"]
+            .map(String::from)
+            .to_vec();
+        args.extend(common.init_args.iter().cloned());
+        tf.run_ok(&args, Stdout::Stream, ui).await?;
+    }
+    Ok(tf)
+}
 
 /// An archive: the local one (the embedded default, §4) or S3 (`--archive s3://…`).
 #[derive(Debug)]
@@ -49,6 +150,27 @@ impl BundleStore for Archive {
         match self {
             Archive::Local(l) => l.list_all(at, scope).await,
             Archive::S3(s3) => s3.list_all(at, scope).await,
+        }
+    }
+
+    fn bundle_uri(&self, addr: &BundleAddress) -> String {
+        match self {
+            Archive::Local(l) => l.bundle_uri(addr),
+            Archive::S3(s3) => BundleStore::bundle_uri(s3, addr),
+        }
+    }
+
+    async fn upload(&self, dir: &Path, addr: &BundleAddress) -> Result<(), Error> {
+        match self {
+            Archive::Local(l) => l.upload(dir, addr).await,
+            Archive::S3(s3) => s3.upload(dir, addr).await,
+        }
+    }
+
+    async fn fetch(&self, uri: &str, files: Files<'_>) -> Result<FetchedBundle, Error> {
+        match self {
+            Archive::Local(l) => l.fetch(uri, files).await,
+            Archive::S3(s3) => s3.fetch(uri, files).await,
         }
     }
 }

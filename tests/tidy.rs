@@ -2,6 +2,8 @@
 //!
 //! - every source file belongs to a layer, and imports only from its own layer or lower ones;
 //! - no command imports another command;
+//! - the workflows (`ops`) name no adapter behind a port: they take the ports as traits, and
+//!   `wire` (above them) picks the adapters;
 //! - the files' import graph has no cycle;
 //! - no file has more than 700 production lines and no function more than 80 lines.
 //!
@@ -18,8 +20,8 @@ const MAX_FN_LINES: usize = 80;
 const LAYERS: &[(&str, &[&str])] = &[
     ("entry", &["lib", "main", "cli"]),
     ("commands", &["commands"]),
-    ("ops", &["ops"]),
     ("wire", &["wire"]),
+    ("ops", &["ops"]),
     ("settings", &["settings"]),
     (
         "adapters",
@@ -55,12 +57,20 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The adapters behind the ports (`ops::ports::Ports`): `ops` takes them as traits and never
+/// names one. The bundle folder writer (`archive::local`) is not behind a port: every bundle is
+/// written to the root's folder first.
+const PORT_ADAPTERS: &[&str] = &["aws", "github::octo", "queue::file"];
+
+fn within(module: &str, prefix: &str) -> bool {
+    module == prefix || module.starts_with(&format!("{prefix}::"))
+}
+
 fn layer_of(module: &str) -> Option<(usize, &'static str)> {
     let mut best: Option<(usize, usize, &'static str)> = None;
     for (rank, (name, prefixes)) in LAYERS.iter().enumerate() {
         for prefix in *prefixes {
-            let matches = module == *prefix || module.starts_with(&format!("{prefix}::"));
-            if matches && best.is_none_or(|(len, _, _)| prefix.len() > len) {
+            if within(module, prefix) && best.is_none_or(|(len, _, _)| prefix.len() > len) {
                 best = Some((prefix.len(), rank, name));
             }
         }
@@ -254,6 +264,11 @@ fn every_module_has_a_layer_and_imports_only_downwards() {
             {
                 problems.push(format!("{from} imports another command, {to}"));
             }
+            if within(from, "ops") && PORT_ADAPTERS.iter().any(|a| within(to, a)) {
+                problems.push(format!(
+                    "{from} (ops) imports {to}, an adapter behind a port: take the port as a trait (ops::ports::Ports) and let wire pick the adapter"
+                ));
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -391,7 +406,8 @@ fn the_checks_see_what_they_check() {
     assert_eq!(fn_name("    pub async fn run<'a>("), Some("run"));
     assert_eq!(fn_name("let f = 1;"), None);
     assert_eq!(layer_of("terraform::plan_json"), Some((6, "domain")));
-    assert_eq!(layer_of("wire"), Some((3, "wire")));
+    assert_eq!(layer_of("wire"), Some((2, "wire")));
+    assert_eq!(layer_of("ops::apply"), Some((3, "ops")));
     assert_eq!(layer_of("terraform::runner"), Some((5, "adapters")));
     assert_eq!(layer_of("commands::apply::find"), Some((1, "commands")));
     assert_eq!(layer_of("nowhere"), None);

@@ -3,7 +3,7 @@
 //! A bundle without a manifest is incomplete (a run died while writing it) and is never
 //! trusted. The manifest lists every file's sha256 and size, so a reader can tell a bundle that
 //! was altered after the fact. `verify` is the one check every reader goes through (`show`,
-//! `diff`, `comment`, `apply`, through `ops::read::fetch`): the manifest names only files
+//! `diff`, `comment`, `apply`, through `BundleStore::fetch`): the manifest names only files
 //! of the bundle's layout, lists at least the files of its kind, and every file it lists is
 //! there, a regular file, with its recorded sha256 and size. Files in the folder that the
 //! manifest does not list are never read, so they cannot matter.
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::plan::summary::Counts;
+use crate::plan::summary::{Counts, Summary};
 
 pub const MANIFEST: &str = "manifest.json";
 pub const PLAN_BINARY: &str = "tfplan";
@@ -107,7 +107,50 @@ pub struct Manifest {
     pub reviewed: Option<String>,
 }
 
+/// What a manifest records of the run that made a bundle, besides its plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub repository: Option<String>,
+    pub pr: Option<u64>,
+    pub commit: Option<String>,
+    pub pr_head_sha: Option<String>,
+    pub run_url: Option<String>,
+    pub root: String,
+    pub workspace: String,
+}
+
 impl Manifest {
+    /// The manifest of a bundle of `kind` made at `created` by `origin`, for the plan
+    /// `summary` describes; its files are listed when the bundle is finished. An apply bundle
+    /// sets `verdict` and `reviewed` too.
+    pub fn new(
+        kind: BundleKind,
+        created: chrono::DateTime<chrono::Utc>,
+        origin: Origin,
+        summary: &Summary,
+    ) -> Manifest {
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
+            kind,
+            created_at: created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            repository: origin.repository,
+            pr: origin.pr,
+            commit: origin.commit,
+            pr_head_sha: origin.pr_head_sha,
+            run_url: origin.run_url,
+            root: origin.root,
+            workspace: origin.workspace,
+            terraform_version: summary.terraform_version.clone(),
+            fingerprint: summary.fingerprint.clone(),
+            has_changes: summary.has_changes,
+            counts: summary.counts.clone(),
+            files: BTreeMap::new(),
+            verdict: None,
+            reviewed: None,
+        }
+    }
+
     /// Reads a bundle's manifest; `None` when the bundle is incomplete (no manifest).
     pub fn load(bundle: &Path) -> Result<Option<Manifest>, Error> {
         let path = bundle.join(MANIFEST);

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::bundle::{self, FileEntry, MANIFEST, Manifest};
 use crate::archive::store::{
-    BundleState, BundleStore, FetchedBundle, ListedBundle, RootAddress, segment, sort_newest_first,
+    BundleAddress, BundleState, BundleStore, FetchedBundle, Files, ListedBundle, RootAddress,
+    segment, sort_newest_first,
 };
 use crate::error::Error;
 
@@ -247,6 +248,39 @@ impl BundleStore for LocalStore {
         _scope: Option<&str>,
     ) -> Result<Vec<ListedBundle>, Error> {
         self.list_local(at)
+    }
+
+    fn bundle_uri(&self, addr: &BundleAddress) -> String {
+        self.archive_dir
+            .join(segment(&addr.root.workspace))
+            .join(segment(&addr.scope))
+            .join(segment(&addr.id))
+            .display()
+            .to_string()
+    }
+
+    /// A copy of the bundle folder, checked first; nothing to do when it is already there.
+    async fn upload(&self, dir: &Path, addr: &BundleAddress) -> Result<(), Error> {
+        let target = PathBuf::from(self.bundle_uri(addr));
+        if target == dir {
+            return Ok(());
+        }
+        let fetched = fetch_dir(dir)?;
+        let (ws, scope, id) = (&addr.root.workspace, &addr.scope, &addr.id);
+        let mut copy = BundleWriter::create(&self.archive_dir, ws, scope, id)?;
+        for name in fetched.manifest.files.keys() {
+            let path = dir.join(name);
+            copy.write(
+                name,
+                &std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?,
+            )?;
+        }
+        copy.finish(fetched.manifest)?;
+        Ok(())
+    }
+
+    async fn fetch(&self, uri: &str, _files: Files<'_>) -> Result<FetchedBundle, Error> {
+        fetch_dir(Path::new(uri))
     }
 }
 

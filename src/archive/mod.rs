@@ -5,4 +5,9 @@
 pub mod artifact;
 pub mod bundle;
 pub mod local;
+pub mod location;
 pub mod store;
+
+/// The in-memory archive the workflows' tests run on.
+#[cfg(test)]
+pub mod memory;

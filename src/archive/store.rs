@@ -8,7 +8,7 @@
 //! local folder whose files were all checked against the manifest; `ops::read` fetches). It
 //! must not trust a bundle without a manifest, write bundles, or print anything.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::archive::bundle::{BundleKind, Manifest};
 use crate::error::Error;
@@ -284,7 +284,7 @@ impl FetchedBundle {
 }
 
 /// The port every archive implements: the local one under the root (`archive::local`) and S3
-/// (`aws::s3_archive`); `wire::archive` picks one.
+/// (`aws::s3_archive`); `wire` picks one.
 #[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
 pub trait BundleStore {
     /// The archive's location, for messages.
@@ -297,6 +297,22 @@ pub trait BundleStore {
         at: &RootAddress,
         scope: Option<&str>,
     ) -> Result<Vec<ListedBundle>, Error>;
+
+    /// Where the bundle at `addr` is in this archive (an `s3://` URI, or a folder): known
+    /// before it is written, so a PR comment can name it first.
+    fn bundle_uri(&self, addr: &BundleAddress) -> String;
+
+    /// Puts a finished bundle folder (one with its manifest) into the archive at `addr`, the
+    /// manifest last, so a copy that stops half-way is no bundle anyone trusts.
+    async fn upload(&self, dir: &Path, addr: &BundleAddress) -> Result<(), Error>;
+
+    /// The bundle at `uri` (as `bundle_uri` or `list_all` gave it) in a local folder, verified
+    /// as a whole before anything reads it (`bundle::verify`); `files` says which files the
+    /// caller will read, the others may be checked and dropped. No manifest:
+    /// `Error::BundleMissing`; a listed file missing, a kind's file not listed or a name outside
+    /// the bundle's layout: `Error::BundleAltered`; a file that differs:
+    /// `Error::ChecksumMismatch` (exit 4 all).
+    async fn fetch(&self, uri: &str, files: Files<'_>) -> Result<FetchedBundle, Error>;
 }
 
 /// The selected bundles of a root and workspace, newest first.
@@ -356,7 +372,6 @@ mod tests {
     use super::*;
     use crate::archive::bundle;
     use crate::archive::local::{self, LocalStore};
-    use crate::ops::read::fetch;
     use std::path::Path;
 
     /// Built from JSON, so fields added to the manifest later need no change here.
@@ -564,17 +579,22 @@ mod tests {
             Some(manifest("default", None, "a")),
         );
         let bundle_dir = dir.path().join("default/local/20261122T000001000Z-plan-1");
+        let store = LocalStore {
+            archive_dir: dir.path().to_path_buf(),
+        };
         let source = bundle_dir.display().to_string();
-        let fetched = fetch(&source, Files::All).await.unwrap();
+        let fetched = store.fetch(&source, Files::All).await.unwrap();
         assert_eq!(fetched.manifest.files.len(), 5);
         // A file the manifest does not list is never read.
         std::fs::write(bundle_dir.join("notes.txt"), b"x").unwrap();
-        fetch(&source, Files::Only(&[bundle::PLAN_JSON]))
+        store
+            .fetch(&source, Files::Only(&[bundle::PLAN_JSON]))
             .await
             .unwrap();
         // Any listed file counts, not only the one the caller reads.
         std::fs::write(bundle_dir.join(bundle::SUMMARY), b"{ }").unwrap();
-        let err = fetch(&source, Files::Only(&[bundle::PLAN_JSON]))
+        let err = store
+            .fetch(&source, Files::Only(&[bundle::PLAN_JSON]))
             .await
             .unwrap_err();
         assert!(
@@ -583,7 +603,7 @@ mod tests {
         );
         assert_eq!(err.exit_code(), crate::error::code::REVIEWED_PLAN_MISSING);
         std::fs::remove_file(bundle_dir.join(bundle::SUMMARY)).unwrap();
-        let err = fetch(&source, Files::All).await.unwrap_err();
+        let err = store.fetch(&source, Files::All).await.unwrap_err();
         assert!(matches!(err, Error::BundleAltered { .. }), "{err}");
         assert!(
             err.to_string()
@@ -594,14 +614,14 @@ mod tests {
         let elsewhere = dir.path().join("elsewhere.json");
         std::fs::write(&elsewhere, b"{}").unwrap();
         std::os::unix::fs::symlink(&elsewhere, bundle_dir.join(bundle::SUMMARY)).unwrap();
-        let err = fetch(&source, Files::All).await.unwrap_err();
+        let err = store.fetch(&source, Files::All).await.unwrap_err();
         assert!(
             err.to_string()
                 .contains("summary.json is not a regular file"),
             "{err}"
         );
         std::fs::remove_file(bundle_dir.join(bundle::MANIFEST)).unwrap();
-        let err = fetch(&source, Files::All).await.unwrap_err();
+        let err = store.fetch(&source, Files::All).await.unwrap_err();
         assert!(matches!(err, Error::BundleMissing { .. }), "{err}");
         assert_eq!(err.exit_code(), crate::error::code::REVIEWED_PLAN_MISSING);
     }

@@ -100,5 +100,6 @@ pub async fn run(
         queue_lease: resolved.queue_lease,
         queue_timeout: resolved.queue_timeout,
     };
-    crate::ops::apply::run(ui, &opts).await
+    let ports = crate::wire::Wired::new(common, Some(github));
+    crate::ops::apply::run(ui, &opts, &ports).await
 }

@@ -40,7 +40,7 @@ pub struct CommentArgs {
 /// marker and the body always say what the archived plan says; `comment.md` is only the copy
 /// made at plan time (a warning says when it differs).
 pub async fn run(ui: &Ui, gh: &GithubSettings, bundle_path: &Path) -> Result<Outcome, Error> {
-    let fetched = crate::ops::read::fetch_path(
+    let fetched = crate::wire::fetch_bundle(
         bundle_path,
         Files::Only(&[bundle::PLAN_JSON, bundle::PLAN_TEXT, bundle::COMMENT]),
     )

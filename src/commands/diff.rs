@@ -233,7 +233,8 @@ async fn load(
                 }
             };
             ui.status(&format!("tfgate: {} is {uri}", reference_text(reference)));
-            let fetched = crate::ops::read::fetch(&uri, Files::Only(&[bundle::PLAN_JSON])).await?;
+            let files = Files::Only(&[bundle::PLAN_JSON]);
+            let fetched = crate::wire::fetch_bundle(std::path::Path::new(&uri), files).await?;
             let path = fetched.dir.join(bundle::PLAN_JSON);
             let bytes =
                 PlanBytes::Read(std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?);
@@ -244,7 +245,8 @@ async fn load(
             })
         }
         Source::Local(path) => {
-            let (bytes, json_path) = read_plan_json(ui, common, path).await?;
+            let ports = crate::wire::Wired::new(common, None);
+            let (bytes, json_path) = read_plan_json(ui, common, &ports, path).await?;
             let manifest = if path.is_dir() {
                 Manifest::load(path)?
             } else {

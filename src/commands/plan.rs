@@ -144,5 +144,6 @@ pub async fn run(ui: &Ui, args: &PlanArgs, inputs: &Inputs<'_>) -> Result<Outcom
         ctx: inputs.ctx,
         github: inputs.github,
     };
-    crate::ops::plan::run(ui, &opts).await
+    let ports = crate::wire::Wired::new(inputs.common, Some(inputs.github));
+    crate::ops::plan::run(ui, &opts, &ports).await
 }

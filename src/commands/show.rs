@@ -25,7 +25,7 @@ pub struct ShowArgs {
 }
 
 pub async fn run(ui: &Ui, common: &Common, plan: &Path) -> Result<Outcome, Error> {
-    let analysis = load(ui, common, plan).await?;
+    let analysis = load(ui, common, &crate::wire::Wired::new(common, None), plan).await?;
     ui.add_secrets(analysis.secrets.clone());
     let masker = ui.masker();
     let summary = &analysis.summary;

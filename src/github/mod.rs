@@ -251,6 +251,17 @@ impl std::error::Error for GithubError {}
 /// What tfgate needs from GitHub's pull requests.
 #[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
 pub trait PullRequests {
+    /// A handle for one step of a command (posting the comment, apply's lookups, its status
+    /// update): every call it makes, retries and waits included, ends within `limit` from now,
+    /// else fails with `GithubError::TimedOut`.
+    fn step(&self, limit: Duration) -> Self
+    where
+        Self: Sized;
+
+    /// Why tfgate cannot be sure which comments are its own, when it cannot: GitHub would not
+    /// say who the token is, or `--comment-author` is not who GitHub writes its comments as.
+    async fn identity_warning(&self) -> Option<String>;
+
     /// Creates the target's comment, or updates the one tfgate wrote before; writes nothing
     /// when the body is unchanged.
     async fn upsert_comment(
@@ -409,6 +420,10 @@ pub trait Artifacts {
         limit: u64,
     ) -> Result<Download, GithubError>;
 }
+
+/// The in-memory pull requests the workflows' tests run on.
+#[cfg(test)]
+pub mod memory;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,6 @@
 //! bundle either way.
 
 use crate::error::Error;
-use crate::github::octo::OctoPullRequests;
 use crate::github::{CommentTarget, GithubError, PullRequests, Upsert};
 use crate::settings::GithubSettings;
 use crate::ui::Ui;
@@ -26,7 +25,7 @@ pub struct PrRef {
 pub async fn resolve_pr(
     ui: &Ui,
     gh: &GithubSettings,
-    client: Option<&OctoPullRequests>,
+    client: Option<&impl PullRequests>,
 ) -> Option<PrRef> {
     let number = gh.pr?;
     let Some((owner, repo)) = gh.repository.clone() else {
@@ -56,11 +55,11 @@ pub async fn resolve_pr(
 }
 
 /// Creates or updates the comment (with `client` bounded by the step's deadline, see
-/// `OctoPullRequests::step`); a failure is a warning unless `require`. The comment's id, when
+/// `PullRequests::step`); a failure is a warning unless `require`. The comment's id, when
 /// there is one.
 pub async fn publish(
     ui: &Ui,
-    client: Option<&OctoPullRequests>,
+    client: Option<&impl PullRequests>,
     target: &CommentTarget,
     body: &str,
     require: bool,
@@ -102,7 +101,7 @@ pub async fn publish(
 
 /// Says so when tfgate cannot be sure which comments are its own: GitHub would not say who the
 /// token is, or `--comment-author` is not who GitHub writes the token's comments as.
-pub async fn warn_identity(ui: &Ui, client: Option<&OctoPullRequests>) {
+pub async fn warn_identity(ui: &Ui, client: Option<&impl PullRequests>) {
     if let Some(c) = client
         && let Some(warning) = c.identity_warning().await
     {

@@ -13,26 +13,26 @@ use chrono::{SecondsFormat, Utc};
 
 use crate::actions;
 use crate::archive::artifact;
-use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::bundle::{self, BundleKind, Manifest, Origin};
 use crate::archive::local::{self, BundleWriter};
-use crate::archive::store::{BundleAddress, RootAddress};
+use crate::archive::store::{BundleAddress, BundleStore, RootAddress};
 use crate::context::{Context, Event};
 use crate::error::{Error, Outcome};
-use crate::github::CommentTarget;
 use crate::github::marker::{
     ArtifactRef, CommentMeta, CommentStatus, MARKER_VERSION, PlanCounts, parse_marker,
 };
-use crate::github::octo::OctoPullRequests;
+use crate::github::{CommentTarget, PullRequests};
 use crate::ops::checks::{self, Checks};
 use crate::ops::comment::{self as pr_comment, PrRef};
 use crate::ops::labels;
+use crate::ops::ports::Ports;
 use crate::plan::summary::Summary;
 use crate::plan::{self, Analysis};
 use crate::render::comment::{self, CommentInput, Reach};
 use crate::render::table::{self, TableOptions};
 use crate::settings::flags::Format;
 use crate::settings::{Common, GithubSettings, PlanSettings};
-use crate::terraform::{Stdout, Terraform};
+use crate::terraform::{RunTerraform, Stdout};
 use crate::ui::Ui;
 
 /// Everything `tfgate plan` needs, resolved.
@@ -128,22 +128,22 @@ fn warn_reach(ui: &Ui, place: &Placement) {
     }
 }
 
-pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
-    let client = match crate::wire::pull_requests(opts.github) {
+pub async fn run(ui: &Ui, opts: &PlanOptions<'_>, ports: &impl Ports) -> Result<Outcome, Error> {
+    let client = match ports.pull_requests() {
         Ok(c) => c,
         Err(e) => {
             ui.warning(&format!("cannot set up the GitHub client: {e}"));
             None
         }
     };
-    let step = |c: &OctoPullRequests| c.step(opts.github.timeout);
-    let lookup = client.as_ref().map(step);
+    let step = |c| PullRequests::step(c, opts.github.timeout);
+    let lookup = client.map(step);
     let pr = pr_comment::resolve_pr(ui, opts.github, lookup.as_ref()).await;
     if pr.is_none() {
         explain_no_pr(ui, opts.ctx);
     }
     let checks = checks::read(ui, opts.plan, &opts.common.root, opts.ctx, pr.as_ref());
-    let result = plan_and_archive(ui, opts, pr.as_ref(), checks.as_ref()).await?;
+    let result = plan_and_archive(ui, opts, ports, pr.as_ref(), checks.as_ref()).await?;
     report(ui, opts, &result)?;
     warn_reach(ui, &result.place);
     if let Some(pr) = &pr {
@@ -156,7 +156,7 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
         };
         let posted = pr_comment::publish(
             ui,
-            client.as_ref().map(step).as_ref(),
+            client.map(step).as_ref(),
             &target,
             &result.comment,
             opts.plan.require_comment,
@@ -169,13 +169,7 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
         }
         if opts.plan.labels {
             let mine = parse_marker(&result.comment);
-            labels::label(
-                ui,
-                client.as_ref().map(step).as_ref(),
-                &target,
-                mine.as_ref(),
-            )
-            .await;
+            labels::label(ui, client.map(step).as_ref(), &target, mine.as_ref()).await;
         }
     }
     checks::verdict(ui, checks.as_ref(), opts.ctx)?;
@@ -185,27 +179,6 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
     } else {
         Outcome::Success
     })
-}
-
-/// terraform for the root and workspace, initialised unless `init` is false.
-pub async fn prepare_terraform(
-    ui: &Ui,
-    common: &Common,
-    root: &Path,
-    init: bool,
-) -> Result<Terraform, Error> {
-    let mut tf = Terraform::new(common.terraform.clone(), root.to_path_buf());
-    if let Some(ws) = &common.workspace {
-        tf.env.push(("TF_WORKSPACE".into(), ws.clone()));
-    }
-    if init {
-        ui.status("tfgate: terraform init");
-        let _group = ui.group("terraform init");
-        let mut init = args(&["init", "-input=false", "-no-color"]);
-        init.extend(common.init_args.iter().cloned());
-        tf.run_ok(&init, Stdout::Stream, ui).await?;
-    }
-    Ok(tf)
 }
 
 /// Masks, from the start, the values of the root's sensitive variables that are known before
@@ -253,6 +226,7 @@ fn explain_no_pr(ui: &Ui, ctx: &Context) {
 pub async fn plan_and_archive(
     ui: &Ui,
     opts: &PlanOptions<'_>,
+    ports: &impl Ports,
     pr: Option<&PrRef>,
     checks: Option<&Checks>,
 ) -> Result<PlanResult, Error> {
@@ -267,7 +241,7 @@ pub async fn plan_and_archive(
         })?;
     }
     // The S3 archive, when configured: credentials and region are checked before terraform runs.
-    let s3 = crate::wire::s3_archive(common).await?;
+    let s3 = ports.archive().await?;
     if let Some(name) = &opts.plan.artifact_name {
         if s3.is_some() {
             ui.detail(&format!(
@@ -280,7 +254,7 @@ pub async fn plan_and_archive(
         }
     }
     mask_known_variables(ui, &root, &opts.plan.terraform_args, opts.ctx);
-    let tf = prepare_terraform(ui, common, &root, opts.plan.init).await?;
+    let tf = ports.terraform(ui, &root, opts.plan.init).await?;
     let created = Utc::now();
     let id = bundle_id(created, BundleKind::Plan);
     let scope = scope(opts.ctx, pr);
@@ -306,7 +280,7 @@ pub async fn plan_and_archive(
             if let Some((s3, addr)) = &s3_bundle {
                 let uri = s3.bundle_uri(addr);
                 ui.status(&format!("tfgate: uploading the bundle to {uri}"));
-                s3.upload_bundle(&dir, addr).await?;
+                s3.upload(&dir, addr).await?;
                 archive = Some(uri);
             }
             Ok(PlanResult {
@@ -337,7 +311,7 @@ pub struct FreshPlan {
 /// are secret is known only from the plan. Its stderr streams live.
 pub async fn plan_into_bundle(
     ui: &Ui,
-    tf: &Terraform,
+    tf: &impl RunTerraform,
     bundle: &mut BundleWriter,
     lock_timeout: &str,
     terraform_args: &[String],
@@ -418,7 +392,7 @@ async fn fill_bundle(
     ui: &Ui,
     opts: &PlanOptions<'_>,
     pr: Option<&PrRef>,
-    tf: &Terraform,
+    tf: &impl RunTerraform,
     bundle: &mut BundleWriter,
     stamp: &Stamp<'_>,
 ) -> Result<(Analysis, String, Manifest), Error> {
@@ -463,11 +437,7 @@ async fn fill_bundle(
     );
     bundle.write(bundle::COMMENT, body.as_bytes())?;
 
-    let manifest = Manifest {
-        manifest_version: bundle::MANIFEST_VERSION,
-        tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
-        kind: BundleKind::Plan,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Millis, true),
+    let origin = Origin {
         repository: opts.ctx.repository.clone(),
         pr: pr.map(|p| p.number),
         commit: opts.ctx.sha.clone(),
@@ -475,14 +445,8 @@ async fn fill_bundle(
         run_url: opts.ctx.run_url.clone(),
         root: meta.root.clone(),
         workspace: meta.workspace.clone(),
-        terraform_version: summary.terraform_version.clone(),
-        fingerprint: summary.fingerprint.clone(),
-        has_changes: summary.has_changes,
-        counts: summary.counts.clone(),
-        files: Default::default(),
-        verdict: None,
-        reviewed: None,
     };
+    let manifest = Manifest::new(BundleKind::Plan, created, origin, summary);
     Ok((analysis, body, manifest))
 }
 

@@ -1,56 +1,31 @@
 //! Reading a plan from any source, for `show`, `diff`, `comment` and `apply`: a plan JSON
 //! file, a binary plan (through `terraform show -json`), a bundle folder or an archived
 //! bundle's `s3://` URI. Bundles are fetched into a local folder and verified against their
-//! manifest before anything reads them.
+//! manifest before anything reads them (`Ports::fetch`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::archive::bundle;
-use crate::archive::local;
-use crate::archive::store::{FetchedBundle, Files};
-use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
+use crate::archive::store::Files;
 use crate::error::Error;
-use crate::ops::plan::prepare_terraform;
+use crate::ops::ports::Ports;
 use crate::plan::{self, Analysis};
 use crate::settings::Common;
-use crate::terraform::Stdout;
 use crate::terraform::backend::data_dir;
 use crate::terraform::plan_file::{self, PlanBytes};
+use crate::terraform::{RunTerraform, Stdout};
 use crate::ui::Ui;
-
-/// Fetches a bundle by folder path or `s3://` URI and verifies it as a whole (the one check
-/// `show`, `diff`, `comment` and `apply` share, see `bundle::verify`), before anything reads
-/// it. No manifest: `Error::BundleMissing`; a listed file missing, a kind's file not listed or a
-/// name outside the bundle's layout: `Error::BundleAltered`; a file that differs:
-/// `Error::ChecksumMismatch` (exit 4 all).
-pub async fn fetch(source: &str, files: Files<'_>) -> Result<FetchedBundle, Error> {
-    fetch_path(Path::new(source), files).await
-}
-
-/// `fetch` for a source given as a path (a folder, or an `s3://` URI spelled as a path).
-pub async fn fetch_path(source: &Path, files: Files<'_>) -> Result<FetchedBundle, Error> {
-    if let Some(uri) = source
-        .to_str()
-        .filter(|s| s.starts_with(S3Location::SCHEME))
-    {
-        let location = S3Location::parse(uri)?;
-        let s3 = S3Archive::connect(location.clone(), Encryption::default()).await?;
-        // A private folder (0700): the copy holds the plan's secrets.
-        let tmp = tempfile::Builder::new()
-            .prefix("tfgate-bundle-")
-            .tempdir()
-            .map_err(|e| Error::io("create", "a temporary folder", e))?;
-        let manifest = s3.download_bundle(&location, tmp.path(), files).await?;
-        return Ok(FetchedBundle::downloaded(tmp, manifest, location.uri()));
-    }
-    local::fetch_dir(source)
-}
 
 /// `plan.json` of a bundle (folder or `s3://` URI), after the whole bundle was verified, and
 /// the name to show for it; for `tfgate show` and `tfgate diff`.
-pub async fn fetch_plan_json(source: &Path) -> Result<(PlanBytes, PathBuf), Error> {
-    let fetched = fetch_path(source, Files::Only(&[bundle::PLAN_JSON])).await?;
+pub async fn fetch_plan_json(
+    ports: &impl Ports,
+    source: &Path,
+) -> Result<(PlanBytes, PathBuf), Error> {
+    let fetched = ports
+        .fetch(source, Files::Only(&[bundle::PLAN_JSON]))
+        .await?;
     let bytes = plan_file::read(&fetched.dir.join(bundle::PLAN_JSON))?;
     // The bytes stay readable after the temporary copy is removed (a mapped file lives on
     // until it is unmapped).
@@ -67,8 +42,13 @@ pub async fn fetch_plan_json(source: &Path) -> Result<(PlanBytes, PathBuf), Erro
 }
 
 /// Reads and analyzes a plan from any source `show` accepts.
-pub async fn load(ui: &Ui, common: &Common, source: &Path) -> Result<Analysis, Error> {
-    let (json, json_path) = read_plan_json(ui, common, source).await?;
+pub async fn load(
+    ui: &Ui,
+    common: &Common,
+    ports: &impl Ports,
+    source: &Path,
+) -> Result<Analysis, Error> {
+    let (json, json_path) = read_plan_json(ui, common, ports, source).await?;
     plan::analyze(&json).map_err(|kind| Error::PlanJson {
         path: json_path,
         kind,
@@ -80,28 +60,33 @@ pub async fn load(ui: &Ui, common: &Common, source: &Path) -> Result<Analysis, E
 pub async fn read_plan_json(
     ui: &Ui,
     common: &Common,
+    ports: &impl Ports,
     source: &Path,
 ) -> Result<(PlanBytes, PathBuf), Error> {
     // An archived bundle in S3: downloaded and verified as a whole.
     if source.to_str().is_some_and(|s| s.starts_with("s3://")) {
-        return crate::ops::read::fetch_plan_json(source).await;
+        return fetch_plan_json(ports, source).await;
     }
     let meta = std::fs::metadata(source).map_err(|e| Error::io("read", source, e))?;
     if meta.is_dir() {
-        return read_bundle(ui, source).await;
+        return read_bundle(ui, ports, source).await;
     }
     if is_zip(source)? {
-        return binary_plan_json(ui, common, source).await;
+        return binary_plan_json(ui, common, ports, source).await;
     }
     Ok((plan_file::read(source)?, source.to_path_buf()))
 }
 
-/// A bundle folder: its `plan.json`, after verifying the whole bundle (`ops::read::fetch`). A
+/// A bundle folder: its `plan.json`, after verifying the whole bundle (`Ports::fetch`). A
 /// folder without a manifest is no bundle, only a folder holding a plan: read with a warning.
-async fn read_bundle(ui: &Ui, dir: &Path) -> Result<(PlanBytes, PathBuf), Error> {
+async fn read_bundle(
+    ui: &Ui,
+    ports: &impl Ports,
+    dir: &Path,
+) -> Result<(PlanBytes, PathBuf), Error> {
     let has_manifest = std::fs::symlink_metadata(dir.join(bundle::MANIFEST)).is_ok();
     if has_manifest {
-        return crate::ops::read::fetch_plan_json(dir).await;
+        return fetch_plan_json(ports, dir).await;
     }
     let json_path = dir.join(bundle::PLAN_JSON);
     if !json_path.is_file() {
@@ -120,6 +105,7 @@ async fn read_bundle(ui: &Ui, dir: &Path) -> Result<(PlanBytes, PathBuf), Error>
 async fn binary_plan_json(
     ui: &Ui,
     common: &Common,
+    ports: &impl Ports,
     plan: &Path,
 ) -> Result<(PlanBytes, PathBuf), Error> {
     let root = common.root.dir()?;
@@ -127,7 +113,7 @@ async fn binary_plan_json(
     // terraform reads a saved plan only in an initialised root: a fresh checkout is
     // initialised first, with the same --init-arg values as plan and apply.
     let initialised = data_dir(&root, common.tf_data_dir.as_deref()).is_dir();
-    let tf = prepare_terraform(ui, common, &root, !initialised).await?;
+    let tf = ports.terraform(ui, &root, !initialised).await?;
     let tmp =
         tempfile::NamedTempFile::new().map_err(|e| Error::io("create", "a temporary file", e))?;
     let args = vec![

@@ -8,4 +8,4 @@ pub mod runner;
 pub mod variables;
 pub mod wrapper;
 
-pub use runner::{LineSink, Stdout, Stream, Terraform};
+pub use runner::{LineSink, RunOutput, RunTerraform, Stdout, Stream, Terraform};

@@ -203,8 +203,30 @@ impl Terraform {
         Ok(child)
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// What the workflows need of terraform: a run with arguments, its output where asked. The
+/// binary in a root (`Terraform`) is the one implementation outside tests; a stand-in lets the
+/// workflows' decisions be tested without it.
+#[allow(async_fn_in_trait)] // used with concrete types only; no Send bound needed
+pub trait RunTerraform {
+    /// The binary's name, for errors.
+    fn binary(&self) -> &str;
+
+    /// Runs terraform with `args`, whatever its exit status (the caller decides what a status
+    /// means). Errors only when it cannot start or when tfgate was interrupted.
+    async fn run(
+        &self,
+        args: &[String],
+        stdout: Stdout,
+        sink: &dyn LineSink,
+    ) -> Result<RunOutput, Error>;
+
     /// Runs terraform and turns a non-zero exit into `Error::TerraformFailed`.
-    pub async fn run_ok(
+    async fn run_ok(
         &self,
         args: &[String],
         stdout: Stdout,
@@ -218,17 +240,28 @@ impl Terraform {
         }
     }
 
-    pub fn failed(&self, args: &[String], out: &RunOutput) -> Error {
+    fn failed(&self, args: &[String], out: &RunOutput) -> Error {
         Error::TerraformFailed {
-            binary: self.binary.clone(),
+            binary: self.binary().to_string(),
             args: args.to_vec(),
             status: out.code(),
             stderr_tail: out.stderr_tail.clone(),
         }
     }
+}
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+impl RunTerraform for Terraform {
+    fn binary(&self) -> &str {
+        &self.binary
+    }
+
+    async fn run(
+        &self,
+        args: &[String],
+        stdout: Stdout,
+        sink: &dyn LineSink,
+    ) -> Result<RunOutput, Error> {
+        Terraform::run(self, args, stdout, sink).await
     }
 }
 

@@ -4,20 +4,15 @@
 //! trace: the PR comment's status, the step summary, and the step outputs a workflow's next
 //! step reads.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::support::github::{Fault, GitHubFake, Kind};
+use crate::support::actions::{
+    BOT, HEAD, MERGE, PR, REPO, outputs, pr_run, push_run, run_env, step_summary,
+};
+use crate::support::github::{Fault, GitHubFake};
 use crate::support::moto::{Moto, moto};
 use crate::support::workflow::Runner;
 use crate::support::*;
-
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const MERGE: &str = "9999999999999999999999999999999999999999";
-const TOKEN: &str = "ghs_applyTokenValue0123456789";
-const BOT: &str = "github-actions[bot]";
 
 /// One repository's world: GitHub with PR 7, an S3 bucket for state and one for the archive.
 struct World {
@@ -31,7 +26,6 @@ struct World {
 impl World {
     fn new() -> World {
         let gh = GitHubFake::start();
-        gh.add_user(TOKEN, BOT, Kind::Installation);
         gh.add_pr(REPO, PR, HEAD);
         let m = moto();
         let state_bucket = m.unique("state");
@@ -49,26 +43,15 @@ impl World {
         }
     }
 
-    /// A GitHub Actions environment for `event` with `payload`.
+    /// A GitHub Actions environment for `event` with `payload`, with AWS on moto and the S3
+    /// archive.
     fn env(&self, event: &str, payload: &str, sha: &str) -> TestEnv {
-        let mut env = TestEnv::new();
+        self.on_aws(run_env(&self.gh, event, payload, sha))
+    }
+
+    fn on_aws(&self, mut env: TestEnv) -> TestEnv {
         self.moto.configure(&mut env);
-        let event_path = env.path().join("event.json");
-        std::fs::write(&event_path, payload).unwrap();
-        let summary = env.path().join("step_summary");
-        let outputs = env.path().join("github_output");
-        env.set("GITHUB_ACTIONS", "true")
-            .set("GITHUB_REPOSITORY", REPO)
-            .set("GITHUB_EVENT_NAME", event)
-            .set("GITHUB_EVENT_PATH", event_path.display().to_string())
-            .set("GITHUB_API_URL", self.gh.url())
-            .set("GITHUB_SERVER_URL", "https://github.com")
-            .set("GITHUB_RUN_ID", "123")
-            .set("GITHUB_SHA", sha)
-            .set("GITHUB_TOKEN", TOKEN)
-            .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
-            .set("GITHUB_OUTPUT", outputs.display().to_string())
-            .set("TFGATE_ARCHIVE", self.archive.clone());
+        env.set("TFGATE_ARCHIVE", self.archive.clone());
         env
     }
 
@@ -85,15 +68,11 @@ impl World {
     }
 
     fn pr_env(&self) -> TestEnv {
-        let payload = format!(
-            r#"{{"number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}"}}}}}}"#
-        );
-        self.env("pull_request", &payload, HEAD)
+        self.on_aws(pr_run(&self.gh))
     }
 
     fn push_env(&self) -> TestEnv {
-        let payload = format!(r#"{{"ref":"refs/heads/main","after":"{MERGE}"}}"#);
-        self.env("push", &payload, MERGE)
+        self.on_aws(push_run(&self.gh))
     }
 
     /// Stages `fixture` with its state in S3 (DynamoDB locking).
@@ -158,20 +137,6 @@ impl World {
             .filter_map(|o| o.key().map(str::to_string))
             .collect()
     }
-}
-
-/// The step outputs a run wrote (the last value of each name).
-fn outputs(env: &TestEnv) -> BTreeMap<String, String> {
-    std::fs::read_to_string(env.path().join("github_output"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn step_summary(env: &TestEnv) -> String {
-    std::fs::read_to_string(env.path().join("step_summary")).unwrap_or_default()
 }
 
 /// The link to the apply's run that every outcome's report carries.
@@ -361,7 +326,7 @@ fn real_drift_between_plan_and_apply_is_refused() {
     assert!(comment.contains("\"status\":\"refused\""), "{comment}");
     assert!(comment.contains("What changed since review"), "{comment}");
     assert!(comment.contains("terraform_data.database"), "{comment}");
-    let summary = std::fs::read_to_string(env.path().join("step_summary")).unwrap();
+    let summary = step_summary(&env);
     assert!(summary.contains("refused"), "{summary}");
     // An error, not a warning, counting what the report counts.
     let headline = "7 resources and 3 outputs differ.";
@@ -761,7 +726,7 @@ fn an_older_merge_applied_after_a_newer_one_is_superseded() {
         comment.contains(&format!("Superseded by `{NEWER}` (#8)")),
         "{comment}"
     );
-    let summary = std::fs::read_to_string(older_env.path().join("step_summary")).unwrap();
+    let summary = step_summary(&older_env);
     assert!(
         summary.contains("### tfgate apply: superseded"),
         "{summary}"

@@ -9,35 +9,15 @@ use tfgate::github::octo::{OctoOptions, OctoPullRequests};
 use tfgate::github::retry::RetryPolicy;
 use tfgate::github::{CommitRelation, GithubError, PullRequests};
 
+use crate::support::actions::{BOT, HEAD, MERGE, PR, REPO, TOKEN, run_env};
 use crate::support::github::{Fault, GitHubFake, Kind};
 use crate::support::*;
 
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const TOKEN: &str = "ghs_SECRETtokenValue0123456789";
-const BOT: &str = "github-actions[bot]";
-
-/// A GitHub Actions `pull_request` run for PR 7, talking to the fake with an installation
-/// token (as Actions' GITHUB_TOKEN is).
+/// A GitHub Actions run of `event` at the merge commit, in run 99, talking to the fake with an
+/// installation token (as Actions' GITHUB_TOKEN is).
 fn actions_env(gh: &GitHubFake, event: &str, payload: &str) -> TestEnv {
-    gh.add_user(TOKEN, BOT, Kind::Installation);
-    let mut env = TestEnv::new();
-    let event_path = env.path().join("event.json");
-    std::fs::write(&event_path, payload).unwrap();
-    let summary = env.path().join("step_summary");
-    let outputs = env.path().join("outputs");
-    env.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", event)
-        .set("GITHUB_EVENT_PATH", event_path.display().to_string())
-        .set("GITHUB_API_URL", gh.url())
-        .set("GITHUB_SERVER_URL", "https://github.com")
-        .set("GITHUB_RUN_ID", "99")
-        .set("GITHUB_SHA", "2222222222222222222222222222222222222222")
-        .set("GITHUB_TOKEN", TOKEN)
-        .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
-        .set("GITHUB_OUTPUT", outputs.display().to_string());
+    let mut env = run_env(gh, event, payload, MERGE);
+    env.set("GITHUB_RUN_ID", "99");
     env
 }
 
@@ -582,7 +562,7 @@ fn the_token_never_appears_in_any_output() {
     for (path, bytes) in files_under(&root.join(".tfgate")) {
         assert!(!contains(&bytes, TOKEN), "{}", path.display());
     }
-    for name in ["step_summary", "outputs"] {
+    for name in ["step_summary", "github_output"] {
         let p: PathBuf = env.path().join(name);
         assert!(
             !std::fs::read_to_string(&p)

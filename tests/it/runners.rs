@@ -9,16 +9,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::support::github::{GitHubFake, Kind};
+use crate::support::actions::{
+    BOT, HEAD, MERGE, PR, REPO, outputs, pr_run, push_run, step_summary,
+};
+use crate::support::github::GitHubFake;
 use crate::support::moto::{Moto, moto};
 use crate::support::*;
 
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const MERGE: &str = "9999999999999999999999999999999999999999";
-const TOKEN: &str = "ghs_runnersTokenValue0123456789";
-const BOT: &str = "github-actions[bot]";
 /// The pull request's workflow run, which plans, and the push's, which applies.
 const PLAN_RUN: u64 = 5_550_001;
 const APPLY_RUN: u64 = 5_550_002;
@@ -46,7 +43,6 @@ struct Runner {
 impl World {
     fn new() -> World {
         let gh = GitHubFake::start();
-        gh.add_user(TOKEN, BOT, Kind::Installation);
         gh.add_pr(REPO, PR, HEAD);
         let m = moto();
         let state_bucket = m.unique("rstate");
@@ -61,30 +57,16 @@ impl World {
         }
     }
 
-    /// A fresh runner under GitHub Actions for `event`, in run `run_id`.
-    fn runner(&self, event: &str, payload: &str, sha: &str, run_id: u64) -> Runner {
-        let mut env = TestEnv::new();
+    /// A fresh runner with the Actions environment `env` (`pr_run`, `push_run`), in run
+    /// `run_id`.
+    fn runner_for(&self, mut env: TestEnv, run_id: u64) -> Runner {
         self.moto.configure(&mut env);
         // The checkout: `.git` at the top, so both runners name the root `root-demo`.
         std::fs::create_dir(env.path().join(".git")).unwrap();
-        let event_path = env.path().join("event.json");
-        std::fs::write(&event_path, payload).unwrap();
         let tmp = env.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();
-        let summary = env.path().join("step_summary").display().to_string();
-        let outputs = env.path().join("github_output").display().to_string();
-        env.set("GITHUB_ACTIONS", "true")
-            .set("GITHUB_REPOSITORY", REPO)
-            .set("GITHUB_EVENT_NAME", event)
-            .set("GITHUB_EVENT_PATH", event_path.display().to_string())
-            .set("GITHUB_API_URL", self.gh.url())
-            .set("GITHUB_SERVER_URL", "https://github.com")
-            .set("GITHUB_RUN_ID", run_id.to_string())
+        env.set("GITHUB_RUN_ID", run_id.to_string())
             .set("GITHUB_RUN_ATTEMPT", "1")
-            .set("GITHUB_SHA", sha)
-            .set("GITHUB_TOKEN", TOKEN)
-            .set("GITHUB_STEP_SUMMARY", summary)
-            .set("GITHUB_OUTPUT", outputs)
             .set("TMPDIR", tmp.display().to_string());
         let root = env.stage("demo");
         std::fs::write(
@@ -106,16 +88,12 @@ impl World {
 
     /// The plan job's runner, on PR 7.
     fn pr_runner(&self) -> Runner {
-        let payload = format!(
-            r#"{{"number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}"}}}}}}"#
-        );
-        self.runner("pull_request", &payload, HEAD, PLAN_RUN)
+        self.runner_for(pr_run(&self.gh), PLAN_RUN)
     }
 
     /// The apply job's runner, on the push of the merge commit, with web identity credentials.
     fn push_runner(&self) -> Runner {
-        let payload = format!(r#"{{"ref":"refs/heads/main","after":"{MERGE}"}}"#);
-        let mut r = self.runner("push", &payload, MERGE, APPLY_RUN);
+        let mut r = self.runner_for(push_run(&self.gh), APPLY_RUN);
         r.web_identity();
         r
     }
@@ -174,12 +152,7 @@ impl Runner {
 
     /// The step outputs written so far (the last value of each name).
     fn outputs(&self) -> BTreeMap<String, String> {
-        std::fs::read_to_string(self.env.path().join("github_output"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        outputs(&self.env)
     }
 
     /// Whatever tfgate left in this runner's temporary folder.
@@ -420,7 +393,7 @@ fn a_missing_or_expired_artifact_is_exit_4_with_the_fix() {
         )),
         "{comment}"
     );
-    let summary = std::fs::read_to_string(b.env.path().join("step_summary")).unwrap();
+    let summary = step_summary(&b.env);
     assert!(
         summary.starts_with("### tfgate apply: not_applied\n") && summary.contains(&run_link),
         "{summary}"

@@ -32,7 +32,7 @@ impl S3Archive {
                     "{bundle} is not in the archive's bucket {}",
                     self.location.bucket
                 ),
-                "download it with a store connected to its own bucket (`ops::read::fetch`)",
+                "download it with a store connected to its own bucket (`wire::fetch_bundle`)",
             ));
         }
         let manifest_uri = format!("{bundle}/{MANIFEST}");

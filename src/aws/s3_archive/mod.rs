@@ -17,15 +17,21 @@ mod download;
 mod list;
 mod upload;
 
+use std::path::Path;
+
 use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::ProvideCredentials;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use crate::archive::store::{BundleAddress, BundleStore, ListedBundle, RootAddress};
+use crate::archive::store::{
+    BundleAddress, BundleStore, FetchedBundle, Files, ListedBundle, RootAddress,
+};
 use crate::aws::errors::{self, Kind, Service};
 use crate::aws::one_line_chain;
 use crate::error::Error;
+
+pub use crate::archive::location::S3Location;
 
 /// The region asked when none is configured, to learn the bucket's own region.
 const DISCOVERY_REGION: &str = "us-east-1";
@@ -34,95 +40,6 @@ const DISCOVERY_REGION: &str = "us-east-1";
 /// stalls is stopped earlier by the SDK's stalled-stream protection.
 const TRANSFER_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 const TRANSFER_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// A bucket and a key prefix (without leading or trailing `/`; may be empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Location {
-    pub bucket: String,
-    pub prefix: String,
-}
-
-impl S3Location {
-    pub const SCHEME: &'static str = "s3://";
-
-    /// Parses `s3://BUCKET[/PREFIX]` (a trailing `/` is allowed).
-    pub fn parse(uri: &str) -> Result<S3Location, Error> {
-        let bad = |why: &str| {
-            Error::usage(
-                format!("`{uri}` is not an S3 location: {why}"),
-                "give the archive as s3://BUCKET/PREFIX, e.g. --archive s3://acme-tfgate/plans",
-            )
-        };
-        let rest = uri
-            .strip_prefix(Self::SCHEME)
-            .ok_or_else(|| bad("it does not start with s3://"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let bucket_ok = (3..=255).contains(&bucket.len())
-            && bucket
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-        if !bucket_ok {
-            return Err(bad("the bucket name is missing or invalid"));
-        }
-        let mut parts = Vec::new();
-        for part in prefix.split('/').filter(|p| !p.is_empty()) {
-            if part == "." || part == ".." || part.chars().any(char::is_control) {
-                return Err(bad("the prefix holds `.`, `..` or control characters"));
-            }
-            parts.push(part);
-        }
-        Ok(S3Location {
-            bucket: bucket.to_string(),
-            prefix: parts.join("/"),
-        })
-    }
-
-    /// `s3://BUCKET/PREFIX`.
-    pub fn uri(&self) -> String {
-        if self.prefix.is_empty() {
-            format!("{}{}", Self::SCHEME, self.bucket)
-        } else {
-            format!("{}{}/{}", Self::SCHEME, self.bucket, self.prefix)
-        }
-    }
-
-    /// This location with more key segments appended.
-    pub fn join<S: AsRef<str>>(&self, segments: &[S]) -> S3Location {
-        let mut parts: Vec<&str> = Vec::new();
-        if !self.prefix.is_empty() {
-            parts.push(&self.prefix);
-        }
-        parts.extend(segments.iter().map(AsRef::as_ref));
-        S3Location {
-            bucket: self.bucket.clone(),
-            prefix: parts.join("/"),
-        }
-    }
-
-    /// The key of an object directly under this location.
-    fn key(&self, name: &str) -> String {
-        if self.prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", self.prefix)
-        }
-    }
-
-    /// The prefix as a "folder" for listing: ends with `/` unless empty.
-    fn folder(&self) -> String {
-        if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
-        }
-    }
-}
-
-impl std::fmt::Display for S3Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.uri())
-    }
-}
 
 /// Server-side encryption of every uploaded object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -394,6 +311,26 @@ impl BundleStore for S3Archive {
         scope: Option<&str>,
     ) -> Result<Vec<ListedBundle>, Error> {
         self.list(at, scope).await
+    }
+
+    fn bundle_uri(&self, addr: &BundleAddress) -> String {
+        S3Archive::bundle_uri(self, addr)
+    }
+
+    async fn upload(&self, dir: &Path, addr: &BundleAddress) -> Result<(), Error> {
+        self.upload_bundle(dir, addr).await.map(drop)
+    }
+
+    /// Downloads the bundle into a private temporary folder (0700: the copy holds the plan's
+    /// secrets), removed with the `FetchedBundle`.
+    async fn fetch(&self, uri: &str, files: Files<'_>) -> Result<FetchedBundle, Error> {
+        let location = S3Location::parse(uri)?;
+        let tmp = tempfile::Builder::new()
+            .prefix("tfgate-bundle-")
+            .tempdir()
+            .map_err(|e| Error::io("create", "a temporary folder", e))?;
+        let manifest = self.download_bundle(&location, tmp.path(), files).await?;
+        Ok(FetchedBundle::downloaded(tmp, manifest, location.uri()))
     }
 }
 

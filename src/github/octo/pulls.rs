@@ -3,6 +3,8 @@
 //! lookups `apply` makes: a pull request, the pull requests of a commit, and how two commits
 //! relate.
 
+use std::time::Duration;
+
 use http::Method;
 use serde::Deserialize;
 
@@ -49,6 +51,14 @@ struct RawComparison {
 }
 
 impl PullRequests for OctoPullRequests {
+    fn step(&self, limit: Duration) -> OctoPullRequests {
+        OctoPullRequests::step(self, limit)
+    }
+
+    async fn identity_warning(&self) -> Option<String> {
+        OctoPullRequests::identity_warning(self).await
+    }
+
     async fn upsert_comment(
         &self,
         target: &CommentTarget,

@@ -81,7 +81,7 @@ pub(super) struct Trace {
 pub(super) async fn conclude(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
+    client: Option<&impl PullRequests>,
     mut trace: Trace,
     result: &Result<Outcome, Error>,
 ) -> Result<(), Error> {

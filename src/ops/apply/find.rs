@@ -38,10 +38,11 @@ pub(super) struct ReviewedPr {
 
 /// Step 1: the reviewed plan, from `--reviewed` or the comment of the merged PR (`pr`, found
 /// with `merged_pr`).
-pub(super) async fn find_reviewed(
+pub(super) async fn find_reviewed<P: PullRequests + Artifacts>(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
+    ports: &impl Ports,
+    client: Option<&P>,
     pr: Option<(String, String, PullRequest)>,
     trace: &RefCell<Trace>,
 ) -> Result<Reviewed, Error> {
@@ -59,7 +60,7 @@ pub(super) async fn find_reviewed(
             }));
         }
     };
-    let (location, manifest, plan_json) = load_source(ui, opts, client, &source).await?;
+    let (location, manifest, plan_json) = load_source(ui, opts, ports, client, &source).await?;
     if let Some(fingerprint) = fingerprint
         && manifest.fingerprint != fingerprint
     {
@@ -98,7 +99,7 @@ pub(super) async fn find_reviewed(
 async fn source_from_comment(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    c: &OctoPullRequests,
+    c: &impl PullRequests,
     (owner, repo, pull): (&String, &String, &PullRequest),
     trace: &RefCell<Trace>,
 ) -> Result<(Source, Option<String>, Option<String>), Error> {
@@ -160,12 +161,13 @@ async fn source_from_comment(
 async fn load_source(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
+    ports: &impl Ports,
+    client: Option<&impl Artifacts>,
     source: &Source,
 ) -> Result<(String, Manifest, Vec<u8>), Error> {
     Ok(match &source {
         Source::Location(location) => {
-            let (manifest, json) = load_reviewed(location).await?;
+            let (manifest, json) = load_reviewed(ports, location).await?;
             (location.clone(), manifest, json)
         }
         Source::Artifact { owner, repo, at } => {
@@ -246,7 +248,7 @@ pub(super) fn archive_of_bundle(
 pub(super) async fn merged_pr(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    client: &OctoPullRequests,
+    client: &impl PullRequests,
 ) -> Result<Option<(String, String, PullRequest)>, Error> {
     let gh = opts.github;
     let Some((owner, repo)) = gh.repository.clone() else {
@@ -278,11 +280,15 @@ pub(super) async fn merged_pr(
     Ok(merged.map(|p| (owner, repo, p)))
 }
 
-/// Fetches a reviewed bundle (folder or `s3://` URI), verified as a whole (`ops::read::fetch`):
+/// Fetches a reviewed bundle (folder or `s3://` URI), verified as a whole (`Ports::fetch`):
 /// nothing runs unless every file its manifest lists is there and intact. Only a plan bundle
 /// is a reviewed plan.
-pub(super) async fn load_reviewed(location: &str) -> Result<(Manifest, Vec<u8>), Error> {
-    let fetched = crate::ops::read::fetch(location, Files::Only(&[bundle::PLAN_JSON])).await?;
+pub(super) async fn load_reviewed(
+    ports: &impl Ports,
+    location: &str,
+) -> Result<(Manifest, Vec<u8>), Error> {
+    let files = Files::Only(&[bundle::PLAN_JSON]);
+    let fetched = ports.fetch(std::path::Path::new(location), files).await?;
     if fetched.manifest.kind != BundleKind::Plan {
         return Err(missing(format!(
             "{location} is an apply bundle, not a reviewed plan"

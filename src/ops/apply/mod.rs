@@ -23,30 +23,29 @@ use chrono::{SecondsFormat, Utc};
 
 use crate::actions;
 use crate::archive::artifact;
-use crate::archive::bundle::{self, BundleKind, Manifest};
+use crate::archive::bundle::{self, BundleKind, Manifest, Origin};
 use crate::archive::local::{self, BundleWriter};
-use crate::archive::store::{BundleAddress, Files, RootAddress};
-use crate::aws::s3_archive::{Encryption, S3Archive, S3Location};
+use crate::archive::location::S3Location;
+use crate::archive::store::{BundleAddress, BundleStore, Files, RootAddress};
 use crate::context::Context;
 use crate::duration::seconds_words as duration_words;
 use crate::error::{ArtifactProblem, Error, Outcome};
 use crate::github::marker::{ArtifactRef, CommentMeta, CommentStatus};
-use crate::github::octo::OctoPullRequests;
-use crate::github::{CommentTarget, PullRequest, PullRequests};
+use crate::github::{Artifacts, CommentTarget, PullRequest, PullRequests};
 use crate::ops::comment::{self as pr_comment};
-use crate::ops::plan::{
-    FreshPlan, args, bundle_id, mask_known_variables, plan_into_bundle, prepare_terraform,
-};
+use crate::ops::plan::{FreshPlan, args, bundle_id, mask_known_variables, plan_into_bundle};
+use crate::ops::ports::Ports;
 use crate::ops::queue::Holding;
 use crate::plan::compare::{self, CompareOptions, Comparison, IgnoreRule};
 use crate::queue::doc::Applied;
+use crate::queue::store::QueueStore;
 use crate::queue::{self, QueueOptions, TicketInfo, ancestry};
 use crate::render::markdown as md;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
 use crate::settings::flags::OnDrift;
 use crate::settings::{Common, GithubSettings};
-use crate::terraform::{Stdout, Terraform};
+use crate::terraform::{RunTerraform, Stdout};
 use crate::ui::Ui;
 
 mod conclude;
@@ -96,11 +95,11 @@ enum Verdict {
     QueueLost(Error),
 }
 
-pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
+pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>, ports: &impl Ports) -> Result<Outcome, Error> {
     let trace = RefCell::new(Trace::default());
-    let (client, result) = match crate::wire::pull_requests(opts.github) {
+    let (client, result) = match ports.pull_requests() {
         Ok(client) => {
-            let result = apply(ui, opts, client.as_ref(), &trace).await;
+            let result = apply(ui, opts, ports, client, &trace).await;
             (client, result)
         }
         Err(e) => (
@@ -108,7 +107,7 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
             Err(Error::usage(e.to_string(), "check --github-api-url")),
         ),
     };
-    let concluded = conclude(ui, opts, client.as_ref(), trace.into_inner(), &result).await;
+    let concluded = conclude(ui, opts, client, trace.into_inner(), &result).await;
     match (result, concluded) {
         (Ok(outcome), Ok(())) => Ok(outcome),
         (Ok(_), Err(e)) => Err(e),
@@ -122,17 +121,18 @@ pub async fn run(ui: &Ui, opts: &ApplyOptions<'_>) -> Result<Outcome, Error> {
 
 /// Everything from the reviewed plan to the end of the apply; `trace` keeps what `conclude`
 /// needs to report any way out of it.
-async fn apply(
+async fn apply<W: Ports>(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
+    ports: &W,
+    client: Option<&W::Pulls>,
     trace: &RefCell<Trace>,
 ) -> Result<Outcome, Error> {
     check_lease(opts)?;
     // Checked before anything runs: a bad archive setting should not surface after an apply.
-    let s3 = crate::wire::s3_archive(opts.common).await?;
+    let s3 = ports.archive().await?;
     // Each step that talks to GitHub has its own deadline (--github-timeout).
-    let step = |c: &OctoPullRequests| c.step(opts.github.timeout);
+    let step = |c: &W::Pulls| c.step(opts.github.timeout);
     trace.borrow_mut().phase = Phase::Lookup;
     let lookup = client.map(step);
     let pr = match &lookup {
@@ -142,36 +142,31 @@ async fn apply(
     trace.borrow_mut().target = pr
         .as_ref()
         .map(|(owner, repo, pull)| target_of(opts, owner, repo, pull.number));
-    let reviewed = find_reviewed(ui, opts, lookup.as_ref(), pr, trace).await?;
+    let reviewed = find_reviewed(ui, opts, ports, lookup.as_ref(), pr, trace).await?;
     check_same_root(opts, &reviewed)?;
     check_not_stale(&reviewed)?;
     trace.borrow_mut().phase = Phase::Work;
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
-    let s3 = archive_of_reviewed(opts, s3, &reviewed).await?;
+    let s3 = archive_of_reviewed(ports, s3, &reviewed).await?;
 
     let common = opts.common;
     let root = common.root.dir()?;
     mask_known_variables(ui, &root, &opts.terraform_args, opts.ctx);
-    let tf = prepare_terraform(ui, common, &root, opts.init).await?;
+    let tf = ports.terraform(ui, &root, opts.init).await?;
 
     // The apply queue wraps everything from the re-plan to the end of the apply.
-    let store = crate::wire::queue_store(
-        ui,
-        common,
-        &root,
-        opts.queue_table
-            .as_deref()
-            .or(common.queue_table.as_deref()),
-        true,
-    )
-    .await?;
+    let table = opts
+        .queue_table
+        .as_deref()
+        .or(common.queue_table.as_deref());
+    let store = ports.queue(ui, &root, table, true).await?;
     let holding = join_queue(ui, opts, &store, &reviewed).await?;
     let lookup = client.map(step);
     let outcome = match superseded_by(opts, lookup.as_ref(), &root, &holding).await {
         Err(e) => Err(e),
         Ok(Some(last)) => report_superseded(ui, opts, client, &reviewed, &last, trace).await,
         Ok(None) => {
-            let work = Work {
+            let work = Work::<W> {
                 opts,
                 client,
                 s3: s3.as_ref(),
@@ -215,31 +210,24 @@ fn check_lease(opts: &ApplyOptions<'_>) -> Result<(), Error> {
 }
 
 /// `--archive` on the plan is enough: the apply bundle goes where the reviewed one is.
-async fn archive_of_reviewed(
-    opts: &ApplyOptions<'_>,
-    s3: Option<S3Archive>,
+async fn archive_of_reviewed<W: Ports>(
+    ports: &W,
+    s3: Option<W::Archive>,
     reviewed: &Reviewed,
-) -> Result<Option<S3Archive>, Error> {
+) -> Result<Option<W::Archive>, Error> {
     Ok(match (s3, &reviewed.archive) {
-        (None, Some(location)) => {
-            let encryption = opts
-                .common
-                .kms_key
-                .clone()
-                .map_or(Encryption::Aes256, |key_id| Encryption::Kms { key_id });
-            Some(S3Archive::connect(location.clone(), encryption).await?)
-        }
+        (None, Some(location)) => Some(ports.archive_at(location).await?),
         (s3, _) => s3,
     })
 }
 
 /// Takes a ticket in the apply queue and waits for this run's turn.
-async fn join_queue<'s>(
+async fn join_queue<'s, Q: QueueStore>(
     ui: &'s Ui,
     opts: &ApplyOptions<'_>,
-    store: &'s crate::wire::Queue,
+    store: &'s Q,
     reviewed: &Reviewed,
-) -> Result<Holding<'s, crate::wire::Queue>, Error> {
+) -> Result<Holding<'s, Q>, Error> {
     let info = TicketInfo {
         commit: opts.ctx.sha.clone(),
         pr: reviewed.pr.as_ref().map(|p| p.pull.number),
@@ -272,9 +260,9 @@ impl Finished {
 /// The last applied commit, when it already contains this run's commit.
 async fn superseded_by(
     opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
+    client: Option<&impl PullRequests>,
     root: &std::path::Path,
-    holding: &Holding<'_, crate::wire::Queue>,
+    holding: &Holding<'_, impl QueueStore>,
 ) -> Result<Option<Applied>, Error> {
     let (Some(commit), Some(last)) = (&opts.ctx.sha, &holding.last_applied) else {
         return Ok(None);
@@ -296,7 +284,7 @@ async fn superseded_by(
 async fn report_superseded(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
-    client: Option<&OctoPullRequests>,
+    client: Option<&impl PullRequests>,
     reviewed: &Reviewed,
     last: &Applied,
     trace: &RefCell<Trace>,
@@ -370,20 +358,20 @@ fn target_of(opts: &ApplyOptions<'_>, owner: &str, repo: &str, pr: u64) -> Comme
 }
 
 /// What the steps inside the queue work on.
-struct Work<'a> {
+struct Work<'a, W: Ports> {
     opts: &'a ApplyOptions<'a>,
-    client: Option<&'a OctoPullRequests>,
-    s3: Option<&'a S3Archive>,
+    client: Option<&'a W::Pulls>,
+    s3: Option<&'a W::Archive>,
     reviewed: &'a Reviewed,
     rules: &'a [IgnoreRule],
     root: &'a std::path::Path,
-    tf: &'a Terraform,
-    holding: &'a Holding<'a, crate::wire::Queue>,
+    tf: &'a W::Terraform,
+    holding: &'a Holding<'a, W::Queue>,
     trace: &'a RefCell<Trace>,
 }
 
 /// Re-plan, compare, apply or refuse, report, archive.
-async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
+async fn decide_and_apply<W: Ports>(ui: &Ui, w: &Work<'_, W>) -> Result<Finished, Error> {
     let (opts, reviewed) = (w.opts, w.reviewed);
     let common = opts.common;
     let created = Utc::now();
@@ -424,7 +412,7 @@ async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
                     "tfgate: uploading the apply bundle to {}",
                     s3.bundle_uri(&addr)
                 ));
-                s3.upload_bundle(&dir, &addr).await?;
+                s3.upload(&dir, &addr).await?;
                 w.trace.borrow_mut().archive = Some(s3.bundle_uri(&addr));
             }
             outcome
@@ -436,9 +424,9 @@ async fn decide_and_apply(ui: &Ui, w: &Work<'_>) -> Result<Finished, Error> {
     }
 }
 
-async fn apply_into_bundle(
+async fn apply_into_bundle<W: Ports>(
     ui: &Ui,
-    w: &Work<'_>,
+    w: &Work<'_, W>,
     bundle: &mut BundleWriter,
     created: chrono::DateTime<Utc>,
 ) -> Result<(Result<Finished, Error>, Manifest), Error> {
@@ -482,7 +470,7 @@ async fn apply_into_bundle(
         Verdict::Applied { .. } => Ok(Finished::Applied),
         Verdict::Refused => Ok(Finished::Other(Outcome::Different)),
         Verdict::Failed { tail } => Err(Error::TerraformFailed {
-            binary: tf.binary.clone(),
+            binary: tf.binary().to_string(),
             args: vec!["apply".into()],
             status: None,
             stderr_tail: tail,
@@ -506,9 +494,9 @@ struct Compared {
 
 /// Re-plans into the bundle and compares the fresh plan with the reviewed one; on a
 /// difference, shows the report and keeps it in the bundle.
-async fn compare_with_reviewed(
+async fn compare_with_reviewed<W: Ports>(
     ui: &Ui,
-    w: &Work<'_>,
+    w: &Work<'_, W>,
     bundle: &mut BundleWriter,
 ) -> Result<Compared, Error> {
     let (opts, reviewed, rules, tf) = (w.opts, w.reviewed, w.rules, w.tf);
@@ -582,9 +570,9 @@ async fn compare_with_reviewed(
 }
 
 /// The verdict in the step summary, the bundle's comment copy and the PR comment's status.
-async fn report_verdict(
+async fn report_verdict<W: Ports>(
     ui: &Ui,
-    w: &Work<'_>,
+    w: &Work<'_, W>,
     bundle: &mut BundleWriter,
     verdict: &Verdict,
     report_md: &str,
@@ -613,18 +601,14 @@ async fn report_verdict(
 }
 
 /// The apply bundle's manifest.
-fn apply_manifest(
-    w: &Work<'_>,
+fn apply_manifest<W: Ports>(
+    w: &Work<'_, W>,
     created: chrono::DateTime<Utc>,
     summary: &crate::plan::summary::Summary,
     verdict: &Verdict,
 ) -> Manifest {
     let (opts, reviewed) = (w.opts, w.reviewed);
-    Manifest {
-        manifest_version: bundle::MANIFEST_VERSION,
-        tfgate_version: env!("CARGO_PKG_VERSION").to_string(),
-        kind: BundleKind::Apply,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Millis, true),
+    let origin = Origin {
         repository: opts.ctx.repository.clone(),
         pr: reviewed.pr.as_ref().map(|p| p.pull.number),
         commit: opts.ctx.sha.clone(),
@@ -632,20 +616,18 @@ fn apply_manifest(
         run_url: opts.ctx.run_url.clone(),
         root: opts.common.root.name.clone(),
         workspace: opts.common.workspace_name().to_string(),
-        terraform_version: summary.terraform_version.clone(),
-        fingerprint: summary.fingerprint.clone(),
-        has_changes: summary.has_changes,
-        counts: summary.counts.clone(),
-        files: Default::default(),
+    };
+    Manifest {
         verdict: Some(verdict_word(verdict).to_string()),
         reviewed: Some(reviewed.location.clone()),
+        ..Manifest::new(BundleKind::Apply, created, origin, summary)
     }
 }
 
 /// `terraform apply` of the fresh saved plan, streamed (masked) and kept in `apply.log`.
 async fn run_apply(
     ui: &Ui,
-    tf: &Terraform,
+    tf: &impl RunTerraform,
     bundle: &mut BundleWriter,
     lock_timeout: &str,
     despite_drift: bool,
@@ -690,6 +672,9 @@ impl crate::terraform::LineSink for LogSink<'_> {
         lines.push('\n');
     }
 }
+
+#[cfg(test)]
+mod decision_tests;
 
 #[cfg(test)]
 mod tests {

@@ -42,7 +42,9 @@ pub fn run_env(gh: &GitHubFake, event: &str, payload: &str, sha: &str) -> TestEn
 
 /// A `pull_request` run for [`PR`] at [`HEAD`] (the PR is added to `gh` if it is not there).
 pub fn pr_run(gh: &GitHubFake) -> TestEnv {
-    gh.add_pr(REPO, PR, HEAD);
+    if !gh.has_pr(REPO, PR) {
+        gh.add_pr(REPO, PR, HEAD);
+    }
     let payload = format!(
         r#"{{"action":"synchronize","number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}","ref":"feature"}},"base":{{"ref":"main"}}}}}}"#
     );

@@ -215,6 +215,11 @@ impl GitHubFake {
         self.lock().add_pr(repo, number, head_sha);
     }
 
+    /// Whether `repo#number` exists.
+    pub fn has_pr(&self, repo: &str, number: u64) -> bool {
+        self.lock().has_pr(repo, number)
+    }
+
     /// A new push to the PR: its head becomes `head_sha`, also associated with it.
     pub fn set_pr_head(&self, repo: &str, number: u64, head_sha: &str) {
         self.lock().set_pr_head(repo, number, head_sha);

@@ -325,6 +325,10 @@ impl Store {
     }
 
     #[track_caller]
+    pub fn has_pr(&self, repo: &str, number: u64) -> bool {
+        self.prs.contains_key(&(key(repo), number))
+    }
+
     pub fn set_pr_head(&mut self, repo: &str, number: u64, head_sha: &str) {
         let pr = self.pr_mut(repo, number);
         pr.head_sha = head_sha.to_owned();
