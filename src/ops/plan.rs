@@ -25,7 +25,7 @@ use crate::ops::comment::{self as pr_comment, PrRef};
 use crate::plan::{self, Analysis};
 use crate::render::comment::{self, CommentInput, Reach};
 use crate::render::table::{self, TableOptions};
-use crate::settings::flags::Format;
+use crate::settings::flags::{CommentMode, Format};
 use crate::settings::{Common, GithubSettings, PlanSettings};
 use crate::terraform::{Stdout, Terraform};
 use crate::ui::Ui;
@@ -148,11 +148,12 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>) -> Result<Outcome, Error> {
             root: opts.common.root.name.clone(),
             workspace: opts.common.workspace_name().to_string(),
         };
-        let posted = pr_comment::publish(
+        let posted = pr_comment::publish_plan(
             ui,
             client.as_ref().map(step).as_ref(),
             &target,
-            &result.comment,
+            (&result.comment, result.analysis.summary.has_changes),
+            opts.plan.comment,
             opts.plan.require_comment,
         )
         .await?;
@@ -274,7 +275,7 @@ pub async fn plan_and_archive(
         opts,
         s3_bundle.as_ref().map(|(s3, addr)| s3.bundle_uri(addr)),
         bundle.dir(),
-        pr.is_some(),
+        pr.is_some() && opts.plan.comment != CommentMode::Never,
     );
     match fill_bundle(ui, opts, pr, &tf, &mut bundle, created, &place).await {
         Ok((analysis, comment, manifest)) => {
