@@ -24,6 +24,12 @@ pub struct ApplyArgs {
     #[arg(long, env = "TFGATE_REVIEWED", value_name = "BUNDLE")]
     pub reviewed: Option<String>,
 
+    /// The plan's comment setting: with never, the PR comment is neither read nor written, so
+    /// --reviewed is needed; with always or changes, the reviewed plan is found through it
+    /// [default: always]
+    #[arg(long, env = "TFGATE_COMMENT", value_name = "always|changes|never")]
+    pub comment: Option<String>,
+
     #[command(flatten)]
     pub ignore: crate::settings::flags::IgnoreArgs,
 
@@ -90,6 +96,7 @@ pub async fn run(
         ctx,
         github,
         reviewed: args.reviewed.clone(),
+        comment: settings::resolve_comment(args.comment.as_deref(), file)?,
         on_drift: args.on_drift,
         init: !args.no_init,
         queue_table: args.queue.queue_table.clone(),

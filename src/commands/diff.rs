@@ -180,6 +180,7 @@ fn render(
         a_label: &args.a,
         b_label: &args.b,
         context: args.context,
+        sides: report::Sides::AB,
     };
     match common.format {
         Format::Human => report::human(

@@ -37,6 +37,12 @@ pub struct PlanArgs {
     #[arg(long, env = "TFGATE_REQUIRE_COMMENT")]
     pub require_comment: bool,
 
+    /// When to comment on the PR: always; changes (only a plan with changes posts a comment, a
+    /// plan without updates the comment an earlier plan posted, if any, to say so); never (no
+    /// comment is read or written: apply then needs --reviewed) [default: always]
+    #[arg(long, env = "TFGATE_COMMENT", value_name = "always|changes|never")]
+    pub comment: Option<String>,
+
     /// Under GitHub Actions without an S3 archive: the workflow uploads the bundle folder (step
     /// output `bundle`) with actions/upload-artifact under this name, and the apply job
     /// downloads it from there [default: tfgate-ROOT-WORKSPACE, with a warning that the upload
@@ -75,7 +81,7 @@ pub struct PlanArgs {
 
 impl PlanArgs {
     /// The plan's settings: these flags > `TFGATE_*` > `.tfgate.toml` > default.
-    pub fn settings(&self, file: &FileSettings, env: &Env) -> PlanSettings {
+    pub fn settings(&self, file: &FileSettings, env: &Env) -> Result<PlanSettings, Error> {
         let args = self;
         // clap folds flag and env into one bool; an env var that is set decides even when false.
         let bool_setting = |flag: bool, var: &str, from_file: Option<bool>| {
@@ -85,8 +91,9 @@ impl PlanArgs {
                 from_file.unwrap_or(false)
             }
         };
-        PlanSettings {
+        Ok(PlanSettings {
             require_comment: args.require_comment,
+            comment: crate::settings::resolve_comment(args.comment.as_deref(), file)?,
             init: !bool_setting(args.no_init, "TFGATE_NO_INIT", file.init.map(|i| !i)),
             detailed_exitcode: bool_setting(
                 args.detailed_exitcode,
@@ -103,7 +110,7 @@ impl PlanArgs {
             checks: checks(&args.checks, file),
             fail_on_checks: args.fail_on_checks.or(file.fail_on_checks),
             labels: bool_setting(args.labels, "TFGATE_LABELS", file.labels),
-        }
+        })
     }
 }
 
@@ -137,7 +144,7 @@ pub struct Inputs<'a> {
 }
 
 pub async fn run(ui: &Ui, args: &PlanArgs, inputs: &Inputs<'_>) -> Result<Outcome, Error> {
-    let plan = args.settings(inputs.file, inputs.env);
+    let plan = args.settings(inputs.file, inputs.env)?;
     let opts = PlanOptions {
         common: inputs.common,
         plan: &plan,

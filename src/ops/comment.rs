@@ -8,6 +8,7 @@
 use crate::error::Error;
 use crate::github::{CommentTarget, GithubError, PullRequests, Upsert};
 use crate::settings::GithubSettings;
+use crate::settings::flags::CommentMode;
 use crate::ui::Ui;
 
 /// The pull request a run is for.
@@ -97,6 +98,61 @@ pub async fn publish(
         }
     }
     Ok(id)
+}
+
+/// The plan's comment as `--comment` says: `always` posts or updates it; `changes` does so for
+/// a plan with changes, and for a plan without only updates the comment an earlier plan
+/// posted (so that no comment keeps showing changes that are gone), posting none; `never`
+/// touches nothing. The comment's id, when there is one.
+pub async fn publish_plan(
+    ui: &Ui,
+    client: Option<&impl PullRequests>,
+    target: &CommentTarget,
+    (body, has_changes): (&str, bool),
+    mode: CommentMode,
+    require: bool,
+) -> Result<Option<u64>, Error> {
+    let where_ = format!("{}/{}#{}", target.owner, target.repo, target.pr);
+    match mode {
+        CommentMode::Never => {
+            ui.status(&format!(
+                "tfgate: --comment never: no comment is read or written on {where_}"
+            ));
+            Ok(None)
+        }
+        CommentMode::Changes if !has_changes => {
+            let Some(c) = client else {
+                ui.status(&format!(
+                    "tfgate: no changes and --comment changes: no comment is posted on {where_}"
+                ));
+                return Ok(None);
+            };
+            match c.find_comment(target).await {
+                Ok(Some(_)) => publish(ui, client, target, body, require).await,
+                Ok(None) => {
+                    warn_identity(ui, client).await;
+                    ui.status(&format!(
+                        "tfgate: no changes and --comment changes: {where_} has no tfgate comment to update, and none is posted"
+                    ));
+                    Ok(None)
+                }
+                Err(e) => {
+                    let e = comment_error(&e, &where_);
+                    if require {
+                        return Err(e);
+                    }
+                    let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+                    ui.warning(&format!(
+                        "{e}{hint}; an earlier comment may still show changes that are gone"
+                    ));
+                    Ok(None)
+                }
+            }
+        }
+        CommentMode::Always | CommentMode::Changes => {
+            publish(ui, client, target, body, require).await
+        }
+    }
 }
 
 /// Says so when tfgate cannot be sure which comments are its own: GitHub would not say who the

@@ -30,7 +30,7 @@ use crate::plan::summary::Summary;
 use crate::plan::{self, Analysis};
 use crate::render::comment::{self, CommentInput, Reach};
 use crate::render::table::{self, TableOptions};
-use crate::settings::flags::Format;
+use crate::settings::flags::{CommentMode, Format};
 use crate::settings::{Common, GithubSettings, PlanSettings};
 use crate::terraform::{RunTerraform, Stdout};
 use crate::ui::Ui;
@@ -154,11 +154,12 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>, ports: &impl Ports) -> Result<
             root: opts.common.root.name.clone(),
             workspace: opts.common.workspace_name().to_string(),
         };
-        let posted = pr_comment::publish(
+        let posted = pr_comment::publish_plan(
             ui,
             client.map(step).as_ref(),
             &target,
-            &result.comment,
+            (&result.comment, result.analysis.summary.has_changes),
+            opts.plan.comment,
             opts.plan.require_comment,
         )
         .await?;
@@ -266,7 +267,7 @@ pub async fn plan_and_archive(
         opts,
         s3_bundle.as_ref().map(|(s3, addr)| s3.bundle_uri(addr)),
         bundle.dir(),
-        pr.is_some(),
+        pr.is_some() && opts.plan.comment != CommentMode::Never,
     );
     let stamp = Stamp {
         created,

@@ -132,13 +132,14 @@ fn every_level_up_to_the_limit_is_compared_fingerprinted_and_shown_safely() {
 
         // What is shown stays readable and secret-free, however deep the value it came from.
         let json = serde_json::to_string(&c).unwrap();
-        let markdown = report::report_markdown(&c, "A", "B", &masker, 60_000);
+        let markdown = report::report_markdown(&c, ("A", "B"), report::Sides::AB, &masker, 60_000);
         let human = report::human(
             &c,
             &ReportOptions {
                 a_label: "A",
                 b_label: "B",
                 context: 3,
+                sides: report::Sides::AB,
             },
             &masker,
             &TableOptions {

@@ -10,5 +10,6 @@ pub mod lock;
 pub mod manual;
 pub mod markdown;
 pub mod queue;
+pub mod reason;
 pub mod report;
 pub mod table;

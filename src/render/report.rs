@@ -45,6 +45,51 @@ pub struct ReportOptions<'a> {
     pub b_label: &'a str,
     /// Lines of context around each change in the unified diff.
     pub context: usize,
+    /// The short names of the two plans in the table, the labels and the diff's headers.
+    pub sides: Sides,
+}
+
+/// The two plans' short names: `tfgate diff`'s two arbitrary plans are A and B; `apply`
+/// compares the plan reviewed on the pull request with the plan made now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sides {
+    AB,
+    ReviewedNow,
+}
+
+impl Sides {
+    /// The name of plan A (`b` false) or plan B (`b` true) inside a sentence.
+    pub fn name(self, b: bool) -> &'static str {
+        match (self, b) {
+            (Sides::AB, false) => "A",
+            (Sides::AB, true) => "B",
+            (Sides::ReviewedNow, false) => "reviewed",
+            (Sides::ReviewedNow, true) => "now",
+        }
+    }
+
+    /// The name heading a column or a label line.
+    pub fn title(self, b: bool) -> &'static str {
+        match (self, b) {
+            (Sides::ReviewedNow, false) => "Reviewed",
+            (Sides::ReviewedNow, true) => "Now",
+            (sides, b) => sides.name(b),
+        }
+    }
+
+    fn only_in(self, b: bool) -> &'static str {
+        match (self, b) {
+            (Sides::AB, false) => "only in A",
+            (Sides::AB, true) => "only in B",
+            (Sides::ReviewedNow, false) => "only in the reviewed plan",
+            (Sides::ReviewedNow, true) => "only in the plan now",
+        }
+    }
+
+    /// `what` of both plans: `actions: A x, B y`, `actions: reviewed x, now y`.
+    fn pair(self, what: &str, a: &str, b: &str) -> String {
+        format!("{what}: {} {a}, {} {b}", self.name(false), self.name(true))
+    }
 }
 
 /// "The plans are identical." or "2 resources and 1 output differ.", plus how many differences
@@ -95,8 +140,12 @@ pub fn unified_diff(cmp: &Comparison, opts: &ReportOptions<'_>, masker: &Masker)
         .unified_diff()
         .context_radius(opts.context)
         .header(
-            &format!("A: {}", label(opts.a_label, masker)),
-            &format!("B: {}", label(opts.b_label, masker)),
+            &format!(
+                "{}: {}",
+                opts.sides.name(false),
+                label(opts.a_label, masker)
+            ),
+            &format!("{}: {}", opts.sides.name(true), label(opts.b_label, masker)),
         )
         .to_string();
     let omitted = cmp.rendering.omitted;
@@ -136,10 +185,12 @@ pub fn human(
     table: &TableOptions,
 ) -> String {
     let mut out = format!(
-        "{}\nA: {}  ({})\nB: {}  ({})\n",
+        "{}\n{}: {}  ({})\n{}: {}  ({})\n",
         headline(cmp),
+        opts.sides.name(false),
         label(opts.a_label, masker),
         short_fingerprint(&cmp.fingerprint_a),
+        opts.sides.name(true),
         label(opts.b_label, masker),
         short_fingerprint(&cmp.fingerprint_b),
     );
@@ -147,10 +198,10 @@ pub fn human(
         return out;
     }
     let code = |s: &str, max: usize| clean_line(&md::clip(&masker.mask(s), max));
-    let mut t = new_table(table);
+    let mut t = new_table(table, opts.sides);
     for group in cmp.subjects() {
         let first = &group[0];
-        let items = row_items(group, &code);
+        let items = row_items(group, opts.sides, &code);
         t.add_row(vec![
             Cell::new(clean_line(&md::clip(
                 &masker.mask(&subject(first)),
@@ -179,9 +230,18 @@ pub fn human(
     out
 }
 
-fn new_table(opts: &TableOptions) -> Table {
+fn new_table(opts: &TableOptions, sides: Sides) -> Table {
     let mut t = crate::render::table::styled_table(opts);
-    crate::render::table::bold_header(&mut t, ["Resource", "A", "B", "What differs"], opts.color);
+    crate::render::table::bold_header(
+        &mut t,
+        [
+            "Resource",
+            sides.title(false),
+            sides.title(true),
+            "What differs",
+        ],
+        opts.color,
+    );
     t
 }
 
@@ -230,7 +290,7 @@ fn subject(d: &Difference) -> String {
 
 /// One difference in words. `code` shows a path or a value (masked, clipped to so many
 /// characters and, in markdown, as a code span); everything else is fixed text that is safe in any context.
-fn describe(d: &Difference, code: &dyn Fn(&str, usize) -> String) -> String {
+fn describe(d: &Difference, sides: Sides, code: &dyn Fn(&str, usize) -> String) -> String {
     let value = |v: &Value| code(&display_value(v), VALUE_CHARS);
     // Actions, moves and imports: `null` means "none" rather than a value.
     let fact = |v: &Value| match v {
@@ -238,17 +298,17 @@ fn describe(d: &Difference, code: &dyn Fn(&str, usize) -> String) -> String {
         v => value(v),
     };
     let path = d.paths.first().map_or("", String::as_str);
-    let facts = |what: &str| format!("{what}: A {}, B {}", fact(&d.a), fact(&d.b));
+    let facts = |what: &str| sides.pair(what, &fact(&d.a), &fact(&d.b));
     match d.kind {
-        Kind::OnlyInA => "only in A".into(),
-        Kind::OnlyInB => "only in B".into(),
+        Kind::OnlyInA => sides.only_in(false).into(),
+        Kind::OnlyInB => sides.only_in(true).into(),
         Kind::Actions => match path {
             field::PREVIOUS_ADDRESS => facts("moved from"),
             field::IMPORT_ID => facts("import id"),
             _ => facts("actions"),
         },
         Kind::ReplacePaths => facts("replace paths"),
-        Kind::After | Kind::Before => values(d, d.kind == Kind::After, Some(path), code),
+        Kind::After | Kind::Before => values(d, sides, d.kind == Kind::After, Some(path), code),
         Kind::Output if path == field::ACTIONS => facts("actions"),
         Kind::Output => {
             let (after, rest) = match path.strip_prefix(field::AFTER) {
@@ -256,27 +316,34 @@ fn describe(d: &Difference, code: &dyn Fn(&str, usize) -> String) -> String {
                 None => (false, path.strip_prefix(field::BEFORE).unwrap_or(path)),
             };
             let rest = rest.strip_prefix('.').unwrap_or(rest);
-            values(d, after, Some(rest).filter(|r| !r.is_empty()), code)
+            values(d, sides, after, Some(rest).filter(|r| !r.is_empty()), code)
         }
     }
 }
 
 fn values(
     d: &Difference,
+    sides: Sides,
     after: bool,
     path: Option<&str>,
     code: &dyn Fn(&str, usize) -> String,
 ) -> String {
-    let which = if after { "after" } else { "before" };
+    // `apply`'s reader thinks of the value the object has and the value the plan sets.
+    let which = match (sides, after) {
+        (Sides::AB, true) => "after",
+        (Sides::AB, false) => "before",
+        (Sides::ReviewedNow, true) => "planned value",
+        (Sides::ReviewedNow, false) => "current value",
+    };
     let at = path.map_or(String::new(), |p| format!("{}: ", code(p, PATH_CHARS)));
-    if d.sensitive {
-        format!("{at}sensitive value changed ({which})")
-    } else {
-        format!(
-            "{at}{which} A {}, B {}",
-            code(&display_value(&d.a), VALUE_CHARS),
-            code(&display_value(&d.b), VALUE_CHARS)
-        )
+    let (a, b) = (
+        code(&display_value(&d.a), VALUE_CHARS),
+        code(&display_value(&d.b), VALUE_CHARS),
+    );
+    match sides {
+        _ if d.sensitive => format!("{at}sensitive value changed ({which})"),
+        Sides::AB => format!("{at}{which} A {a}, B {b}"),
+        Sides::ReviewedNow => format!("{at}{}", sides.pair(which, &a, &b)),
     }
 }
 
@@ -284,8 +351,8 @@ fn values(
 /// puts in the PR comment and the step summary.
 pub fn report_markdown(
     cmp: &Comparison,
-    a_label: &str,
-    b_label: &str,
+    (a_label, b_label): (&str, &str),
+    sides: Sides,
     masker: &Masker,
     max_bytes: usize,
 ) -> String {
@@ -293,11 +360,18 @@ pub fn report_markdown(
         a_label,
         b_label,
         context: DEFAULT_CONTEXT,
+        sides,
     };
     markdown(cmp, &opts, masker, max_bytes)
 }
 
-const TABLE_HEAD: &str = "| Resource | A | B | What differs |\n| --- | --- | --- | --- |\n";
+fn table_head(sides: Sides) -> String {
+    format!(
+        "| Resource | {} | {} | What differs |\n| --- | --- | --- | --- |\n",
+        sides.title(false),
+        sides.title(true)
+    )
+}
 
 /// The report as GitHub markdown in at most `max_bytes` bytes: a `####` headline, the two
 /// labels, the table (rows while they fit, then a count of the rest) and the unified diff in a
@@ -310,10 +384,12 @@ pub fn markdown(
 ) -> String {
     let emoji = if cmp.identical { "✅" } else { "🔀" };
     let mut out = format!(
-        "#### {emoji} {}\n\n- **A:** {} ({})\n- **B:** {} ({})\n",
+        "#### {emoji} {}\n\n- **{}:** {} ({})\n- **{}:** {} ({})\n",
         md::escape(&headline(cmp)),
+        opts.sides.title(false),
         md::code(&md::clip(&masker.mask(opts.a_label), LABEL_CHARS)),
         md::code(&short_fingerprint(&cmp.fingerprint_a)),
+        opts.sides.title(true),
         md::code(&md::clip(&masker.mask(opts.b_label), LABEL_CHARS)),
         md::code(&short_fingerprint(&cmp.fingerprint_b)),
     );
@@ -323,10 +399,11 @@ pub fn markdown(
     if cmp.differences.is_empty() {
         return out;
     }
-    let rows = table_rows(cmp, masker);
+    let rows = table_rows(cmp, opts.sides, masker);
+    let head = table_head(opts.sides);
     let diff = unified_diff(cmp, opts, masker);
     let diff_full = details_len(&diff);
-    let table_full = 1 + TABLE_HEAD.len() + rows.iter().map(String::len).sum::<usize>();
+    let table_full = 1 + head.len() + rows.iter().map(String::len).sum::<usize>();
     let room = max_bytes - out.len();
     // The table comes first; the diff gets what is left, but at least a third when cut.
     let table_budget = if table_full + 1 + diff_full <= room {
@@ -334,7 +411,7 @@ pub fn markdown(
     } else {
         table_full.min(room - diff_full.min(room / 3))
     };
-    out.push_str(&table(&rows, table_budget));
+    out.push_str(&table(&head, &rows, table_budget));
     if !diff.is_empty() {
         let block = diff_details(&diff, max_bytes.saturating_sub(out.len() + 1));
         if !block.is_empty() {
@@ -366,11 +443,15 @@ fn minimal(cmp: &Comparison, max_bytes: usize) -> String {
 }
 
 /// What one subject's row lists: its first `ITEMS_PER_ROW` differences, then how many more.
-fn row_items(group: &[Difference], code: &dyn Fn(&str, usize) -> String) -> Vec<String> {
+fn row_items(
+    group: &[Difference],
+    sides: Sides,
+    code: &dyn Fn(&str, usize) -> String,
+) -> Vec<String> {
     let mut items: Vec<String> = group
         .iter()
         .take(ITEMS_PER_ROW)
-        .map(|d| describe(d, code))
+        .map(|d| describe(d, sides, code))
         .collect();
     if group.len() > ITEMS_PER_ROW {
         items.push(format!("… and {} more", group.len() - ITEMS_PER_ROW));
@@ -378,7 +459,7 @@ fn row_items(group: &[Difference], code: &dyn Fn(&str, usize) -> String) -> Vec<
     items
 }
 
-fn table_rows(cmp: &Comparison, masker: &Masker) -> Vec<String> {
+fn table_rows(cmp: &Comparison, sides: Sides, masker: &Masker) -> Vec<String> {
     let code = |s: &str, max: usize| md::code_in_table(&md::clip(&masker.mask(s), max));
     let action = |a: Option<&str>| {
         a.map_or_else(
@@ -389,7 +470,7 @@ fn table_rows(cmp: &Comparison, masker: &Masker) -> Vec<String> {
     cmp.subjects()
         .map(|group| {
             let first = &group[0];
-            let items = row_items(group, &code);
+            let items = row_items(group, sides, &code);
             format!(
                 "| {} | {} | {} | {} |\n",
                 md::code_in_table(&md::clip(&masker.mask(&subject(first)), ADDRESS_CHARS)),
@@ -403,9 +484,9 @@ fn table_rows(cmp: &Comparison, masker: &Masker) -> Vec<String> {
 
 /// A blank line, the table's head and as many rows as fit in `budget` bytes, then a count of
 /// the rows left out (alone when no row fits).
-fn table(rows: &[String], budget: usize) -> String {
+fn table(table_head: &str, rows: &[String], budget: usize) -> String {
     let mut body = String::new();
-    let head = 1 + TABLE_HEAD.len();
+    let head = 1 + table_head.len();
     let all_fit = head + rows.iter().map(String::len).sum::<usize>() <= budget;
     let mut shown = 0;
     for row in rows {
@@ -417,7 +498,7 @@ fn table(rows: &[String], budget: usize) -> String {
         shown += 1;
     }
     let mut out = if shown > 0 {
-        format!("\n{TABLE_HEAD}{body}")
+        format!("\n{table_head}{body}")
     } else {
         String::new()
     };
@@ -516,6 +597,7 @@ mod tests {
             a_label: "reviewed/plan.json",
             b_label: "now/plan.json",
             context: DEFAULT_CONTEXT,
+            sides: Sides::AB,
         }
     }
 
@@ -671,9 +753,37 @@ mod tests {
             "{out}"
         );
         assert_eq!(out.lines().count(), 3);
-        let out = report_markdown(&same, "a", "b", &Masker::default(), 60_000);
+        let out = report_markdown(&same, ("a", "b"), Sides::AB, &Masker::default(), 60_000);
         assert!(out.starts_with("#### ✅ The plans are identical."), "{out}");
         assert!(!out.contains('|'));
+    }
+
+    #[test]
+    fn apply_names_the_plans_reviewed_and_now() {
+        let o = ReportOptions {
+            sides: Sides::ReviewedNow,
+            ..opts()
+        };
+        let md = markdown(&realistic(), &o, &Masker::default(), 60_000);
+        assert_valid_markdown(&md);
+        assert!(
+            md.contains("- **Reviewed:** `reviewed/plan.json`")
+                && md.contains("- **Now:** `now/plan.json`")
+                && md.contains("| Resource | Reviewed | Now | What differs |")
+                && md.contains("`input.image`: planned value: reviewed `\"registry.example.com/app:1.5.0\"`, now `\"registry.example.com/app:1.6.0\"`")
+                && md.contains("--- reviewed: reviewed/plan.json\n+++ now: now/plan.json"),
+            "{md}"
+        );
+        let human = human(&realistic(), &o, &Masker::default(), &PLAIN);
+        for text in [&md, &human] {
+            for ab in [" A ", " B ", "A:", "B:", "| A |", "only in A"] {
+                assert!(!text.contains(ab), "{ab:?} in {text}");
+            }
+        }
+        assert!(
+            human.contains("\nreviewed: reviewed/plan.json  (sha256:"),
+            "{human}"
+        );
     }
 
     #[test]

@@ -168,6 +168,35 @@ pub enum Format {
     Json,
 }
 
+/// `--comment` (`comment` in `.tfgate.toml`): when `plan` writes the PR comment, and whether
+/// `apply` looks for the reviewed plan through it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentMode {
+    /// Every plan updates (or posts) the comment.
+    #[default]
+    Always,
+    /// Only a plan with changes posts a comment; a plan without changes updates the comment
+    /// posted earlier, if there is one, and posts none.
+    Changes,
+    /// No comment is read or written; `apply` needs `--reviewed`.
+    Never,
+}
+
+impl CommentMode {
+    /// The words `--comment` takes.
+    pub const WORDS: [&str; 3] = ["always", "changes", "never"];
+
+    pub fn parse(text: &str) -> Option<CommentMode> {
+        match text.trim() {
+            "always" => Some(CommentMode::Always),
+            "changes" => Some(CommentMode::Changes),
+            "never" => Some(CommentMode::Never),
+            _ => None,
+        }
+    }
+}
+
 /// Where the queue lives, when not in the backend's own lock table.
 #[derive(Debug, Clone, Default, Args)]
 pub struct QueueTableArg {

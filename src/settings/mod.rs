@@ -16,7 +16,7 @@ use crate::plan::compare::IgnoreRule;
 pub mod flags;
 pub mod root;
 
-use flags::{Format, GithubArgs, GlobalArgs};
+use flags::{CommentMode, Format, GithubArgs, GlobalArgs};
 pub use root::Root;
 
 pub const FILE_NAME: &str = ".tfgate.toml";
@@ -56,6 +56,8 @@ pub struct FileSettings {
     pub queue_timeout: Option<String>,
     /// How long one step's GitHub requests may take in all, e.g. "30s".
     pub github_timeout: Option<String>,
+    /// When `plan` writes the PR comment: `always`, `changes` or `never`.
+    pub comment: Option<CommentMode>,
     /// `plan`: SARIF files of code checkers for the comment's "Checks" section, relative to the
     /// folder holding this file.
     pub checks: Option<Vec<String>>,
@@ -226,6 +228,8 @@ fn split_repo(r: &str) -> Result<(String, String), Error> {
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
     pub require_comment: bool,
+    /// `--comment`: when the PR comment is written.
+    pub comment: CommentMode,
     pub init: bool,
     pub detailed_exitcode: bool,
     pub lock_timeout: String,
@@ -238,6 +242,24 @@ pub struct PlanSettings {
     pub fail_on_checks: Option<CheckLevel>,
     /// `--labels`: label the pull request with what its plans change.
     pub labels: bool,
+}
+
+/// `--comment` (or `TFGATE_COMMENT`) > `comment` in `.tfgate.toml` > `always`. A word the flag
+/// does not take is an error (exit 1) that lists the ones it does; the file's is checked when
+/// the file is read.
+pub fn resolve_comment(flag: Option<&str>, file: &FileSettings) -> Result<CommentMode, Error> {
+    match flag.filter(|f| !f.trim().is_empty()) {
+        Some(text) => CommentMode::parse(text).ok_or_else(|| {
+            Error::usage(
+                format!("--comment {text:?} (or TFGATE_COMMENT) is not a comment mode"),
+                format!(
+                    "give one of {}: always comments on every plan, changes only on plans with changes (and updates an earlier comment when the changes are gone), never reads or writes the comment",
+                    CommentMode::WORDS.join(", ")
+                ),
+            )
+        }),
+        None => Ok(file.comment.unwrap_or_default()),
+    }
 }
 
 /// Loads `.tfgate.toml` and resolves the shared settings.
@@ -422,7 +444,7 @@ mod tests {
         let (common, file) = resolve_common(&g, &Context::default()).unwrap();
         assert_eq!(common.terraform, "tofu");
         assert_eq!(common.masks, ["AKIA.*", "x+"]);
-        let plan = p.settings(&file, &env);
+        let plan = p.settings(&file, &env).unwrap();
         assert_eq!(plan.lock_timeout, "1m");
         assert!(!plan.init);
 
@@ -437,10 +459,36 @@ mod tests {
         ]);
         let (common, file) = resolve_common(&g, &Context::default()).unwrap();
         assert_eq!(common.terraform, "terraform");
-        assert_eq!(p.settings(&file, &env).lock_timeout, "2m");
+        assert_eq!(p.settings(&file, &env).unwrap().lock_timeout, "2m");
         // An env var set to false beats the file.
         let env = crate::context::Env::from_pairs([("TFGATE_NO_INIT", "false")]);
-        assert!(p.settings(&file, &env).init);
+        assert!(p.settings(&file, &env).unwrap().init);
+    }
+
+    #[test]
+    fn comment_mode_flag_beats_file_beats_always() {
+        let file = |text: &str| -> FileSettings { toml::from_str(text).unwrap() };
+        let never = file("comment = \"never\"");
+        assert_eq!(
+            resolve_comment(None, &FileSettings::default()).unwrap(),
+            CommentMode::Always
+        );
+        assert_eq!(resolve_comment(None, &never).unwrap(), CommentMode::Never);
+        assert_eq!(
+            resolve_comment(Some(""), &never).unwrap(),
+            CommentMode::Never
+        );
+        assert_eq!(
+            resolve_comment(Some("changes"), &never).unwrap(),
+            CommentMode::Changes
+        );
+        let e = resolve_comment(Some("sometimes"), &never).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::code::ERROR);
+        assert!(
+            e.hint().unwrap().contains("always, changes, never"),
+            "{e:?}"
+        );
+        assert!(toml::from_str::<FileSettings>("comment = \"sometimes\"").is_err());
     }
 
     fn apply_settings(dir: &Path, file: &str, flags: &[&str]) -> Result<ApplySettings, Error> {
@@ -556,7 +604,7 @@ mod tests {
         let (common, file) = resolve_common(&g, &Context::default()).unwrap();
         assert_eq!(common.terraform, DEFAULT_TERRAFORM);
         assert_eq!(common.workspace_name(), "default");
-        let plan = p.settings(&file, &crate::context::Env::default());
+        let plan = p.settings(&file, &crate::context::Env::default()).unwrap();
         assert!(plan.init);
         assert_eq!(plan.lock_timeout, DEFAULT_LOCK_TIMEOUT);
     }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::support::actions::{
     BOT, HEAD, MERGE, PR, REPO, outputs, pr_run, push_run, run_env, step_summary,
 };
+use crate::support::gfm;
 use crate::support::github::{Fault, GitHubFake};
 use crate::support::moto::{Moto, moto};
 use crate::support::workflow::Runner;
@@ -326,18 +327,43 @@ fn real_drift_between_plan_and_apply_is_refused() {
     assert!(comment.contains("\"status\":\"refused\""), "{comment}");
     assert!(comment.contains("What changed since review"), "{comment}");
     assert!(comment.contains("terraform_data.database"), "{comment}");
+    // The reason in one sentence, outside any fold, in "reviewed" and "now" (the state was
+    // created outside this plan, so the reviewed creates are updates now): the most severe
+    // difference, then how many more there are.
+    let differences = refusal_differences(&env);
+    let reason = format!(
+        "terraform_data.database would now be updated, not created as reviewed; and {} more differences.",
+        differences - 1
+    );
+    let doc = gfm::render(&comment);
+    let visible = doc.visible_text();
+    assert!(
+        visible.contains(&format!("Apply refused: {reason} Nothing was applied")),
+        "{visible}"
+    );
+    assert_no_a_or_b(&doc.root.text());
     let summary = step_summary(&env);
-    assert!(summary.contains("refused"), "{summary}");
-    // An error, not a warning, counting what the report counts.
+    assert!(
+        summary.starts_with(
+            "### tfgate apply: refused\n\n`terraform_data.database` would now be updated"
+        ),
+        "{summary}"
+    );
+    let summary_doc = gfm::render(&summary);
+    assert!(summary_doc.visible_text().contains(&reason), "{summary}");
+    assert_no_a_or_b(&summary_doc.root.text());
+    // An error, not a warning, with the same sentence and counting what the report counts.
     let headline = "7 resources and 3 outputs differ.";
     assert!(run.stdout.contains(headline), "{}", run.transcript());
     assert!(
         run.stderr.contains(&format!(
-            "::error::not applied: the plan changed since review: {headline} Re-plan and review"
+            "::error::not applied: `terraform_data.database` would now be updated, not created as reviewed; and {} more differences. {headline} Re-plan and review",
+            differences - 1
         )),
         "{}",
         run.transcript()
     );
+    assert_no_a_or_b(&run.stdout);
     assert!(!run.stderr.contains("::warning::"), "{}", run.transcript());
     let out = outputs(&env);
     assert_eq!(out["verdict"], "refused", "{out:?}");
@@ -363,6 +389,31 @@ fn real_drift_between_plan_and_apply_is_refused() {
     );
     run.assert_code(0);
     assert!(run.stderr.contains("Apply complete!"), "{}", run.stderr);
+}
+
+/// How many differences there are between the two plans a refused apply kept in its bundle,
+/// as `tfgate diff --format json` counts them.
+fn refusal_differences(env: &TestEnv) -> usize {
+    let bundle = PathBuf::from(&outputs(env)["bundle"]);
+    let run = env.run(&[
+        "diff",
+        bundle.join("reviewed-plan.json").to_str().unwrap(),
+        bundle.join("plan.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    run.assert_code(3);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    json["differences"].as_array().unwrap().len()
+}
+
+/// No plan is called A or B where apply reports: only "reviewed" and "now".
+fn assert_no_a_or_b(text: &str) {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| *w == "A" || *w == "B")
+        .collect();
+    assert!(words.is_empty(), "A/B labels in:\n{text}");
 }
 
 #[test]
@@ -391,6 +442,19 @@ fn a_changed_sensitive_value_is_reported_without_the_secret() {
     let env = w.push_env();
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(3);
+    // The reason leads, in words: a value changed since review that applying would overwrite.
+    let reason = "`terraform_data.app_secrets`: `input.aws_access_key_id` was changed outside Terraform since review (`AKIAFAKEKEYOLD000001` → `AKIAFAKEKEY000000001`); applying would overwrite it; and 8 more differences.";
+    assert!(
+        run.stderr
+            .contains(&format!("::error::not applied: {reason}")),
+        "{}",
+        run.transcript()
+    );
+    let visible = gfm::render(&w.comment()).visible_text();
+    assert!(
+        visible.contains(&format!("Apply refused: {}", reason.replace('`', ""))),
+        "{visible}"
+    );
     assert!(
         run.stdout.contains("sensitive value changed"),
         "{}",
@@ -520,7 +584,16 @@ fn no_reviewed_plan_is_exit_4() {
     let root = w.root(&env, "demo");
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(4);
-    assert!(run.stderr.contains("has no tfgate plan"), "{}", run.stderr);
+    // It planned to see whether there is anything to apply: there is, and nobody reviewed it.
+    assert!(
+        run.stderr.contains(
+            "root-demo (default), and the plan now has changes (7 to add, 0 to change, 0 to destroy, 0 to replace): nothing was reviewed, so nothing is applied"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--reviewed BUNDLE"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Apply complete"), "{}", run.stderr);
     assert!(w.gh.comments(REPO, PR).is_empty(), "no comment is made up");
     let out = outputs(&env);
     assert_eq!(out["verdict"], "not_applied", "{out:?}");
@@ -662,6 +735,88 @@ fn embedded_default_applies_a_local_reviewed_bundle() {
         "{}",
         run.transcript()
     );
+}
+
+/// With `--comment changes`, a pull request whose plan changed nothing has no comment. After
+/// the merge there is nothing reviewed to find, and nothing to apply either: `no_changes`.
+#[test]
+fn a_pr_without_a_comment_and_without_changes_is_no_changes() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "nochange");
+    run_in(&env, &["plan", "--comment", "changes"], &root).assert_code(0);
+    assert!(w.gh.comments(REPO, PR).is_empty());
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let env = w.push_env();
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(0);
+    let out = outputs(&env);
+    assert_eq!(
+        (out["verdict"].as_str(), out["failure_reason"].as_str()),
+        ("no_changes", ""),
+        "{out:?}\n{}",
+        run.transcript()
+    );
+    assert!(
+        run.stderr.contains(
+            "root-nochange (default), and the plan now changes nothing: nothing to apply"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("terraform apply"), "{}", run.stderr);
+    assert!(
+        step_summary(&env).starts_with(
+            "### tfgate apply: no changes\n\nPull request acme/infra\\#7 has no tfgate plan"
+        ),
+        "{}",
+        step_summary(&env)
+    );
+    assert!(w.gh.comments(REPO, PR).is_empty(), "no comment is made up");
+}
+
+/// With `--comment never` no comment names the reviewed plan: apply says it needs `--reviewed`,
+/// and with it applies, reading and writing no comment.
+#[test]
+fn comment_never_applies_the_plan_given_with_reviewed_and_touches_no_comment() {
+    let w = World::new();
+    let env = w.pr_env();
+    let root = w.root(&env, "demo");
+    run_in(&env, &["plan", "--comment", "never"], &root).assert_code(0);
+    let reviewed = outputs(&env)["archive"].clone();
+    assert!(reviewed.starts_with("s3://"), "{reviewed}");
+    w.gh.merge_pr(REPO, PR, MERGE);
+    let comment_requests = |gh: &GitHubFake| {
+        gh.requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/comments"))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    };
+
+    let mut env = w.push_env();
+    env.set("TFGATE_COMMENT", "never");
+    let run = run_in(&env, &["apply"], &root);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("with --comment never (TFGATE_COMMENT, or comment in .tfgate.toml) no PR comment names it, so apply needs --reviewed BUNDLE"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(outputs(&env)["verdict"], "not_applied");
+    assert!(!run.stderr.contains("terraform plan"), "{}", run.stderr);
+
+    let run = run_in(&env, &["apply", "--reviewed", &reviewed], &root);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("Apply complete! Resources: 7 added"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(outputs(&env)["verdict"], "applied");
+    assert_eq!(outputs(&env)["comment_url"], "");
+    assert_eq!(comment_requests(&w.gh), Vec::<String>::new());
+    assert!(w.gh.comments(REPO, PR).is_empty());
 }
 
 /// Two PRs merged one after the other, whose applies ran in the wrong order: the newer merge

@@ -256,14 +256,16 @@ pub(super) fn comment_status(v: &Verdict) -> CommentStatus {
     }
 }
 
-/// The markdown under the comment's headline: what happened, and the report when the plans
-/// differ.
+/// The markdown under the comment's headline: what happened, and when the plans differ, why
+/// in one sentence (`reason`, outside any fold) and the report in a fold.
 pub(super) fn status_detail(
     v: &Verdict,
     report_md: &str,
-    drifted: bool,
+    reason: Option<&str>,
     run_url: Option<&str>,
 ) -> String {
+    let drifted = reason.is_some();
+    let reason = reason.unwrap_or_default();
     let run = run_url
         .map(|u| format!(" ([run]({u}))"))
         .unwrap_or_default();
@@ -276,10 +278,11 @@ pub(super) fn status_detail(
             seconds,
             despite_drift: true,
         } => format!(
-            "> [!WARNING]\n> Applied in {} **although the plan changed since review** (`--on-drift warn`){run}.\n",
+            "> [!WARNING]\n> Applied in {} **although the plan changed since review** (`--on-drift warn`){run}: {reason}\n",
             duration_words(*seconds)
         ),
-        Verdict::Refused => format!("Not applied: the plan changed since review{run}.\n"),
+        // The reason first: the comment's status block reads "Apply refused: REASON".
+        Verdict::Refused => format!("{reason} Nothing was applied{run}.\n"),
         Verdict::Failed { tail } => {
             let fence = crate::render::markdown::fence_for(tail);
             format!("terraform apply failed{run}:\n\n{fence}\n{tail}\n{fence}\n")

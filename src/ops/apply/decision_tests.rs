@@ -321,6 +321,7 @@ impl World {
             github: &github,
             reviewed: None,
             on_drift: OnDrift::Fail,
+            comment: CommentMode::Always,
             init: true,
             queue_table: None,
             max_artifact_size: None,
@@ -577,13 +578,28 @@ async fn a_merged_pr_without_a_plan_has_no_reviewed_plan() {
     assert_eq!(seen.output("verdict"), "not_applied");
     let reason = seen.output("failure_reason");
     assert!(reason.starts_with("reviewed_plan_missing: "), "{reason}");
-    assert!(seen.terraform.is_empty());
+    // It plans, to learn whether there is anything to apply, and applies nothing.
+    assert_eq!(seen.terraform, ["plan", "show -json", "show"]);
+    assert_eq!(seen.queue.last_applied, None);
     assert_eq!(
         seen.comment(),
         other,
         "another root's comment is not touched"
     );
     insta::assert_snapshot!(seen.report());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_merged_pr_without_a_plan_and_nothing_to_apply_is_no_changes() {
+    let mut world = World::new(&head(), plan("nochange.json"));
+    // With --comment changes, a plan without changes leaves no comment.
+    world.ports.github = merged_pr();
+    let seen = world.apply().await;
+    assert_eq!(seen.code, 0);
+    assert_eq!(seen.output("verdict"), "no_changes");
+    assert_eq!(seen.terraform, ["plan", "show -json", "show"]);
+    assert_eq!(seen.queue.last_applied, None, "nothing was applied");
+    assert!(seen.comments.is_empty(), "no comment is posted");
 }
 
 #[tokio::test(start_paused = true)]

@@ -16,6 +16,14 @@ pub(super) struct Reviewed {
     pub(super) archive: Option<S3Location>,
 }
 
+/// What the lookup found.
+pub(super) enum Found {
+    Reviewed(Box<Reviewed>),
+    /// The merged PR has no tfgate comment for this root and workspace (with `--comment
+    /// changes`, a PR whose plan changed nothing has none): nothing was reviewed.
+    Nothing(ReviewedPr),
+}
+
 /// Where the PR comment's marker says the reviewed bundle is.
 pub(super) enum Source {
     /// An `s3://` URI or a folder.
@@ -45,12 +53,22 @@ pub(super) async fn find_reviewed<P: PullRequests + Artifacts>(
     client: Option<&P>,
     pr: Option<(String, String, PullRequest)>,
     trace: &RefCell<Trace>,
-) -> Result<Reviewed, Error> {
+) -> Result<Found, Error> {
     let gh = opts.github;
     let (source, planned_head, fingerprint) = match (&opts.reviewed, &pr, client) {
         (Some(loc), _, _) => (Source::Location(loc.clone()), None, None),
         (None, Some((owner, repo, pull)), Some(c)) => {
-            source_from_comment(ui, opts, c, (owner, repo, pull), trace).await?
+            match source_from_comment(ui, opts, c, (owner, repo, pull), trace).await? {
+                Some(found) => found,
+                None => {
+                    return Ok(Found::Nothing(ReviewedPr {
+                        owner: owner.clone(),
+                        repo: repo.clone(),
+                        pull: pull.clone(),
+                        planned_head: None,
+                    }));
+                }
+            }
         }
         (None, _, _) => {
             return Err(missing(if gh.token.is_none() {
@@ -80,7 +98,7 @@ pub(super) async fn find_reviewed<P: PullRequests + Artifacts>(
         }
         _ => None,
     };
-    Ok(Reviewed {
+    Ok(Found::Reviewed(Box::new(Reviewed {
         location,
         manifest,
         plan_json,
@@ -91,18 +109,19 @@ pub(super) async fn find_reviewed<P: PullRequests + Artifacts>(
             planned_head,
         }),
         archive,
-    })
+    })))
 }
 
 /// The reviewed plan's place as the merged PR's tfgate comment names it, the head it was
-/// planned for, and the fingerprint the comment shows.
+/// planned for, and the fingerprint the comment shows; `None` when the PR has no tfgate
+/// comment for this root and workspace.
 async fn source_from_comment(
     ui: &Ui,
     opts: &ApplyOptions<'_>,
     c: &impl PullRequests,
     (owner, repo, pull): (&String, &String, &PullRequest),
     trace: &RefCell<Trace>,
-) -> Result<(Source, Option<String>, Option<String>), Error> {
+) -> Result<Option<(Source, Option<String>, Option<String>)>, Error> {
     let target = target_of(opts, owner, repo, pull.number);
     let comment = c.find_comment(&target).await;
     pr_comment::warn_identity(ui, Some(c)).await;
@@ -115,10 +134,7 @@ async fn source_from_comment(
     trace.borrow_mut().comment = comment.as_ref().map(|c| c.id);
     let Some(comment) = comment else {
         trace.borrow_mut().no_comment = true;
-        return Err(missing(format!(
-            "pull request {owner}/{repo}#{} has no tfgate plan for {} ({})",
-            pull.number, target.root, target.workspace
-        )));
+        return Ok(None);
     };
     check_archive_agrees(opts.common.archive.as_deref(), &comment.meta)?;
     let source = match (&comment.meta.artifact, &comment.meta.archive) {
@@ -149,11 +165,11 @@ async fn source_from_comment(
             });
         }
     };
-    Ok((
+    Ok(Some((
         source,
         comment.meta.head_sha.clone(),
         Some(comment.meta.fingerprint.clone()),
-    ))
+    )))
 }
 
 /// Reads the reviewed plan from where the source says: its location, and its manifest and

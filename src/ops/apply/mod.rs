@@ -43,16 +43,19 @@ use crate::queue::{self, QueueOptions, TicketInfo, ancestry};
 use crate::render::markdown as md;
 use crate::render::report::{self, ReportOptions};
 use crate::render::table::TableOptions;
-use crate::settings::flags::OnDrift;
+use crate::settings::flags::{CommentMode, OnDrift};
 use crate::settings::{Common, GithubSettings};
 use crate::terraform::{RunTerraform, Stdout};
 use crate::ui::Ui;
 
 mod conclude;
 mod find;
+mod replan;
+mod unreviewed;
 
 use conclude::*;
 use find::*;
+use replan::*;
 
 /// Room for the comparison report in the PR comment (which is capped at 60,000 bytes).
 const REPORT_BYTES: usize = 30_000;
@@ -64,6 +67,8 @@ pub struct ApplyOptions<'a> {
     pub github: &'a GithubSettings,
     /// `--reviewed`: the reviewed bundle, instead of the merged PR's comment.
     pub reviewed: Option<String>,
+    /// `--comment`: with `never`, the PR comment is neither read nor written.
+    pub comment: CommentMode,
     pub on_drift: OnDrift,
     /// Run `terraform init` first (no `--no-init`).
     pub init: bool,
@@ -128,7 +133,7 @@ async fn apply<W: Ports>(
     client: Option<&W::Pulls>,
     trace: &RefCell<Trace>,
 ) -> Result<Outcome, Error> {
-    check_lease(opts)?;
+    check_settings(opts)?;
     // Checked before anything runs: a bad archive setting should not surface after an apply.
     let s3 = ports.archive().await?;
     // Each step that talks to GitHub has its own deadline (--github-timeout).
@@ -141,8 +146,12 @@ async fn apply<W: Ports>(
     };
     trace.borrow_mut().target = pr
         .as_ref()
+        .filter(|_| opts.comment != CommentMode::Never)
         .map(|(owner, repo, pull)| target_of(opts, owner, repo, pull.number));
-    let reviewed = find_reviewed(ui, opts, ports, lookup.as_ref(), pr, trace).await?;
+    let reviewed = match find_reviewed(ui, opts, ports, lookup.as_ref(), pr, trace).await? {
+        Found::Reviewed(reviewed) => *reviewed,
+        Found::Nothing(pr) => return unreviewed::replan_only(ui, opts, ports, pr, trace).await,
+    };
     check_same_root(opts, &reviewed)?;
     check_not_stale(&reviewed)?;
     trace.borrow_mut().phase = Phase::Work;
@@ -160,7 +169,8 @@ async fn apply<W: Ports>(
         .as_deref()
         .or(common.queue_table.as_deref());
     let store = ports.queue(ui, &root, table, true).await?;
-    let holding = join_queue(ui, opts, &store, &reviewed).await?;
+    let pr_number = reviewed.pr.as_ref().map(|p| p.pull.number);
+    let holding = join_queue(ui, opts, &store, pr_number).await?;
     let lookup = client.map(step);
     let outcome = match superseded_by(opts, lookup.as_ref(), &root, &holding).await {
         Err(e) => Err(e),
@@ -193,7 +203,14 @@ async fn apply<W: Ports>(
     outcome.map(Finished::outcome)
 }
 
-fn check_lease(opts: &ApplyOptions<'_>) -> Result<(), Error> {
+/// Settings that cannot work, refused before anything runs: `--comment never` without
+/// `--reviewed` (no comment names the reviewed plan), a lease too short to hold.
+fn check_settings(opts: &ApplyOptions<'_>) -> Result<(), Error> {
+    if opts.comment == CommentMode::Never && opts.reviewed.is_none() {
+        return Err(missing(
+            "no reviewed plan: with --comment never (TFGATE_COMMENT, or comment in .tfgate.toml) no PR comment names it, so apply needs --reviewed BUNDLE".into(),
+        ));
+    }
     if opts.queue_lease < queue::MIN_LEASE {
         return Err(Error::usage(
             format!(
@@ -226,11 +243,11 @@ async fn join_queue<'s, Q: QueueStore>(
     ui: &'s Ui,
     opts: &ApplyOptions<'_>,
     store: &'s Q,
-    reviewed: &Reviewed,
+    pr: Option<u64>,
 ) -> Result<Holding<'s, Q>, Error> {
     let info = TicketInfo {
         commit: opts.ctx.sha.clone(),
-        pr: reviewed.pr.as_ref().map(|p| p.pull.number),
+        pr,
         run_url: opts.ctx.run_url.clone(),
         who: crate::context::runner_identity(),
     };
@@ -324,14 +341,10 @@ async fn report_superseded(
     if let Some(path) = &opts.ctx.step_summary {
         actions::append_step_summary(path, &format!("### tfgate apply: superseded\n\n{detail}"))?;
     }
-    if let (Some(pr), Some(client)) = (&reviewed.pr, client) {
+    if let (Some(target), Some(client)) = (comment_target(opts, reviewed), client) {
         match client
             .step(opts.github.timeout)
-            .set_status(
-                &comment_target(opts, pr),
-                CommentStatus::Superseded,
-                &detail,
-            )
+            .set_status(&target, CommentStatus::Superseded, &detail)
             .await
         {
             Ok(done) => trace.borrow_mut().comment = Some(done.id()),
@@ -342,8 +355,11 @@ async fn report_superseded(
     Ok(Finished::Other(Outcome::Success))
 }
 
-fn comment_target(opts: &ApplyOptions<'_>, pr: &ReviewedPr) -> CommentTarget {
-    target_of(opts, &pr.owner, &pr.repo, pr.pull.number)
+/// The reviewed PR's comment to write the status into; none with `--comment never`.
+fn comment_target(opts: &ApplyOptions<'_>, reviewed: &Reviewed) -> Option<CommentTarget> {
+    let pr = reviewed.pr.as_ref()?;
+    (opts.comment != CommentMode::Never)
+        .then(|| target_of(opts, &pr.owner, &pr.repo, pr.pull.number))
 }
 
 /// tfgate's comment for this root and workspace on pull request `owner/repo#pr`.
@@ -434,15 +450,19 @@ async fn apply_into_bundle<W: Ports>(
     let compared = compare_with_reviewed(ui, w, bundle).await?;
     let drifted = !compared.comparison.identical;
     let verdict = if drifted && opts.on_drift == OnDrift::Fail {
-        // The report's own count, in the report's words.
+        // The reason in words, then the report's own count.
         ui.error_text(&format!(
-            "not applied: the plan changed since review: {} Re-plan and review the pull request again, or add --ignore rules for expected differences",
+            "not applied: {} {} Re-plan and review the pull request again, or add --ignore rules for expected differences",
+            compared.reason(ui, Style::Plain).unwrap_or_default(),
             report::headline(&compared.comparison)
         ));
         Verdict::Refused
     } else {
         if drifted {
-            ui.warning("APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): see the report above");
+            ui.warning(&format!(
+                "APPLYING A PLAN THAT DIFFERS FROM THE REVIEWED ONE (--on-drift warn): {} See the report above",
+                compared.reason(ui, Style::Plain).unwrap_or_default()
+            ));
         }
         // The last moment to find out that another run took over the queue.
         match w.holding.confirm().await {
@@ -453,7 +473,9 @@ async fn apply_into_bundle<W: Ports>(
             Err(e) => Verdict::QueueLost(e),
         }
     };
-    report_verdict(ui, w, bundle, &verdict, &compared.report_md, drifted).await?;
+    let reason = compared.reason(ui, Style::Markdown).filter(|_| drifted);
+    let report_md = &compared.report_md;
+    report_verdict(ui, w, bundle, &verdict, report_md, reason.as_deref()).await?;
     let summary = &compared.analysis.summary;
     let manifest = apply_manifest(w, created, summary, &verdict);
     let (step_verdict, mut reason) = match &verdict {
@@ -484,91 +506,6 @@ async fn apply_into_bundle<W: Ports>(
     Ok((outcome, manifest))
 }
 
-/// The fresh plan against the reviewed one.
-struct Compared {
-    analysis: crate::plan::Analysis,
-    comparison: Comparison,
-    /// The comparison report for the comment and the step summary.
-    report_md: String,
-}
-
-/// Re-plans into the bundle and compares the fresh plan with the reviewed one; on a
-/// difference, shows the report and keeps it in the bundle.
-async fn compare_with_reviewed<W: Ports>(
-    ui: &Ui,
-    w: &Work<'_, W>,
-    bundle: &mut BundleWriter,
-) -> Result<Compared, Error> {
-    let (opts, reviewed, rules, tf) = (w.opts, w.reviewed, w.rules, w.tf);
-    // Secrets of the reviewed plan are masked too (its `before` values may differ from now).
-    let reviewed_plan =
-        crate::terraform::plan_json::parse(&reviewed.plan_json).map_err(|kind| {
-            Error::PlanJson {
-                path: PathBuf::from(&reviewed.location),
-                kind,
-            }
-        })?;
-    ui.add_secrets(
-        crate::plan::redact::secrets_of_plan(&reviewed_plan).map_err(|kind| Error::PlanJson {
-            path: PathBuf::from(&reviewed.location),
-            kind,
-        })?,
-    );
-    bundle.write(bundle::REVIEWED_PLAN_JSON, &reviewed.plan_json)?;
-
-    let FreshPlan { analysis, .. } =
-        plan_into_bundle(ui, tf, bundle, &opts.lock_timeout, &opts.terraform_args).await?;
-    let fresh_bytes = crate::terraform::plan_file::read(&bundle.path(bundle::PLAN_JSON))?;
-    let fresh_plan =
-        crate::terraform::plan_json::parse(&fresh_bytes).map_err(|kind| Error::PlanJson {
-            path: bundle.path(bundle::PLAN_JSON),
-            kind,
-        })?;
-
-    let masker = ui.masker();
-    let comparison: Comparison = compare::compare(
-        &reviewed_plan,
-        &fresh_plan,
-        &CompareOptions {
-            ignore: rules,
-            masker: &masker,
-        },
-    )
-    .map_err(|e| Error::PlanJson {
-        path: match e.side {
-            compare::Side::A => PathBuf::from(&reviewed.location),
-            compare::Side::B => bundle.path(bundle::PLAN_JSON),
-        },
-        kind: e.error,
-    })?;
-    let reviewed_label = format!("reviewed ({})", reviewed.location);
-    let report_md =
-        report::report_markdown(&comparison, &reviewed_label, "now", &masker, REPORT_BYTES);
-    if comparison.identical {
-        ui.status("tfgate: the plan now is the plan that was reviewed");
-    } else {
-        bundle.write(bundle::REPORT, report_md.as_bytes())?;
-        ui.result(&report::human(
-            &comparison,
-            &ReportOptions {
-                a_label: &reviewed_label,
-                b_label: "now",
-                context: 3,
-            },
-            &masker,
-            &TableOptions {
-                color: ui.color(),
-                width: None,
-            },
-        ));
-    }
-    Ok(Compared {
-        analysis,
-        comparison,
-        report_md,
-    })
-}
-
 /// The verdict in the step summary, the bundle's comment copy and the PR comment's status.
 async fn report_verdict<W: Ports>(
     ui: &Ui,
@@ -576,10 +513,10 @@ async fn report_verdict<W: Ports>(
     bundle: &mut BundleWriter,
     verdict: &Verdict,
     report_md: &str,
-    drifted: bool,
+    reason: Option<&str>,
 ) -> Result<(), Error> {
     let opts = w.opts;
-    let detail = status_detail(verdict, report_md, drifted, opts.ctx.run_url.as_deref());
+    let detail = status_detail(verdict, report_md, reason, opts.ctx.run_url.as_deref());
     if let Some(path) = &opts.ctx.step_summary {
         actions::append_step_summary(
             path,
@@ -587,10 +524,10 @@ async fn report_verdict<W: Ports>(
         )?;
     }
     bundle.write(bundle::COMMENT, detail.as_bytes())?;
-    if let (Some(pr), Some(client)) = (&w.reviewed.pr, w.client) {
+    if let (Some(target), Some(client)) = (comment_target(opts, w.reviewed), w.client) {
         match client
             .step(opts.github.timeout)
-            .set_status(&comment_target(opts, pr), comment_status(verdict), &detail)
+            .set_status(&target, comment_status(verdict), &detail)
             .await
         {
             Ok(done) => w.trace.borrow_mut().comment = Some(done.id()),
@@ -758,7 +695,7 @@ mod tests {
             ticket: "t1".into(),
             holder: Some("abc of #9".into()),
         });
-        let d = status_detail(&v, "", false, Some("https://x/runs/1"));
+        let d = status_detail(&v, "", None, Some("https://x/runs/1"));
         assert!(
             d.starts_with("Not applied: this run no longer holds the apply queue (ticket t1); abc of \\#9 holds it now ([run](https://x/runs/1)).\n\n"),
             "{d}"

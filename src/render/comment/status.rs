@@ -14,8 +14,9 @@ const STATUS_CLOSE: &str = "<!-- /tfgate:status -->";
 /// The same comment with a new status: the marker's `status` is rewritten and a status block
 /// (the status note plus `detail`, already-rendered markdown such as the apply report) goes
 /// right under the headline, replacing any earlier one. The plan stays as reviewed. `detail` is
-/// cut on a line boundary so the body stays within `MAX_COMMENT_BYTES`. `None` when `body` is
-/// not a tfgate comment.
+/// cut on a line boundary so the body stays within `MAX_COMMENT_BYTES`. A refusal's block
+/// starts with its reason: "**Apply refused:**" and the first line of `detail`. `None` when
+/// `body` is not a tfgate comment.
 pub fn with_status(body: &str, status: CommentStatus, detail: &str) -> Option<String> {
     let mut meta = parse_marker(body)?;
     meta.status = status;
@@ -44,6 +45,10 @@ pub fn with_status(body: &str, status: CommentStatus, detail: &str) -> Option<St
         + 8;
     let room = MAX_COMMENT_BYTES.saturating_sub(fixed);
     let detail = cut_lines(detail, room);
+    let note = match status {
+        CommentStatus::Refused if !detail.is_empty() => REFUSED_LEAD.to_string(),
+        _ => note,
+    };
     let mut out = String::with_capacity(fixed + detail.len());
     out.push_str(&marker_line);
     out.push('\n');
@@ -53,7 +58,9 @@ pub fn with_status(body: &str, status: CommentStatus, detail: &str) -> Option<St
     out.push('\n');
     out.push_str(&note);
     if !detail.is_empty() {
-        out.push('\n');
+        if note.ends_with('\n') {
+            out.push('\n');
+        }
         out.push_str(detail);
         if !detail.ends_with('\n') {
             out.push('\n');
@@ -76,6 +83,9 @@ fn cut_lines(text: &str, max: usize) -> &str {
         None => "",
     }
 }
+
+/// What a refusal's status block starts with, right before its reason.
+const REFUSED_LEAD: &str = "**Apply refused:** ";
 
 pub(super) fn status_note(status: CommentStatus) -> Option<String> {
     let note = match status {
@@ -117,13 +127,20 @@ mod tests {
             },
             &Masker::default(),
         );
-        let refused =
-            with_status(&body, CommentStatus::Refused, "| a | b |\n| --- | --- |\n").unwrap();
+        let detail =
+            "`x` would now be destroyed. Nothing was applied.\n\n| a | b |\n| --- | --- |\n";
+        let refused = with_status(&body, CommentStatus::Refused, detail).unwrap();
         assert_eq!(
             parse_marker(&refused).unwrap().status,
             CommentStatus::Refused
         );
-        assert!(refused.contains("**Apply refused.**"));
+        // The block starts with the reason.
+        assert!(
+            refused.contains(
+                "<!-- tfgate:status -->\n**Apply refused:** `x` would now be destroyed. Nothing"
+            ),
+            "{refused}"
+        );
         assert!(refused.contains("| a | b |"));
         assert!(refused.contains("resource \"x\" \"y\""), "the plan stays");
         let applied = with_status(&refused, CommentStatus::Applied, "done").unwrap();
