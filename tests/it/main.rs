@@ -8,6 +8,7 @@ mod apply;
 mod archive;
 mod aws_chain;
 mod aws_harness;
+mod comment_details;
 mod comment_races;
 mod comment_render;
 mod diff;
