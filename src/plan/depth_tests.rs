@@ -199,13 +199,18 @@ fn deeper_than_the_limit_is_an_error_never_a_null() {
 #[test]
 fn every_value_is_read_whole_or_refused() {
     let too_deep = nest(MAX_DEPTH + 1, "true");
-    // A mask that nothing needed to summarize the plan still counts when comparing.
+    // A sensitivity mask: the summary reads it (an update's changed attributes), and so does
+    // the comparison.
     let mask = plan(
         &format!(r#""before":{{"t":"x"}},"after":{{"t":"y"}},"before_sensitive":{too_deep}"#),
         r#""before":1,"after":2"#,
     )
     .replace("true", "false");
-    assert!(crate::plan::analyze(mask.as_bytes()).is_ok());
+    let err = on_small_stack(|| crate::plan::analyze(mask.as_bytes()).unwrap_err());
+    assert!(
+        matches!(&err, PlanJsonError::TooDeep { at, .. } if at == "terraform_data.deep, before_sensitive"),
+        "{err:?}"
+    );
     let other = mask.replace(r#""t":"y""#, r#""t":"z""#);
     let err = compare_texts(&mask, &other).unwrap_err();
     assert_eq!(err.side, Side::A);

@@ -168,7 +168,7 @@ fn write_changes(c: &Change<'_>, subject: &str, out: &mut Vec<u8>) -> Result<(),
 
 /// When `before` and `after` are byte-identical and nothing is unknown there is nothing to
 /// parse: the common no-op case on large plans costs a comparison.
-fn may_change(c: &Change<'_>) -> bool {
+pub fn may_change(c: &Change<'_>) -> bool {
     fn raw(r: Option<&RawValue>) -> &str {
         r.map_or("null", RawValue::get)
     }

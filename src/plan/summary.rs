@@ -2,15 +2,20 @@
 //! outside Terraform, output changes, failed checks. Built from the plan JSON only, never from
 //! the human-readable text.
 //!
-//! A `Summary` holds no attribute values, so it is safe to print, post and archive as it is
-//! (check messages are the one free text; renderers mask them like everything else).
+//! A `Summary` holds no sensitive value: the changed attributes of an update or a replacement
+//! carry their values only where Terraform marks neither side sensitive. A value may still be a
+//! secret Terraform knows elsewhere (a sensitive variable copied into a plain attribute), and
+//! check messages are free text, so whatever shows a summary masks it first (the renderers, and
+//! the `Masker` over its JSON form).
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::plan::attrs::{self, AttrPath};
-use crate::plan::fingerprint;
+use crate::plan::node::Node;
+use crate::plan::{fingerprint, par};
 use crate::terraform::plan_json::{Change, Plan, PlanJsonError, ResourceChange};
 
 /// What happens to one resource instance.
@@ -103,12 +108,55 @@ pub struct ResourceSummary {
     pub import_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deposed: Option<String>,
+    /// What an update or a replacement changes, in path order; empty for every other action
+    /// (a create or a delete changes every attribute). Absent from summaries written before
+    /// tfgate listed them.
+    #[serde(default)]
+    pub changed_attributes: Vec<ChangedAttribute>,
 }
 
 impl ResourceSummary {
     pub fn is_import(&self) -> bool {
         self.import_id.is_some()
     }
+}
+
+/// One attribute an update or a replacement changes (`show --format json`, §10). A sensitive
+/// attribute (on either side) carries no value, only the flag; one known only after apply
+/// carries no `after`; a list or an object is not copied (the plan JSON holds it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedAttribute {
+    /// As Terraform writes it: `input.size`, `tags["Name"]`, `tokens[1]`.
+    pub path: String,
+    /// The old value when it is a scalar (`null` when the attribute was unset); absent when
+    /// sensitive, and for a list or an object.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub before: Option<Value>,
+    /// The new value when it is a scalar; absent when sensitive, known only after apply, or a
+    /// list or an object.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub after: Option<Value>,
+    #[serde(default)]
+    pub sensitive: bool,
+    /// Known only after apply.
+    #[serde(default)]
+    pub unknown: bool,
+    /// The change of this attribute forces the replacement (Terraform's `replace_paths`).
+    #[serde(default)]
+    pub forces_replacement: bool,
+}
+
+/// A field that is present is a value, `null` included (a missing one is `None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,7 +215,9 @@ impl Summary {
     pub fn from_plan(plan: &Plan<'_>) -> Result<Summary, PlanJsonError> {
         let mut counts = Counts::default();
         let mut resources = Vec::new();
+        let mut changed = changed_attributes_of(plan)?.into_iter();
         for rc in &plan.resource_changes {
+            let changed_attributes = changed.next().unwrap_or_default();
             let action = Action::from_actions(&rc.change.actions);
             let import_id = rc
                 .change
@@ -200,6 +250,7 @@ impl Summary {
                 previous_address: moved,
                 import_id,
                 deposed: rc.deposed.clone(),
+                changed_attributes,
             });
         }
 
@@ -300,6 +351,59 @@ fn changed_paths(rc: &ResourceChange<'_>) -> Result<Vec<AttrPath>, PlanJsonError
     let mut paths = Vec::new();
     attrs::walk_changes(&values, &mut |f| paths.push(f.path.clone()));
     Ok(paths)
+}
+
+/// The changed attributes of every resource change, in the plan's order (empty but for updates
+/// and replacements), found on all cores.
+fn changed_attributes_of(plan: &Plan<'_>) -> Result<Vec<Vec<ChangedAttribute>>, PlanJsonError> {
+    let parts = par::map_chunks(&plan.resource_changes, |_, part| {
+        part.iter()
+            .map(|rc| match Action::from_actions(&rc.change.actions) {
+                Action::Update | Action::Replace => changed_attributes(rc),
+                _ => Ok(Vec::new()),
+            })
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let mut out = Vec::with_capacity(plan.resource_changes.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// What one update or replacement changes, by the attribute walk the fingerprint uses. A value
+/// that is sensitive before or after is dropped here, so it never reaches a summary; so is a
+/// list or an object (an attribute that appears, disappears or changes type whole, or whose
+/// new value is unknown), which would copy much of the plan into the summary for no reader.
+fn changed_attributes(rc: &ResourceChange<'_>) -> Result<Vec<ChangedAttribute>, PlanJsonError> {
+    if !fingerprint::may_change(&rc.change) {
+        return Ok(Vec::new());
+    }
+    let replace_paths = attrs::parse(rc.change.replace_paths, &rc.address, "replace_paths")?;
+    let forcing: Vec<AttrPath> = match &replace_paths {
+        Node::Array(paths) => paths.iter().filter_map(AttrPath::from_node).collect(),
+        _ => Vec::new(),
+    };
+    let values = attrs::ChangeValues::of(&rc.change, &rc.address)?;
+    let mut out = Vec::new();
+    attrs::walk_changes(&values, &mut |f| {
+        let sensitive = f.before_sensitive.any_true() || f.after_sensitive.any_true();
+        let shown = |n: &Node<'_>| match n {
+            Node::Object(_) | Node::Array(_) => None,
+            _ => (!sensitive).then(|| n.to_shown_value()),
+        };
+        out.push(ChangedAttribute {
+            path: f.path.to_string(),
+            before: shown(f.before),
+            after: f.after.and_then(shown),
+            sensitive,
+            unknown: f.after.is_none(),
+            forces_replacement: forcing
+                .iter()
+                .any(|p| f.path.starts_with(p) || p.starts_with(f.path)),
+        });
+    });
+    Ok(out)
 }
 
 fn checks(plan: &Plan<'_>) -> Checks {
@@ -407,5 +511,68 @@ mod tests {
         assert!(s.outputs[0].sensitive);
         assert!(s.has_changes);
         assert_eq!(s.destructive().count(), 2);
+    }
+    #[test]
+    fn updates_and_replacements_list_their_changed_attributes() {
+        let json = br#"{
+          "format_version": "1.2",
+          "resource_changes": [
+            {"address": "a.u", "change": {"actions": ["update"],
+              "before": {"id": "1", "input": {"size": "small", "pw": "old-pw", "n": 1}, "kind": [1], "output": "x"},
+              "after": {"id": "1", "input": {"size": "large", "pw": "new-pw", "n": 1}, "kind": "x"},
+              "after_unknown": {"output": true},
+              "before_sensitive": {"input": {"pw": true}}, "after_sensitive": {"input": {"pw": true}}}},
+            {"address": "a.r", "change": {"actions": ["delete", "create"],
+              "before": {"id": "1", "triggers_replace": "v1", "input": null},
+              "after": {"triggers_replace": "v2", "input": null},
+              "after_unknown": {"id": true}, "replace_paths": [["triggers_replace"]]}},
+            {"address": "a.c", "change": {"actions": ["create"], "before": null, "after": {"input": "v"}}},
+            {"address": "a.d", "change": {"actions": ["delete"], "before": {"input": "v"}, "after": null}}
+          ]
+        }"#;
+        let plan = crate::terraform::plan_json::parse(json).unwrap();
+        let s = Summary::from_plan(&plan).unwrap();
+        let attrs = |i: usize| serde_json::to_value(&s.resources[i].changed_attributes).unwrap();
+        assert_eq!(
+            attrs(0),
+            serde_json::json!([
+                {"path": "input.pw", "sensitive": true, "unknown": false, "forces_replacement": false},
+                {"path": "input.size", "before": "small", "after": "large", "sensitive": false, "unknown": false, "forces_replacement": false},
+                // A list is not copied: only the side that is a scalar.
+                {"path": "kind", "after": "x", "sensitive": false, "unknown": false, "forces_replacement": false},
+                {"path": "output", "before": "x", "sensitive": false, "unknown": true, "forces_replacement": false}
+            ])
+        );
+        assert_eq!(
+            attrs(1),
+            serde_json::json!([
+                {"path": "id", "before": "1", "sensitive": false, "unknown": true, "forces_replacement": false},
+                {"path": "triggers_replace", "before": "v1", "after": "v2", "sensitive": false, "unknown": false, "forces_replacement": true}
+            ])
+        );
+        // A create or a delete changes everything: nothing is listed.
+        assert_eq!(attrs(2), serde_json::json!([]));
+        assert_eq!(attrs(3), serde_json::json!([]));
+        // The summary's JSON holds no sensitive value, and reads back the same.
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains("old-pw") && !text.contains("new-pw"));
+        assert_eq!(serde_json::from_str::<Summary>(&text).unwrap(), s);
+    }
+
+    #[test]
+    fn summaries_written_before_changed_attributes_still_read() {
+        let old =
+            r#"{"address": "a.u", "action": "update", "reason": null, "previous_address": null}"#;
+        let r: ResourceSummary = serde_json::from_str(old).unwrap();
+        assert!(r.changed_attributes.is_empty());
+        // `null` is a value (the attribute was unset); a missing field is no value.
+        let a: ChangedAttribute =
+            serde_json::from_str(r#"{"path": "input", "before": null, "after": 1}"#).unwrap();
+        assert_eq!(
+            (a.before, a.after),
+            (Some(Value::Null), Some(serde_json::json!(1)))
+        );
+        let a: ChangedAttribute = serde_json::from_str(r#"{"path": "input"}"#).unwrap();
+        assert_eq!((a.before, a.after, a.sensitive), (None, None, false));
     }
 }

@@ -5,6 +5,7 @@
 //! what comes back. Everything taken from a plan is masked (`plan::redact::Masker`) and escaped
 //! here before it is placed in the output.
 
+pub mod attributes;
 pub mod comment;
 pub mod lock;
 pub mod manual;

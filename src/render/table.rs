@@ -10,7 +10,10 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use crate::plan::redact::Masker;
-use crate::plan::summary::{Action, CheckSummary, Drift, ResourceSummary, Summary};
+use crate::plan::summary::{
+    Action, ChangedAttribute, CheckSummary, Drift, ResourceSummary, Summary,
+};
+use crate::render::attributes::{self, Shown};
 use crate::render::comment::counts_phrase;
 
 /// How to draw the tables.
@@ -229,7 +232,36 @@ fn details(r: &ResourceSummary, masker: &Masker) -> String {
     if let Some(d) = &r.deposed {
         parts.push(format!("deposed object {}", clean(&masker.mask(d), false)));
     }
+    let (listed, more) = attributes::listed(&r.changed_attributes);
+    parts.extend(listed.iter().map(|a| attribute(a, masker)));
+    if more > 0 {
+        parts.push(format!("+{more} more"));
+    }
     parts.join("\n")
+}
+
+/// One changed attribute on a line of its own: `input.size: "small" → "large"`.
+fn attribute(a: &ChangedAttribute, masker: &Masker) -> String {
+    let path = clean(&masker.mask(&a.path), false);
+    let mut out = match attributes::shown(a, masker) {
+        Shown::Change { before, after } => {
+            format!(
+                "{path}: {} → {}",
+                clean(&before, false),
+                clean(&after, false)
+            )
+        }
+        Shown::BecomesUnknown { before } => {
+            format!("{path}: {} → (known after apply)", clean(&before, false))
+        }
+        Shown::Unknown => format!("{path} (known after apply)"),
+        Shown::Sensitive => format!("{path} (sensitive)"),
+        Shown::PathOnly => path,
+    };
+    if a.forces_replacement {
+        out.push_str(" (forces replacement)");
+    }
+    out
 }
 
 /// One line of text safe to show in a terminal (`clean(text, false)`): what every renderer

@@ -31,7 +31,13 @@ fn json_output_has_the_documented_fields() {
         assert!(s["counts"][count].is_u64(), "counts.{count} missing");
     }
     for r in s["resources"].as_array().unwrap() {
-        for field in ["address", "action", "reason", "previous_address"] {
+        for field in [
+            "address",
+            "action",
+            "reason",
+            "previous_address",
+            "changed_attributes",
+        ] {
             assert!(r.get(field).is_some(), "{field} missing in {r}");
         }
     }

@@ -7,13 +7,14 @@
 //! open HTML or a comment, or split a table. Size: the body never exceeds `MAX_COMMENT_BYTES`;
 //! every section has a byte budget, and the plan text gets what is left, cut on a line boundary
 //! with a note that says where the full plan is. This module assembles the body (marker,
-//! headline, sections, plan, footer); `sections` renders the summary's sections, `findings`
-//! the code checkers' findings (`--checks`), `plan_text` the plan text, and `status` gives a
-//! posted comment a new status. It renders only: it does
+//! headline, sections, plan, footer); `sections` renders the summary's sections (`resources`
+//! its resource table), `findings` the code checkers' findings (`--checks`), `plan_text` the
+//! plan text, and `status` gives a posted comment a new status. It renders only: it does
 //! not post, read files or decide the status.
 
 mod findings;
 mod plan_text;
+mod resources;
 mod sections;
 mod status;
 
@@ -327,9 +328,10 @@ pub(crate) mod tests {
     use crate::github::marker::{ArtifactRef, parse_marker};
     use crate::plan::redact::{SENSITIVE, secrets_of_plan};
     use crate::plan::summary::{
-        Action, CheckSummary, Checks, Counts, Drift, DriftedResource, OutputSummary,
-        ResourceSummary,
+        Action, ChangedAttribute, CheckSummary, Checks, Counts, Drift, DriftedResource,
+        OutputSummary, ResourceSummary,
     };
+    use serde_json::json;
 
     const VERSION: &str = "0.0.0-test";
     pub(crate) fn empty_summary() -> Summary {
@@ -349,7 +351,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn resource(address: &str, action: Action) -> ResourceSummary {
+    pub(crate) fn resource(address: &str, action: Action) -> ResourceSummary {
         ResourceSummary {
             address: address.to_string(),
             action,
@@ -357,6 +359,23 @@ pub(crate) mod tests {
             previous_address: None,
             import_id: None,
             deposed: None,
+            changed_attributes: Vec::new(),
+        }
+    }
+
+    /// A changed attribute, known after apply when `after` is `None`.
+    pub(crate) fn changed(
+        path: &str,
+        before: serde_json::Value,
+        after: Option<serde_json::Value>,
+    ) -> ChangedAttribute {
+        ChangedAttribute {
+            path: path.to_string(),
+            unknown: after.is_none(),
+            before: Some(before),
+            after,
+            sensitive: false,
+            forces_replacement: false,
         }
     }
 
@@ -367,6 +386,13 @@ pub(crate) mod tests {
             resource("aws_s3_bucket.logs", Action::Create),
             ResourceSummary {
                 reason: Some("an attribute forces replacement".to_string()),
+                changed_attributes: vec![
+                    ChangedAttribute {
+                        forces_replacement: true,
+                        ..changed("ami", json!("ami-1"), Some(json!("ami-2")))
+                    },
+                    changed("id", json!("i-1"), None),
+                ],
                 ..resource("aws_instance.web[0]", Action::Replace)
             },
             ResourceSummary {
@@ -386,10 +412,21 @@ pub(crate) mod tests {
                 ..resource("aws_s3_bucket.imported", Action::Update)
             },
             resource("aws_route53_record.old", Action::Forget),
-            resource(
-                r#"module.app.aws_ssm_parameter.this["a|b"]"#,
-                Action::Update,
-            ),
+            ResourceSummary {
+                changed_attributes: vec![
+                    ChangedAttribute {
+                        sensitive: true,
+                        before: None,
+                        after: None,
+                        ..changed("value", json!(null), Some(json!(null)))
+                    },
+                    changed("tags.Owner", json!("platform"), Some(json!("payments"))),
+                ],
+                ..resource(
+                    r#"module.app.aws_ssm_parameter.this["a|b"]"#,
+                    Action::Update,
+                )
+            },
         ];
         s.counts = Counts {
             create: 1,
@@ -873,7 +910,9 @@ Plan: 1 to add, 2 to change, 2 to destroy.
         );
         let plan_bytes = body.find("<details>").map_or(0, |i| body.len() - i);
         assert!(plan_bytes > 16_000, "{plan_bytes} {shown:?} {}", body.len());
-        assert!(body.contains("more resources (see the plan text and `tfgate show`)."));
+        // Every resource is deleted or replaced: none is grouped, and those left out are counted.
+        assert!(body.contains("more resources deleted or replaced, left out for room"));
+        assert!(!body.contains("📦 group"));
         assert!(body.contains("> - … and "));
     }
 

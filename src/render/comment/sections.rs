@@ -1,20 +1,21 @@
 //! The sections of the comment under its headline: the incomplete-plan warnings, the
-//! destruction warning, the resource table, changes outside Terraform, output changes and
-//! checks. Each has a byte budget and an item limit, and ends with an "and N more" line when it
-//! is cut; what it shows is masked and escaped (`code_of`, `text_of`).
+//! destruction warning, the resource table (`resources`), changes outside Terraform, output
+//! changes and checks. Each has a byte budget and an item limit, and ends with an "and N more"
+//! line when it is cut; what it shows is masked and escaped (`code_of`, `text_of`).
 
 use std::fmt::Write as _;
 
+use super::resources::resource_table;
 use super::{
     ADDRESS_CHARS, ATTRIBUTE_CHARS, ID_CHARS, MESSAGE_CHARS, REASON_CHARS, code_of, plural, text_of,
 };
 use crate::plan::redact::Masker;
-use crate::plan::summary::{Action, CheckSummary, ResourceSummary, Summary};
+use crate::plan::summary::{Action, CheckSummary, Summary};
 
 // Byte budgets of the sections. With the marker (≤ ~7.5 kB), the headline (≤ ~2.5 kB) and the
 // footer (≤ ~3 kB) these add up to about 44 kB, so the plan text always gets at least ~16 kB.
 const DESTROY_BUDGET: usize = 5_000;
-const RESOURCES_BUDGET: usize = 15_000;
+pub(super) const RESOURCES_BUDGET: usize = 15_000;
 const DRIFT_BUDGET: usize = 4_000;
 const OUTPUTS_BUDGET: usize = 3_000;
 const FAILED_CHECKS_BUDGET: usize = 3_500;
@@ -22,7 +23,7 @@ const ERRORED_CHECKS_BUDGET: usize = 1_500;
 
 // Item limits: a reader scans a few dozen lines, not thousands.
 const DESTROY_ITEMS: usize = 25;
-const RESOURCE_ROWS: usize = 150;
+pub(super) const RESOURCE_ROWS: usize = 150;
 const DRIFT_ROWS: usize = 25;
 const DRIFT_ATTRIBUTES: usize = 10;
 const OUTPUT_ROWS: usize = 50;
@@ -30,7 +31,7 @@ const CHECK_ITEMS: usize = 20;
 const CHECK_MESSAGES: usize = 5;
 
 /// Room kept in every section for its "and N more" line.
-const MORE_RESERVE: usize = 120;
+pub(super) const MORE_RESERVE: usize = 120;
 
 /// The sections after the headline, each ending in a newline; joined with blank lines.
 pub(super) fn summary_sections(summary: &Summary, masker: &Masker) -> Vec<String> {
@@ -70,7 +71,7 @@ pub(super) fn summary_sections(summary: &Summary, masker: &Masker) -> Vec<String
 /// Adds rendered items to `out` while they fit in `budget` bytes and number at most `max_items`;
 /// returns how many were added. Items are rendered (and masked) lazily, so a 50,000-resource
 /// plan costs only the rows shown.
-fn push_within(
+pub(super) fn push_within(
     out: &mut String,
     items: impl Iterator<Item = String>,
     budget: usize,
@@ -85,20 +86,6 @@ fn push_within(
         shown += 1;
     }
     shown
-}
-
-fn action_label(r: &ResourceSummary) -> &'static str {
-    match r.action {
-        Action::Create => "🟢 create",
-        Action::Update => "🟡 update",
-        Action::Replace => "🟠 replace",
-        Action::Delete => "🔴 delete",
-        Action::Forget => "⚪ forget",
-        Action::Read => "🔵 read",
-        Action::NoOp if r.is_import() => "🔵 import",
-        Action::NoOp if r.previous_address.is_some() => "🔵 move",
-        Action::NoOp => "no-op",
-    }
 }
 
 fn destroy_warning(summary: &Summary, masker: &Masker) -> Option<String> {
@@ -139,64 +126,6 @@ fn destroy_warning(summary: &Summary, masker: &Masker) -> Option<String> {
     );
     if shown < total {
         let _ = writeln!(out, "> - … and {} more", total - shown);
-    }
-    Some(out)
-}
-
-fn resource_details(r: &ResourceSummary, masker: &Masker) -> String {
-    let mut parts = Vec::new();
-    if let Some(reason) = &r.reason {
-        parts.push(text_of(reason, REASON_CHARS, masker));
-    }
-    if let Some(prev) = &r.previous_address {
-        parts.push(format!(
-            "moved from {}",
-            code_of(prev, ADDRESS_CHARS, masker, true)
-        ));
-    }
-    if let Some(id) = &r.import_id {
-        if id.is_empty() {
-            parts.push("imported".to_string());
-        } else {
-            parts.push(format!("import id {}", code_of(id, ID_CHARS, masker, true)));
-        }
-    }
-    if let Some(d) = &r.deposed {
-        parts.push(format!(
-            "deposed object {}",
-            code_of(d, ID_CHARS, masker, true)
-        ));
-    }
-    parts.join("; ")
-}
-
-fn resource_table(summary: &Summary, masker: &Masker) -> Option<String> {
-    let total = summary.resources.len();
-    if total == 0 {
-        return None;
-    }
-    let mut out = String::from("| Action | Resource | Details |\n| --- | --- | --- |\n");
-    let rows = summary.resources.iter().map(|r| {
-        format!(
-            "| {} | {} | {} |\n",
-            action_label(r),
-            code_of(&r.address, ADDRESS_CHARS, masker, true),
-            resource_details(r, masker)
-        )
-    });
-    let shown = push_within(
-        &mut out,
-        rows,
-        RESOURCES_BUDGET - MORE_RESERVE,
-        RESOURCE_ROWS,
-    );
-    if shown < total {
-        let rest = total - shown;
-        let _ = writeln!(
-            out,
-            "\n… and {rest} more resource{} (see the plan text and `tfgate show`).",
-            plural(rest)
-        );
     }
     Some(out)
 }
