@@ -1,0 +1,218 @@
+//! The comment's new elements together, pushed to their limits and fed hostile input: a refused
+//! apply on a comment already near GitHub's size limit, comment modes with labels and checks,
+//! and values that try to become markup, workflow commands or secrets in the clear. Plans come
+//! from a stand-in terraform that hands out a plan JSON (so a plan may be as large as a test
+//! needs), the reviewed plan travels through the S3 archive on moto, and every comment is read
+//! as GitHub renders it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::support::actions::{
+    MERGE, PR, REPO, outputs, pr_run, push_run, step_summary, tfgate_comments,
+};
+use crate::support::gfm;
+use crate::support::github::GitHubFake;
+use crate::support::moto::moto;
+use crate::support::*;
+
+/// GitHub refuses a comment body longer than this many characters.
+const GITHUB_MAX_CHARS: usize = 65_536;
+
+/// A root planned by a stand-in terraform that hands out `plan.json` and `plan.txt` from the
+/// test's folder; writing them again changes what the next run plans.
+struct Stand {
+    root: PathBuf,
+    terraform: PathBuf,
+    dir: PathBuf,
+}
+
+impl Stand {
+    fn new(env: &TestEnv, name: &str) -> Stand {
+        let dir = env.path().join(format!("plans-{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let terraform = env.script(
+            &format!("terraform-{name}"),
+            &format!(
+                r#"case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) printf 'PK\003\004' > "${{a#-out=}}";; esac; done ;;
+  show) if [ "$2" = "-json" ]; then cat '{0}/plan.json'; else cat '{0}/plan.txt'; fi ;;
+  version) echo '{{"terraform_version":"1.11.4"}}' ;;
+esac
+"#,
+                dir.display()
+            ),
+        );
+        let root = env.path().join(format!("root-{name}"));
+        std::fs::create_dir_all(&root).unwrap();
+        Stand {
+            root,
+            terraform,
+            dir,
+        }
+    }
+
+    /// What the next run plans.
+    fn set(&self, plan: &Value, text: &str) {
+        std::fs::write(
+            self.dir.join("plan.json"),
+            serde_json::to_vec(plan).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(self.dir.join("plan.txt"), text).unwrap();
+    }
+
+    fn run(&self, env: &TestEnv, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&[
+            "--no-init",
+            "--chdir",
+            self.root.to_str().unwrap(),
+            "--terraform",
+            self.terraform.to_str().unwrap(),
+        ]);
+        env.run(&all)
+    }
+}
+
+/// A plan JSON of these resource changes.
+fn plan_of(changes: Vec<Value>) -> Value {
+    json!({
+        "format_version": "1.2", "terraform_version": "1.11.4",
+        "resource_changes": changes, "applyable": true, "complete": true, "errored": false,
+    })
+}
+
+/// An update of `terraform_data.<address>`'s `input` from `before` to `after`.
+fn update(address: &str, before: Value, after: Value) -> Value {
+    json!({
+        "address": address, "mode": "managed", "type": "terraform_data", "name": "x",
+        "provider_name": "terraform.io/builtin/terraform",
+        "change": {"actions": ["update"],
+                   "before": {"id": "x", "input": before}, "after": {"id": "x", "input": after},
+                   "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}},
+    })
+}
+
+/// `n` updates of the instances of `module.fleet.terraform_data.node`, whose reviewed `before`
+/// is `size`, and the plan text that goes with them (about 150 bytes a resource).
+fn fleet(n: usize, size: &str) -> (Value, String) {
+    let mut text = String::new();
+    let changes = (0..n)
+        .map(|i| {
+            let address = format!("module.fleet.terraform_data.node[{i}]");
+            let _ = writeln!(
+                text,
+                "  # {address} will be updated in-place\n  ~ resource \"terraform_data\" \"node\" {{\n      ~ input = {{ size = \"{size}\" }} -> {{ size = \"large\" }}\n    }}"
+            );
+            update(
+                &address,
+                json!({"size": size}),
+                json!({"size": "large"}),
+            )
+        })
+        .collect();
+    (plan_of(changes), text)
+}
+
+/// SARIF of one tool with `n` warnings whose messages are long.
+fn big_sarif(n: usize) -> Value {
+    let results: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "ruleId": format!("CKV_AWS_{i}"), "level": "warning",
+                "message": {"text": format!("finding {i}: {}", "this resource is not configured as policy requires. ".repeat(20))},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": "main.tf"},
+                                "region": {"startLine": i + 1}}}],
+            })
+        })
+        .collect();
+    json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "checkov", "rules": []}},
+                                          "results": results}]})
+}
+
+/// The S3 archive on moto for `env`.
+fn on_s3(env: &mut TestEnv, archive: &str) {
+    moto().configure(env);
+    env.set("TFGATE_ARCHIVE", archive);
+}
+
+fn new_archive() -> String {
+    let bucket = moto().unique("attacks");
+    moto().create_bucket(&bucket);
+    format!("s3://{bucket}/tfgate")
+}
+
+/// tfgate's one comment on the pull request.
+#[track_caller]
+fn only_comment(gh: &GitHubFake) -> String {
+    let ours = tfgate_comments(gh);
+    assert_eq!(ours.len(), 1, "one tfgate comment");
+    ours[0].body.clone()
+}
+
+/// A reviewed plan whose comment is already near the limit (thousands of resources, grouped,
+/// the plan text cut to what is left, and a Checks section of long findings), refused at apply
+/// because every resource was changed outside Terraform: the status block still starts with
+/// the reason, the report's fold is whole, the plan text keeps its fold, and the body fits.
+#[test]
+fn a_refusal_on_a_comment_near_the_limit_still_says_why_and_fits() {
+    let gh = GitHubFake::start();
+    let archive = new_archive();
+    let mut env = pr_run(&gh);
+    on_s3(&mut env, &archive);
+    let stand = Stand::new(&env, "near");
+    let sarif = env.path().join("checkov.sarif");
+    std::fs::write(&sarif, serde_json::to_vec(&big_sarif(40)).unwrap()).unwrap();
+    let (reviewed, text) = fleet(3_000, "small");
+    stand.set(&reviewed, &text);
+    stand
+        .run(&env, &["plan", "--checks", sarif.to_str().unwrap()])
+        .assert_code(0);
+    let planned = only_comment(&gh);
+    assert!(planned.len() > 55_000, "near the limit: {}", planned.len());
+
+    // Every instance was resized by hand since review.
+    let (now, text) = fleet(3_000, "manual");
+    stand.set(&now, &text);
+    gh.merge_pr(REPO, PR, MERGE);
+    let mut env = push_run(&gh);
+    on_s3(&mut env, &archive);
+    let run = stand.run(&env, &["apply"]);
+    run.assert_code(3);
+    assert_eq!(outputs(&env)["verdict"], "refused", "{}", run.transcript());
+
+    let body = only_comment(&gh);
+    assert!(body.contains("\"status\":\"refused\""), "{body}");
+    assert!(
+        body.chars().count() <= GITHUB_MAX_CHARS,
+        "{}",
+        body.chars().count()
+    );
+    let doc = gfm::render(&body);
+    let visible = doc.visible_text();
+    assert!(
+        visible.contains(
+            "Apply refused: module.fleet.terraform_data.node[0]: input.size was changed outside Terraform since review"
+        ),
+        "the reason shows: {visible}"
+    );
+    let folds = doc.fold_summaries();
+    assert!(
+        folds.iter().any(|s| s == "What changed since review"),
+        "{folds:?}"
+    );
+    assert!(folds.iter().any(|s| s.starts_with("Plan: ")), "{folds:?}");
+    // Nothing swallowed the rest: the footer is still outside any fold and any code.
+    assert!(
+        doc.root.text_outside_code().contains("fingerprint"),
+        "the footer shows"
+    );
+    let summary = step_summary(&env);
+    assert!(
+        summary.contains("was changed outside Terraform"),
+        "{summary}"
+    );
+}
