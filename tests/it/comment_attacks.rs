@@ -6,7 +6,7 @@
 //! as GitHub renders it.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
@@ -215,4 +215,118 @@ fn a_refusal_on_a_comment_near_the_limit_still_says_why_and_fits() {
         summary.contains("was changed outside Terraform"),
         "{summary}"
     );
+}
+
+/// A deletion of `terraform_data.<name>`.
+fn delete(name: &str) -> Value {
+    json!({
+        "address": format!("terraform_data.{name}"), "mode": "managed", "type": "terraform_data",
+        "name": name, "provider_name": "terraform.io/builtin/terraform",
+        "change": {"actions": ["delete"], "before": {"id": "x"}, "after": null,
+                   "after_unknown": {}, "before_sensitive": {}, "after_sensitive": false},
+    })
+}
+
+/// With `--comment never` no comment records any root's plan, so a run knows only its own:
+/// a root without changes cannot take away the labels another root's plan earned, and one
+/// with changes takes away `tfgate:no-changes`. No comment is read or written.
+#[test]
+fn labels_without_comments_only_say_what_this_plan_proves() {
+    let gh = GitHubFake::start();
+    let env = pr_run(&gh);
+    let quiet = Stand::new(&env, "quiet");
+    quiet.set(&plan_of(vec![]), "No changes.\n");
+    let destroys = Stand::new(&env, "destroys");
+    destroys.set(&plan_of(vec![delete("old")]), "  - old\n");
+    let never = ["plan", "--comment", "never", "--labels"];
+
+    // The first plan of the pull request changes nothing: nothing says otherwise.
+    let run = quiet.run(&env, &never);
+    run.assert_code(0);
+    assert_eq!(gh.labels(REPO, PR), ["tfgate:no-changes"], "{}", run.stderr);
+    destroys.run(&env, &never).assert_code(0);
+    assert_eq!(gh.labels(REPO, PR), ["tfgate:changes", "tfgate:destroy"]);
+    // The quiet root again: its plan says nothing about the other root's.
+    let run = quiet.run(&env, &never);
+    run.assert_code(0);
+    assert_eq!(
+        gh.labels(REPO, PR),
+        ["tfgate:changes", "tfgate:destroy"],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        gh.requests().iter().all(|r| !r.path.contains("/comments")),
+        "no comment is read or written"
+    );
+    assert!(tfgate_comments(&gh).is_empty());
+}
+
+/// The labels follow the comments on the pull request: when a person deletes one root's
+/// comment, that root's plan no longer counts (apply would not apply it either without a new
+/// plan), and the root's next plan posts it again and restores the label.
+#[test]
+fn a_deleted_comment_no_longer_counts_for_the_labels_until_its_root_plans_again() {
+    let gh = GitHubFake::start();
+    let env = pr_run(&gh);
+    let quiet = Stand::new(&env, "quiet");
+    quiet.set(&plan_of(vec![]), "No changes.\n");
+    let destroys = Stand::new(&env, "destroys");
+    destroys.set(&plan_of(vec![delete("old")]), "  - old\n");
+    let labelled = ["plan", "--labels"];
+    destroys.run(&env, &labelled).assert_code(0);
+    quiet.run(&env, &labelled).assert_code(0);
+    assert_eq!(gh.labels(REPO, PR), ["tfgate:changes", "tfgate:destroy"]);
+
+    let destroying = tfgate_comments(&gh)
+        .into_iter()
+        .find(|c| c.body.contains("root-destroys"))
+        .unwrap();
+    gh.delete_comment(destroying.id);
+    let run = quiet.run(&env, &labelled);
+    run.assert_code(0);
+    assert_eq!(gh.labels(REPO, PR), ["tfgate:no-changes"], "{}", run.stderr);
+    destroys.run(&env, &labelled).assert_code(0);
+    assert_eq!(gh.labels(REPO, PR), ["tfgate:changes", "tfgate:destroy"]);
+}
+
+/// Findings do not make a comment of a plan `--comment` keeps quiet: with `changes`, a plan
+/// without changes posts none (the step summary shows the findings), and with `never` a
+/// failing `--fail-on-checks` still fails the plan and says why where the workflow reads.
+#[test]
+fn findings_follow_the_comment_mode_and_still_fail_the_plan_without_a_comment() {
+    let gh = GitHubFake::start();
+    let env = pr_run(&gh);
+    let quiet = Stand::new(&env, "quiet");
+    quiet.set(&plan_of(vec![]), "No changes.\n");
+    let sarif = env.path().join("checkov.sarif");
+    std::fs::write(&sarif, serde_json::to_vec(&big_sarif(3)).unwrap()).unwrap();
+    let sarif = sarif.to_str().unwrap();
+
+    let run = quiet.run(&env, &["plan", "--comment", "changes", "--checks", sarif]);
+    run.assert_code(0);
+    assert!(tfgate_comments(&gh).is_empty(), "{}", run.stderr);
+    let summary = step_summary(&env);
+    assert!(summary.contains("CKV_AWS_0"), "{summary}");
+
+    let run = quiet.run(
+        &env,
+        &[
+            "plan",
+            "--comment",
+            "never",
+            "--checks",
+            sarif,
+            "--fail-on-checks",
+            "warning",
+        ],
+    );
+    run.assert_code(1);
+    assert!(tfgate_comments(&gh).is_empty());
+    let out = outputs(&env);
+    assert!(
+        out["failure_reason"].starts_with("checks_failed: "),
+        "{out:?}"
+    );
+    assert!(run.stderr.contains("::error"), "{}", run.stderr);
 }
