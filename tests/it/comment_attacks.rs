@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::support::actions::{
-    MERGE, PR, REPO, outputs, pr_run, push_run, step_summary, tfgate_comments,
+    HEAD, MERGE, PR, REPO, outputs, pr_run, push_run, step_summary, tfgate_comments,
 };
 use crate::support::gfm;
 use crate::support::github::GitHubFake;
@@ -329,4 +329,174 @@ fn findings_follow_the_comment_mode_and_still_fail_the_plan_without_a_comment() 
         "{out:?}"
     );
     assert!(run.stderr.contains("::error"), "{}", run.stderr);
+}
+
+/// Everything a hostile value may try, in one string.
+const HOSTILE: &str = "a`b|c\n</details><img src=x> ::error::x ##[error]y @org/team [link](http://x)\n# h *e* _e_ %0A::warning::z";
+
+/// The workflow commands a run's output would make the runner carry out, tfgate's own
+/// (stop, resume, groups, its `::error::`/`::warning::` annotations) aside; and its annotations'
+/// texts.
+fn foreign_commands(run: &Run) -> (Vec<(String, String)>, Vec<String>) {
+    let mut runner = crate::support::workflow::Runner::new();
+    runner.feed(&run.stdout);
+    runner.feed(&run.stderr);
+    let mut foreign = Vec::new();
+    let mut annotations = Vec::new();
+    for (name, data) in runner.commands() {
+        match name.as_str() {
+            "group" | "endgroup" => {}
+            "error" | "warning" | "notice" => annotations.push(data),
+            _ => foreign.push((name, data)),
+        }
+    }
+    (foreign, annotations)
+}
+
+/// No hostile value became markup: no image, no link to it, no heading or emphasis of it, no
+/// live mention, and every table row has its header's cells.
+#[track_caller]
+fn assert_inert(markdown: &str) {
+    let doc = gfm::render(markdown);
+    assert!(doc.injected(&["img", "script"]).is_empty(), "{}", doc.html);
+    for h in ["h1", "h2", "h3", "h4", "h5", "h6"].iter().flat_map(|h| doc.root.all(h)) {
+        assert!(!h.text().starts_with('h'), "a hostile heading: {}", doc.html);
+    }
+    for a in doc.root.all("a") {
+        let href = a.attr("href").unwrap_or_default();
+        assert!(!href.contains("http://x"), "a link to a hostile value: {}", doc.html);
+    }
+    for tag in ["em", "strong"] {
+        for e in doc.root.all(tag) {
+            assert_ne!(e.text(), "e", "hostile emphasis: {}", doc.html);
+        }
+    }
+    assert!(
+        !doc.root.text_outside_code().contains("@org/team"),
+        "a live mention: {}",
+        doc.html
+    );
+    for t in doc.tables() {
+        for row in &t.rows {
+            assert_eq!(row.len(), t.header.len(), "{row:?} in {}", doc.html);
+        }
+    }
+}
+
+/// A refusal whose attribute paths (map keys) and values are hostile, reviewed with one value
+/// and found with another: the comment, the step summary and the terminal keep them inert.
+#[test]
+fn a_refusal_with_hostile_keys_and_values_stays_inert_everywhere() {
+    let gh = GitHubFake::start();
+    let archive = new_archive();
+    let mut env = pr_run(&gh);
+    on_s3(&mut env, &archive);
+    let stand = Stand::new(&env, "hostile");
+    let key = |v: &str| json!({ HOSTILE: v, "size": v });
+    let reviewed = plan_of(vec![update(
+        &format!("terraform_data.x[\"{}\"]", HOSTILE.replace('\n', "\\n").replace('"', "\\\"")),
+        key("small"),
+        key("large"),
+    )]);
+    stand.set(&reviewed, "  ~ x\n");
+    let run = stand.run(&env, &["plan"]);
+    run.assert_code(0);
+    let (foreign, _) = foreign_commands(&run);
+    assert!(foreign.is_empty(), "{foreign:?}");
+    let planned = only_comment(&gh);
+    assert_inert(&planned);
+
+    let now = plan_of(vec![update(
+        &format!("terraform_data.x[\"{}\"]", HOSTILE.replace('\n', "\\n").replace('"', "\\\"")),
+        key(HOSTILE),
+        key("large"),
+    )]);
+    stand.set(&now, "  ~ x\n");
+    gh.merge_pr(REPO, PR, MERGE);
+    let mut env = push_run(&gh);
+    on_s3(&mut env, &archive);
+    let run = stand.run(&env, &["apply"]);
+    run.assert_code(3);
+    let (foreign, annotations) = foreign_commands(&run);
+    assert!(foreign.is_empty(), "{foreign:?}\n{}", run.transcript());
+    assert_eq!(annotations.len(), 1, "{annotations:?}\n{}", run.transcript());
+    let body = only_comment(&gh);
+    assert_inert(&body);
+    assert_inert(&step_summary(&env));
+    let doc = gfm::render(&body);
+    assert!(
+        doc.visible_text().contains("was changed outside Terraform since review"),
+        "{}",
+        doc.visible_text()
+    );
+}
+
+/// A finding in a file whose name holds a space, `#`, `)` and `%` links to that file, and its
+/// link text and address stay whole; the terminal under Actions carries out no command from
+/// SARIF.
+#[test]
+fn a_finding_in_a_file_with_an_awkward_name_links_to_it_whole() {
+    let gh = GitHubFake::start();
+    let mut env = pr_run(&gh);
+    let workspace = env.path().display().to_string();
+    env.set("GITHUB_WORKSPACE", workspace);
+    std::fs::create_dir_all(env.path().join(".git")).unwrap();
+    let stand = Stand::new(&env, "awkward");
+    stand.set(&plan_of(vec![delete("old")]), "  - old\n");
+    let dir = stand.root.join("my dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = "ma)in #2 100%.tf";
+    std::fs::write(dir.join(name), "resource {}\n").unwrap();
+    let sarif = json!({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "tflint\n::error::tool", "rules": []}},
+        "results": [{
+            "ruleId": "R)1](http://x)\n::warning::rule", "level": "error",
+            "message": {"text": HOSTILE},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": format!("my dir/{name}")},
+                "region": {"startLine": 7}}}],
+        }],
+    }]});
+    let path = env.path().join("awkward.sarif");
+    std::fs::write(&path, serde_json::to_vec(&sarif).unwrap()).unwrap();
+    let run = stand.run(&env, &["plan", "--checks", path.to_str().unwrap()]);
+    run.assert_code(0);
+    let (foreign, annotations) = foreign_commands(&run);
+    assert!(foreign.is_empty(), "{foreign:?}");
+    assert!(
+        annotations.iter().all(|a| !a.contains("::")),
+        "{annotations:?}\n{}",
+        run.transcript()
+    );
+    let body = only_comment(&gh);
+    assert_inert(&body);
+    assert_inert(&step_summary(&env));
+    let doc = gfm::render(&body);
+    let findings = doc
+        .tables()
+        .into_iter()
+        .find(|t| t.header == ["Level", "Tool", "Rule", "Where", "Message"])
+        .unwrap_or_else(|| panic!("{}", doc.html));
+    assert_eq!(findings.rows.len(), 1, "{:?}", findings.rows);
+    assert_eq!(
+        findings.rows[0][3],
+        format!("root-awkward/my dir/{name}:7"),
+        "{}",
+        doc.html
+    );
+    let hrefs: Vec<String> = doc
+        .root
+        .all("a")
+        .iter()
+        .filter_map(|a| a.attr("href").map(str::to_string))
+        .filter(|h| h.contains("/blob/"))
+        .collect();
+    assert_eq!(
+        hrefs,
+        [format!(
+            "https://github.com/{REPO}/blob/{HEAD}/root-awkward/my%20dir/ma%29in%20%232%20100%25.tf#L7"
+        )],
+        "{}",
+        doc.html
+    );
 }
