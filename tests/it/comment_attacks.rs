@@ -359,12 +359,23 @@ fn foreign_commands(run: &Run) -> (Vec<(String, String)>, Vec<String>) {
 fn assert_inert(markdown: &str) {
     let doc = gfm::render(markdown);
     assert!(doc.injected(&["img", "script"]).is_empty(), "{}", doc.html);
-    for h in ["h1", "h2", "h3", "h4", "h5", "h6"].iter().flat_map(|h| doc.root.all(h)) {
-        assert!(!h.text().starts_with('h'), "a hostile heading: {}", doc.html);
+    for h in ["h1", "h2", "h3", "h4", "h5", "h6"]
+        .iter()
+        .flat_map(|h| doc.root.all(h))
+    {
+        assert!(
+            !h.text().starts_with('h'),
+            "a hostile heading: {}",
+            doc.html
+        );
     }
     for a in doc.root.all("a") {
         let href = a.attr("href").unwrap_or_default();
-        assert!(!href.contains("http://x"), "a link to a hostile value: {}", doc.html);
+        assert!(
+            !href.contains("http://x"),
+            "a link to a hostile value: {}",
+            doc.html
+        );
     }
     for tag in ["em", "strong"] {
         for e in doc.root.all(tag) {
@@ -394,7 +405,10 @@ fn a_refusal_with_hostile_keys_and_values_stays_inert_everywhere() {
     let stand = Stand::new(&env, "hostile");
     let key = |v: &str| json!({ HOSTILE: v, "size": v });
     let reviewed = plan_of(vec![update(
-        &format!("terraform_data.x[\"{}\"]", HOSTILE.replace('\n', "\\n").replace('"', "\\\"")),
+        &format!(
+            "terraform_data.x[\"{}\"]",
+            HOSTILE.replace('\n', "\\n").replace('"', "\\\"")
+        ),
         key("small"),
         key("large"),
     )]);
@@ -407,7 +421,10 @@ fn a_refusal_with_hostile_keys_and_values_stays_inert_everywhere() {
     assert_inert(&planned);
 
     let now = plan_of(vec![update(
-        &format!("terraform_data.x[\"{}\"]", HOSTILE.replace('\n', "\\n").replace('"', "\\\"")),
+        &format!(
+            "terraform_data.x[\"{}\"]",
+            HOSTILE.replace('\n', "\\n").replace('"', "\\\"")
+        ),
         key(HOSTILE),
         key("large"),
     )]);
@@ -419,13 +436,19 @@ fn a_refusal_with_hostile_keys_and_values_stays_inert_everywhere() {
     run.assert_code(3);
     let (foreign, annotations) = foreign_commands(&run);
     assert!(foreign.is_empty(), "{foreign:?}\n{}", run.transcript());
-    assert_eq!(annotations.len(), 1, "{annotations:?}\n{}", run.transcript());
+    assert_eq!(
+        annotations.len(),
+        1,
+        "{annotations:?}\n{}",
+        run.transcript()
+    );
     let body = only_comment(&gh);
     assert_inert(&body);
     assert_inert(&step_summary(&env));
     let doc = gfm::render(&body);
     assert!(
-        doc.visible_text().contains("was changed outside Terraform since review"),
+        doc.visible_text()
+            .contains("was changed outside Terraform since review"),
         "{}",
         doc.visible_text()
     );
@@ -498,5 +521,120 @@ fn a_finding_in_a_file_with_an_awkward_name_links_to_it_whole() {
         )],
         "{}",
         doc.html
+    );
+}
+
+const SECRET: &str = "S3CRET-db-pass-5e1f";
+const SECRET_NOW: &str = "S3CRET-rotated-by-hand-77aa";
+const SECRET_NEXT: &str = "S3CRET-next-password-0b0b";
+const MASKED: &str = "AKIAABCDEFGHIJKLMNOP";
+
+/// An update of the sensitive `input.password` from `before` to [`SECRET_NEXT`], beside a
+/// `config` that is not marked but quotes the password JSON-escaped, and a `key` only `--mask`
+/// catches.
+fn secret_update(before: &str) -> Value {
+    let config = |pw: &str| serde_json::to_string(&json!({"db": {"password": pw}})).unwrap();
+    json!({
+        "address": "terraform_data.db", "mode": "managed", "type": "terraform_data", "name": "db",
+        "provider_name": "terraform.io/builtin/terraform",
+        "change": {"actions": ["update"],
+                   "before": {"id": "x", "input": {"password": before, "config": config(before),
+                                                   "key": MASKED, "size": "small"}},
+                   "after": {"id": "x", "input": {"password": SECRET_NEXT,
+                                                  "config": config(SECRET_NEXT),
+                                                  "key": MASKED, "size": "large"}},
+                   "after_unknown": {},
+                   "before_sensitive": {"input": {"password": true}},
+                   "after_sensitive": {"input": {"password": true}}},
+    })
+}
+
+#[track_caller]
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [SECRET, SECRET_NOW, SECRET_NEXT, MASKED] {
+        assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        let escaped = serde_json::to_string(secret).unwrap();
+        assert!(!text.contains(escaped.trim_matches('"')), "{what}");
+    }
+}
+
+/// A sensitive value, the same value JSON-escaped inside an unmarked string, and a `--mask`
+/// pattern's match: quoted by a SARIF finding, changed by hand after review (so the apply is
+/// refused), never shown in the comment, the step summary, the terminal, the step outputs or
+/// `show --format json`.
+#[test]
+fn secrets_stay_hidden_through_checks_and_a_refusal() {
+    let gh = GitHubFake::start();
+    let archive = new_archive();
+    let mut env = pr_run(&gh);
+    on_s3(&mut env, &archive);
+    env.set("TFGATE_MASK", "AKIA[0-9A-Z]{16}");
+    let stand = Stand::new(&env, "secret");
+    stand.set(
+        &plan_of(vec![secret_update(SECRET)]),
+        "  ~ input = (sensitive value)\n",
+    );
+    let sarif = json!({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "checkov", "rules": []}},
+        "results": [{
+            "ruleId": "CKV_SECRET_6", "level": "error",
+            "message": {"text": format!("hard-coded password {SECRET} and key {MASKED}")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "main.tf"},
+                                                "region": {"startLine": 1}}}],
+        }],
+    }]});
+    let path = env.path().join("secrets.sarif");
+    std::fs::write(&path, serde_json::to_vec(&sarif).unwrap()).unwrap();
+    let run = stand.run(&env, &["plan", "--checks", path.to_str().unwrap()]);
+    run.assert_code(0);
+    assert_no_secret("plan's terminal", &run.transcript());
+    assert_no_secret("comment", &only_comment(&gh));
+    assert_no_secret("plan's step summary", &step_summary(&env));
+    assert_no_secret("plan's outputs", &format!("{:?}", outputs(&env)));
+    let show = env.run(&[
+        "show",
+        stand.dir.join("plan.json").to_str().unwrap(),
+        "--format",
+        "json",
+        "--mask",
+        "AKIA[0-9A-Z]{16}",
+    ]);
+    show.assert_code(0);
+    assert_no_secret("show JSON", &show.stdout);
+
+    stand.set(
+        &plan_of(vec![secret_update(SECRET_NOW)]),
+        "  ~ input = (sensitive value)\n",
+    );
+    gh.merge_pr(REPO, PR, MERGE);
+    let mut env = push_run(&gh);
+    on_s3(&mut env, &archive);
+    env.set("TFGATE_MASK", "AKIA[0-9A-Z]{16}");
+    let run = stand.run(&env, &["apply"]);
+    run.assert_code(3);
+    assert_no_secret("apply's terminal", &run.transcript());
+    let body = only_comment(&gh);
+    assert!(body.contains("\"status\":\"refused\""), "{body}");
+    assert_no_secret("refused comment", &body);
+    assert_no_secret("apply's step summary", &step_summary(&env));
+    assert_no_secret("apply's outputs", &format!("{:?}", outputs(&env)));
+    let doc = gfm::render(&body);
+    let visible = doc.visible_text();
+    // The values differ only in the secret: they are not shown as the same value twice.
+    assert!(
+        visible.contains(
+            "Apply refused: terraform_data.db: input.config was changed outside Terraform since review (sensitive)"
+        ),
+        "{visible}"
+    );
+    let report = doc
+        .tables()
+        .into_iter()
+        .find(|t| t.header.first().is_some_and(|h| h == "Resource"))
+        .unwrap_or_else(|| panic!("{}", doc.html));
+    assert!(
+        report.rows[0][3].contains("input.config: sensitive value changed (current value)"),
+        "{:?}",
+        report.rows
     );
 }
