@@ -72,6 +72,29 @@ pub fn relabel(current: &[String], wanted: &[&str]) -> Relabel {
     }
 }
 
+/// From the labels on the pull request (`current`) to what one plan proves when nothing
+/// records the other roots' plans (`plan --comment never`): its changes add `tfgate:changes`
+/// (and its deletions `tfgate:destroy`) and take `tfgate:no-changes` away; a plan without
+/// changes adds `tfgate:no-changes` only when no tfgate label says another plan changes
+/// something. It never takes away a label another root's plan may have earned.
+pub fn relabel_from_one(current: &[String], plan: PlanCounts) -> Relabel {
+    let has = |name: &str| current.iter().any(|c| c.eq_ignore_ascii_case(name));
+    if plan.has_changes || plan.destroys() {
+        let mut wanted = vec![CHANGES];
+        if plan.destroys() {
+            wanted.push(DESTROY);
+        }
+        if has(DESTROY) {
+            wanted.push(DESTROY);
+        }
+        relabel(current, &wanted)
+    } else if has(CHANGES) || has(DESTROY) {
+        Relabel::default()
+    } else {
+        relabel(current, &[NO_CHANGES])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +148,27 @@ mod tests {
                 remove: vec![],
             }
         );
+    }
+
+    #[test]
+    fn one_plan_alone_adds_what_it_proves_and_takes_away_only_no_changes() {
+        let labels = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let change = |add: &[&str], remove: &[&str]| Relabel {
+            add: labels(add),
+            remove: labels(remove),
+        };
+        assert_eq!(
+            relabel_from_one(&[], plan(false, 0, 0)),
+            change(&[NO_CHANGES], &[])
+        );
+        assert_eq!(
+            relabel_from_one(&labels(&[NO_CHANGES]), plan(true, 1, 0)),
+            change(&[CHANGES, DESTROY], &[NO_CHANGES])
+        );
+        // Another root's destroy stands, whatever this plan does.
+        let destroyed = labels(&[CHANGES, DESTROY]);
+        assert!(relabel_from_one(&destroyed, plan(false, 0, 0)).is_empty());
+        assert!(relabel_from_one(&destroyed, plan(true, 0, 0)).is_empty());
+        assert!(relabel_from_one(&labels(&[CHANGES]), plan(false, 0, 0)).is_empty());
     }
 }

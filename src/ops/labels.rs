@@ -1,6 +1,8 @@
 //! `tfgate plan --labels`: after the comment is posted, the pull request's labels are set from
 //! all of tfgate's comments on it (`github::labels` decides which), so that a pull request
-//! touching several roots carries what any of their plans does.
+//! touching several roots carries what any of their plans does. With `--comment never` no
+//! comment records the other roots' plans, so the labels say only what this plan proves
+//! (`github::labels::relabel_from_one`) and no comment is read.
 //!
 //! Runs of different roots may label at the same moment, each from the comments it read: a
 //! run that changed the labels reads the comments once more and corrects them, so the last to
@@ -8,12 +10,21 @@
 //! needs), never a failed plan.
 
 use crate::github::labels::{self, Relabel};
-use crate::github::marker::CommentMeta;
+use crate::github::marker::{CommentMeta, PlanCounts};
 use crate::github::{CommentTarget, GithubError, PullRequests};
 use crate::ui::Ui;
 
 /// How many times a run reads the comments and labels, at most.
 const ROUNDS: usize = 2;
+
+/// What records the plans of the pull request's roots, for the labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// tfgate's comments, one per root and workspace (`--comment always` or `changes`).
+    Comments,
+    /// Nothing but this plan (`--comment never`): the labels say only what it proves.
+    ThisPlanOnly,
+}
 
 /// Sets the labels of `target`'s pull request; `mine` is this plan's marker, which counts for
 /// its root and workspace when GitHub does not show its comment (it could not be posted).
@@ -22,6 +33,7 @@ pub async fn label(
     client: Option<&impl PullRequests>,
     target: &CommentTarget,
     mine: Option<&CommentMeta>,
+    record: Record,
 ) {
     let where_ = format!("{}/{}#{}", target.owner, target.repo, target.pr);
     let Some(client) = client else {
@@ -30,7 +42,13 @@ pub async fn label(
         ));
         return;
     };
-    if let Err(e) = relabel(ui, client, target, mine, &where_).await {
+    let done = match (record, mine.and_then(|m| m.counts)) {
+        (Record::ThisPlanOnly, Some(plan)) => {
+            relabel_from_one(ui, client, target, plan, &where_).await
+        }
+        _ => relabel(ui, client, target, mine, &where_).await,
+    };
+    if let Err(e) = done {
         ui.warning(&format!(
             "cannot label {where_} ({e}); the plan is unaffected. {}",
             hint(&e)
@@ -61,6 +79,24 @@ async fn relabel(
         if change.is_empty() {
             return Ok(());
         }
+        write(client, target, &change).await?;
+        ui.status(&format!("tfgate: labelled {where_}: {}", said(&change)));
+    }
+    Ok(())
+}
+
+/// `--comment never`: no comment is read; the labels say what this plan proves.
+async fn relabel_from_one(
+    ui: &Ui,
+    client: &impl PullRequests,
+    target: &CommentTarget,
+    plan: PlanCounts,
+    where_: &str,
+) -> Result<(), GithubError> {
+    let (owner, repo, pr) = (target.owner.as_str(), target.repo.as_str(), target.pr);
+    let current = client.labels(owner, repo, pr).await?;
+    let change = labels::relabel_from_one(&current, plan);
+    if !change.is_empty() {
         write(client, target, &change).await?;
         ui.status(&format!("tfgate: labelled {where_}: {}", said(&change)));
     }

@@ -170,7 +170,18 @@ pub async fn run(ui: &Ui, opts: &PlanOptions<'_>, ports: &impl Ports) -> Result<
         }
         if opts.plan.labels {
             let mine = parse_marker(&result.comment);
-            labels::label(ui, client.map(step).as_ref(), &target, mine.as_ref()).await;
+            let record = match opts.plan.comment {
+                CommentMode::Never => labels::Record::ThisPlanOnly,
+                CommentMode::Always | CommentMode::Changes => labels::Record::Comments,
+            };
+            labels::label(
+                ui,
+                client.map(step).as_ref(),
+                &target,
+                mine.as_ref(),
+                record,
+            )
+            .await;
         }
     }
     checks::verdict(ui, checks.as_ref(), opts.ctx)?;

@@ -120,9 +120,19 @@ impl Show<'_> {
         }
     }
 
+    /// Whether the difference cannot be shown: sensitive, or only in what masking hides (the
+    /// two values, masked here or by the comparison, would read the same: `(a → a)`).
+    fn hidden(&self, d: &Difference) -> bool {
+        let shown = |v: &Value| match v {
+            Value::String(s) => self.masker.mask(s).into_owned(),
+            v => self.masker.mask(&v.to_string()).into_owned(),
+        };
+        d.sensitive || shown(&d.a) == shown(&d.b)
+    }
+
     /// `(a → b)`, or `(sensitive)`.
     fn change(&self, d: &Difference) -> String {
-        if d.sensitive {
+        if self.hidden(d) {
             "(sensitive)".into()
         } else {
             format!(
@@ -222,7 +232,7 @@ fn actions(d: &Difference, show: &Show<'_>, x: &str) -> String {
 fn new_value(d: &Difference, cmp: &Comparison, show: &Show<'_>, at: &str) -> String {
     let review = show.sides == Sides::ReviewedNow;
     let (a, b) = (show.value(&d.a, false), show.value(&d.b, false));
-    let set = if d.sensitive {
+    let set = if show.hidden(d) {
         format!("{at} would be set to another value (sensitive)")
     } else if review {
         format!("{at} would now be set to {b}, not {a} as reviewed")
@@ -277,7 +287,7 @@ fn output(d: &Difference, show: &Show<'_>) -> String {
     match (after, review) {
         (false, true) => format!("{x} changed since review {}", show.change(d)),
         (false, false) => format!("{x} changed between A and B {}", show.change(d)),
-        (true, _) if d.sensitive => format!("{x} would be another value (sensitive)"),
+        (true, _) if show.hidden(d) => format!("{x} would be another value (sensitive)"),
         (true, true) => format!(
             "{x} would now be {}, not {} as reviewed",
             show.value(&d.b, false),
@@ -533,6 +543,41 @@ mod tests {
             !plain.contains('\u{1b}') && !plain.contains('\n'),
             "{plain:?}"
         );
+    }
+
+    #[test]
+    fn values_that_differ_only_in_what_is_masked_read_sensitive_not_a_to_a() {
+        let mut masker = Masker::default();
+        masker.add_literals(["S3CRET-old".to_string(), "S3CRET-new".to_string()]);
+        let cfg = |pw: &str| format!(r#"{{"password":"{pw}"}}"#);
+        let say = |a: &[Value], b: &[Value], outputs: (Value, Value)| {
+            let c = compare_texts(&plan(a, outputs.0), &plan(b, outputs.1), &[], &masker);
+            sentence(&c, Sides::ReviewedNow, &masker, Style::Markdown).unwrap()
+        };
+        let none = || (json!({}), json!({}));
+        let drifted = say(
+            &[app(&cfg("S3CRET-old"), "x", &["update"])],
+            &[app(&cfg("S3CRET-new"), "x", &["update"])],
+            none(),
+        );
+        assert_eq!(
+            drifted,
+            "`terraform_data.app`: `input.size` was changed outside Terraform since review (sensitive); applying would overwrite it."
+        );
+        let planned = say(
+            &[app("x", &cfg("S3CRET-old"), &["update"])],
+            &[app("x", &cfg("S3CRET-new"), &["update"])],
+            none(),
+        );
+        assert!(
+            planned.starts_with(
+                "`terraform_data.app`: `input.size` would be set to another value (sensitive)"
+            ),
+            "{planned}"
+        );
+        let out = |v: &str| json!({"url": {"actions": ["update"], "before": "a", "after": v}});
+        let output = say(&[], &[], (out(&cfg("S3CRET-old")), out(&cfg("S3CRET-new"))));
+        assert_eq!(output, "Output `url` would be another value (sensitive).");
     }
 
     /// The text outside code spans (a span closes with a backtick run as long as its opener).

@@ -340,8 +340,10 @@ fn values(
         code(&display_value(&d.a), VALUE_CHARS),
         code(&display_value(&d.b), VALUE_CHARS),
     );
+    // Values the comparison's masking made the same differ only in what it hides.
+    let hidden = d.sensitive || display_value(&d.a) == display_value(&d.b);
     match sides {
-        _ if d.sensitive => format!("{at}sensitive value changed ({which})"),
+        _ if hidden => format!("{at}sensitive value changed ({which})"),
         Sides::AB => format!("{at}{which} A {a}, B {b}"),
         Sides::ReviewedNow => format!("{at}{}", sides.pair(which, &a, &b)),
     }

@@ -9,6 +9,7 @@ mod archive;
 mod aws_chain;
 mod aws_harness;
 mod checks;
+mod comment_attacks;
 mod comment_details;
 mod comment_modes;
 mod comment_races;

@@ -139,6 +139,84 @@ pub(super) fn plan_details(
     plan_block(&open, run, &body, Some(&note))
 }
 
+/// How the plan text's fold opens (`plan_details`), up to its line count.
+const PLAN_FOLD: &str = "<details><summary>Plan: ";
+
+/// `section` (a rendered comment below its headline) with its plan text cut, so that a status
+/// block can go above it: the lines from the top that keep the whole within `max` bytes, in the
+/// same fold and fence, and a note saying how many are shown; no lines at all when none fit.
+/// `None` when `section` holds no plan text. The result may still exceed `max` when even the
+/// rest of the comment does not fit.
+pub(super) fn cut_plan_in(section: &str, max: usize) -> Option<String> {
+    let start = if section.starts_with(PLAN_FOLD) {
+        0
+    } else {
+        section.find(&format!("\n{PLAN_FOLD}"))? + 1
+    };
+    let block = &section[start..];
+    let open_end = block.find("</summary>\n\n")? + "</summary>\n\n".len();
+    let open = &block[..open_end];
+    let total: usize = open[PLAN_FOLD.len()..].split(' ').next()?.parse().ok()?;
+    let fence_end = open_end + block[open_end..].find('\n')?;
+    let fence = block[open_end..fence_end].strip_suffix("diff")?;
+    if fence.len() < 3 || fence.bytes().any(|b| b != b'`') {
+        return None;
+    }
+    // No line of the text is the fence itself (it is longer than any backtick run they start
+    // with), so the first line that is closes the block.
+    let body_start = fence_end + 1;
+    let body_end = fence_end + block[fence_end..].find(&format!("\n{fence}\n"))? + 1;
+    let after_fence = body_end + fence.len() + 1;
+    let end = after_fence + block[after_fence..].find(md::DETAILS_CLOSE)? + md::DETAILS_CLOSE.len();
+    let (before, body, rest) = (
+        &section[..start],
+        &block[body_start..body_end],
+        &block[end..],
+    );
+
+    let where_full = "The full plan is in the plan's bundle, named below.";
+    let note = |shown: usize| {
+        format!(
+            "Plan text cut to make room for the status above: showing {shown} of {total} line{}. {where_full}\n",
+            plural(total)
+        )
+    };
+    let frame = before.len()
+        + open.len()
+        + 2 * fence.len()
+        + "diff\n".len()
+        + 2
+        + note(total).len()
+        + md::DETAILS_CLOSE.len()
+        + rest.len();
+    let room = max.saturating_sub(frame);
+    let (mut kept, mut shown) = (0, 0);
+    for line in body.split_inclusive('\n') {
+        if kept + line.len() > room {
+            break;
+        }
+        kept += line.len();
+        shown += 1;
+    }
+    let mut out = String::with_capacity(frame + kept);
+    out.push_str(before);
+    if shown == 0 {
+        let _ = writeln!(
+            out,
+            "Plan text omitted to make room for the status above. {where_full}"
+        );
+    } else {
+        out.push_str(&plan_block(
+            open,
+            fence.len() - 1,
+            &body[..kept],
+            Some(&note(shown)),
+        ));
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 fn plan_block(open: &str, longest_run: usize, body: &str, note: Option<&str>) -> String {
     let fence = md::fence_of_len(longest_run);
     let note_len = note.map_or(0, |n| n.len() + 1);

@@ -268,6 +268,14 @@ impl GitHubFake {
         self.lock().set_comment_body(id, body);
     }
 
+    /// Deletes a comment behind tfgate's back, as a person on the pull request may.
+    pub fn delete_comment(&self, id: u64) {
+        assert!(
+            self.lock().comments.remove(&id).is_some(),
+            "GitHub fake: no comment {id}"
+        );
+    }
+
     /// GraphQL's `viewer` answers the tokens of `login` with a `FORBIDDEN` error instead of
     /// their login: a token GitHub will not describe (with `Kind::Installation`, tfgate can
     /// then learn its identity nowhere).
