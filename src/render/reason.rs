@@ -295,6 +295,7 @@ fn output(d: &Difference, show: &Show<'_>) -> String {
 mod tests {
     use super::*;
     use crate::plan::compare::compare_texts;
+    use crate::render::testing::outside_code_spans;
     use serde_json::json;
 
     fn rc(address: &str, actions: &[&str], before: Value, after: Value) -> Value {
@@ -517,7 +518,7 @@ mod tests {
         );
         assert!(now.contains('…'), "long values are cut: {now}");
         // Outside its code spans, the sentence is tfgate's own words only.
-        let outside = outside_code(&now);
+        let outside = outside_code_spans(&now);
         assert_eq!(
             outside,
             ":  was changed outside Terraform since review ( → ); applying would overwrite it.",
@@ -533,29 +534,6 @@ mod tests {
             !plain.contains('\u{1b}') && !plain.contains('\n'),
             "{plain:?}"
         );
-    }
-
-    /// The text outside code spans (a span closes with a backtick run as long as its opener).
-    fn outside_code(text: &str) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find('`') {
-            out.push_str(&rest[..start]);
-            let n = rest[start..].bytes().take_while(|b| *b == b'`').count();
-            let after = &rest[start + n..];
-            let mut at = 0;
-            loop {
-                let i = at + after[at..].find('`').expect("an unclosed code span");
-                let run = after[i..].bytes().take_while(|b| *b == b'`').count();
-                if run == n {
-                    rest = &after[i + n..];
-                    break;
-                }
-                at = i + run;
-            }
-        }
-        out.push_str(rest);
-        out
     }
 
     #[test]
