@@ -1,6 +1,6 @@
 //! Why two plans differ, in one sentence: the most severe difference of a comparison in words
-//! ("`terraform_data.app`: `input.size` was changed outside Terraform since review (`large` →
-//! `manual`); applying would overwrite it"), then how many more there are. `apply` leads its
+//! ("`terraform_data.app`: `input.size` was changed outside Terraform since review (`"large"` →
+//! `"manual"`); applying would overwrite it"), then how many more there are. `apply` leads its
 //! refusal with it, outside any fold, in the PR comment, the step summary, the `::error::`
 //! annotation and on the terminal; the full list stays in the report (`render::report`).
 //!
@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use crate::plan::compare::{Comparison, Difference, KNOWN_AFTER_APPLY, Kind, field};
+use crate::plan::compare::{Comparison, Difference, KNOWN_AFTER_APPLY, Kind, display_value, field};
 use crate::plan::redact::{Masker, SENSITIVE};
 use crate::render::markdown as md;
 use crate::render::report::Sides;
@@ -93,18 +93,19 @@ impl Show<'_> {
         self.code(text, NAME_CHARS)
     }
 
-    /// A value as people write it: a string bare, anything else as compact JSON.
+    /// A value as the report's table, the comment's rows and the terminal's table show it
+    /// (`display_value`): compact JSON, so `"null"` and `null`, or `"3"` and `3`, read apart
+    /// and an empty string shows as `""`; the sensitive marker reads `(sensitive)`.
     fn value(&self, v: &Value, sensitive: bool) -> String {
         match v {
             _ if sensitive => "(sensitive)".into(),
             Value::String(s) if s == SENSITIVE => "(sensitive)".into(),
             Value::String(s) if s == KNOWN_AFTER_APPLY => s.clone(),
-            Value::String(s) => self.code(s, VALUE_CHARS),
-            v => self.code(&v.to_string(), VALUE_CHARS),
+            v => self.code(&display_value(v), VALUE_CHARS),
         }
     }
 
-    /// A fact that may be absent (a move, an import id, replace paths).
+    /// A fact that may be absent (a move, an import id, replace paths): names, shown bare.
     fn fact(&self, v: &Value) -> String {
         match v {
             Value::Null => "none".into(),
@@ -116,6 +117,7 @@ impl Show<'_> {
                     .collect();
                 self.name(&names.join(", "))
             }
+            Value::String(s) => self.code(s, VALUE_CHARS),
             v => self.value(v, false),
         }
     }
@@ -349,11 +351,11 @@ mod tests {
         );
         assert_eq!(
             now,
-            "`terraform_data.app`: `input.size` was changed outside Terraform since review (`large` → `manual`); applying would overwrite it."
+            r#"`terraform_data.app`: `input.size` was changed outside Terraform since review (`"large"` → `"manual"`); applying would overwrite it."#
         );
         assert_eq!(
             ab,
-            "`terraform_data.app`: `input.size` was changed outside Terraform between A and B (`large` → `manual`)."
+            r#"`terraform_data.app`: `input.size` was changed outside Terraform between A and B (`"large"` → `"manual"`)."#
         );
     }
 
@@ -365,12 +367,35 @@ mod tests {
         );
         assert_eq!(
             now,
-            "`terraform_data.app`: `input.size` would now be set to `xlarge`, not `large` as reviewed: the configuration or its inputs changed since review."
+            r#"`terraform_data.app`: `input.size` would now be set to `"xlarge"`, not `"large"` as reviewed: the configuration or its inputs changed since review."#
         );
         assert_eq!(
             ab,
-            "`terraform_data.app`: `input.size` would be set to `large` in A, `xlarge` in B: the configuration or its inputs differ."
+            r#"`terraform_data.app`: `input.size` would be set to `"large"` in A, `"xlarge"` in B: the configuration or its inputs differ."#
         );
+    }
+
+    /// Values read as the report's table and the comment's rows show them (JSON), so a string
+    /// and the bare word it spells, or an empty string, never read alike.
+    #[test]
+    fn values_read_as_json_like_everywhere_else() {
+        let size = |v: Value| {
+            rc(
+                "terraform_data.app",
+                &["update"],
+                json!({"input": {"size": v}}),
+                json!({"input": {"size": "small"}}),
+            )
+        };
+        for (before, now, shown) in [
+            (json!("null"), json!(null), r#"(`"null"` → `null`)"#),
+            (json!("3"), json!(3), r#"(`"3"` → `3`)"#),
+            (json!(""), json!("large"), r#"(`""` → `"large"`)"#),
+        ] {
+            let (now, ab) = both(&[size(before)], &[size(now)]);
+            assert!(now.contains(shown), "{now}");
+            assert!(ab.contains(shown), "{ab}");
+        }
     }
 
     #[test]
@@ -481,7 +506,7 @@ mod tests {
         };
         assert_eq!(
             say(outputs("b", "update"), outputs("c", "update")),
-            "Output `url` would now be `c`, not `b` as reviewed."
+            r#"Output `url` would now be `"c"`, not `"b"` as reviewed."#
         );
         assert_eq!(
             say(outputs("b", "update"), outputs("b", "delete")),
@@ -495,7 +520,7 @@ mod tests {
         };
         assert_eq!(
             say(two("b"), two("c")),
-            "Output `id` would now be `c`, not `b` as reviewed; and 1 more difference."
+            r#"Output `id` would now be `"c"`, not `"b"` as reviewed; and 1 more difference."#
         );
     }
 

@@ -422,7 +422,7 @@ fn a_changed_sensitive_value_is_reported_without_the_secret() {
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(3);
     // The reason leads, in words: a value changed since review that applying would overwrite.
-    let reason = "`terraform_data.app_secrets`: `input.aws_access_key_id` was changed outside Terraform since review (`AKIAFAKEKEYOLD000001` → `AKIAFAKEKEY000000001`); applying would overwrite it; and 8 more differences.";
+    let reason = r#"`terraform_data.app_secrets`: `input.aws_access_key_id` was changed outside Terraform since review (`"AKIAFAKEKEYOLD000001"` → `"AKIAFAKEKEY000000001"`); applying would overwrite it; and 8 more differences."#;
     assert!(
         run.stderr
             .contains(&format!("::error::not applied: {reason}")),
