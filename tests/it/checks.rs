@@ -183,7 +183,7 @@ fn fail_on_checks_fails_the_plan_after_the_comment_is_posted_and_the_bundle_arch
     assert!(bundle.join("comment.md").is_file());
     assert!(
         run.stderr.contains(
-            "::error::1 check finding at or above `error` (Checkov 1) fail the plan (--fail-on-checks error)"
+            "::error::1 check finding at or above `error` (Checkov 1) fails the plan (--fail-on-checks error)"
         ),
         "{}",
         run.stderr
