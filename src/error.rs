@@ -139,7 +139,7 @@ pub enum Error {
 
     /// `plan --fail-on-checks`: code checkers' findings at or above the level (the comment is
     /// posted and the bundle archived before this is returned).
-    #[error("{count} check finding{} at or above `{level}` ({tools}) fail the plan (--fail-on-checks {level})", if *count == 1 { "" } else { "s" })]
+    #[error("{count} check finding{} at or above `{level}` ({tools}) fail{} the plan (--fail-on-checks {level})", if *count == 1 { "" } else { "s" }, if *count == 1 { "s" } else { "" })]
     ChecksFailed {
         level: &'static str,
         count: usize,

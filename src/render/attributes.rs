@@ -1,5 +1,6 @@
 //! Changed attributes as a reader sees them, the same in the comment and in the terminal: which
-//! paths an update or a replacement changes, and, for a short plain scalar, from what to what.
+//! paths an update or a replacement changes, and, for a short plain scalar, from what to what;
+//! and, in the same words, the other facts of a resource's row (`facts`, `in_words`).
 //!
 //! This decides what may be shown; the comment (`comment::resources`) and the terminal table
 //! (`table`) only lay it out. A value is shown only when Terraform marks neither side sensitive,
@@ -11,7 +12,7 @@
 use serde_json::Value;
 
 use crate::plan::redact::Masker;
-use crate::plan::summary::ChangedAttribute;
+use crate::plan::summary::{ChangedAttribute, ResourceSummary};
 
 /// How many changed attributes a row lists before "+N more".
 pub const SHOWN_PATHS: usize = 5;
@@ -76,6 +77,60 @@ fn side(value: Option<&Value>, masker: &Masker) -> Side {
         return Side::Secret;
     }
     Side::Short(text)
+}
+
+/// What a row says of a resource besides its changed attributes, the same in the comment and
+/// in the terminal: Terraform's reason, `moved from X`, `import id X` (or `imported`) and
+/// `deposed object X`. `reason`, `address` and `id` mask and quote each for its place.
+pub fn facts(
+    r: &ResourceSummary,
+    reason: impl Fn(&str) -> String,
+    address: impl Fn(&str) -> String,
+    id: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(why) = &r.reason {
+        parts.push(reason(why));
+    }
+    if let Some(prev) = &r.previous_address {
+        parts.push(format!("moved from {}", address(prev)));
+    }
+    match r.import_id.as_deref() {
+        Some("") => parts.push("imported".to_string()),
+        Some(import) => parts.push(format!("import id {}", id(import))),
+        None => {}
+    }
+    if let Some(d) = &r.deposed {
+        parts.push(format!("deposed object {}", id(d)));
+    }
+    parts
+}
+
+/// One changed attribute in words, the same in the comment and in the terminal: `path: before →
+/// after`, `path: before → (known after apply)`, `path (known after apply)`, `path (sensitive)`
+/// or the path alone, then ` (forces replacement)` when it does. `path` is already masked and
+/// quoted for its place; `quote` quotes a value of `shown` (JSON text the masker has passed).
+pub fn in_words(
+    attr: &ChangedAttribute,
+    shown: Shown,
+    path: String,
+    quote: impl Fn(&str) -> String,
+) -> String {
+    let mut out = match shown {
+        Shown::Change { before, after } => {
+            format!("{path}: {} → {}", quote(&before), quote(&after))
+        }
+        Shown::BecomesUnknown { before } => {
+            format!("{path}: {} → (known after apply)", quote(&before))
+        }
+        Shown::Unknown => format!("{path} (known after apply)"),
+        Shown::Sensitive => format!("{path} (sensitive)"),
+        Shown::PathOnly => path,
+    };
+    if attr.forces_replacement {
+        out.push_str(" (forces replacement)");
+    }
+    out
 }
 
 /// The attributes a row lists, and how many it leaves out ("+N more").

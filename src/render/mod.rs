@@ -14,3 +14,6 @@ pub mod queue;
 pub mod reason;
 pub mod report;
 pub mod table;
+
+#[cfg(test)]
+mod testing;

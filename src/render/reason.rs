@@ -1,6 +1,6 @@
 //! Why two plans differ, in one sentence: the most severe difference of a comparison in words
-//! ("`terraform_data.app`: `input.size` was changed outside Terraform since review (`large` →
-//! `manual`); applying would overwrite it"), then how many more there are. `apply` leads its
+//! ("`terraform_data.app`: `input.size` was changed outside Terraform since review (`"large"` →
+//! `"manual"`); applying would overwrite it"), then how many more there are. `apply` leads its
 //! refusal with it, outside any fold, in the PR comment, the step summary, the `::error::`
 //! annotation and on the terminal; the full list stays in the report (`render::report`).
 //!
@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use crate::plan::compare::{Comparison, Difference, KNOWN_AFTER_APPLY, Kind, field};
+use crate::plan::compare::{Comparison, Difference, KNOWN_AFTER_APPLY, Kind, display_value, field};
 use crate::plan::redact::{Masker, SENSITIVE};
 use crate::render::markdown as md;
 use crate::render::report::Sides;
@@ -93,18 +93,19 @@ impl Show<'_> {
         self.code(text, NAME_CHARS)
     }
 
-    /// A value as people write it: a string bare, anything else as compact JSON.
+    /// A value as the report's table, the comment's rows and the terminal's table show it
+    /// (`display_value`): compact JSON, so `"null"` and `null`, or `"3"` and `3`, read apart
+    /// and an empty string shows as `""`; the sensitive marker reads `(sensitive)`.
     fn value(&self, v: &Value, sensitive: bool) -> String {
         match v {
             _ if sensitive => "(sensitive)".into(),
             Value::String(s) if s == SENSITIVE => "(sensitive)".into(),
             Value::String(s) if s == KNOWN_AFTER_APPLY => s.clone(),
-            Value::String(s) => self.code(s, VALUE_CHARS),
-            v => self.code(&v.to_string(), VALUE_CHARS),
+            v => self.code(&display_value(v), VALUE_CHARS),
         }
     }
 
-    /// A fact that may be absent (a move, an import id, replace paths).
+    /// A fact that may be absent (a move, an import id, replace paths): names, shown bare.
     fn fact(&self, v: &Value) -> String {
         match v {
             Value::Null => "none".into(),
@@ -116,6 +117,7 @@ impl Show<'_> {
                     .collect();
                 self.name(&names.join(", "))
             }
+            Value::String(s) => self.code(s, VALUE_CHARS),
             v => self.value(v, false),
         }
     }
@@ -123,10 +125,7 @@ impl Show<'_> {
     /// Whether the difference cannot be shown: sensitive, or only in what masking hides (the
     /// two values, masked here or by the comparison, would read the same: `(a → a)`).
     fn hidden(&self, d: &Difference) -> bool {
-        let shown = |v: &Value| match v {
-            Value::String(s) => self.masker.mask(s).into_owned(),
-            v => self.masker.mask(&v.to_string()).into_owned(),
-        };
+        let shown = |v: &Value| self.masker.mask(&display_value(v)).into_owned();
         d.sensitive || shown(&d.a) == shown(&d.b)
     }
 
@@ -305,6 +304,7 @@ fn output(d: &Difference, show: &Show<'_>) -> String {
 mod tests {
     use super::*;
     use crate::plan::compare::compare_texts;
+    use crate::render::testing::outside_code_spans;
     use serde_json::json;
 
     fn rc(address: &str, actions: &[&str], before: Value, after: Value) -> Value {
@@ -358,11 +358,11 @@ mod tests {
         );
         assert_eq!(
             now,
-            "`terraform_data.app`: `input.size` was changed outside Terraform since review (`large` → `manual`); applying would overwrite it."
+            r#"`terraform_data.app`: `input.size` was changed outside Terraform since review (`"large"` → `"manual"`); applying would overwrite it."#
         );
         assert_eq!(
             ab,
-            "`terraform_data.app`: `input.size` was changed outside Terraform between A and B (`large` → `manual`)."
+            r#"`terraform_data.app`: `input.size` was changed outside Terraform between A and B (`"large"` → `"manual"`)."#
         );
     }
 
@@ -374,12 +374,35 @@ mod tests {
         );
         assert_eq!(
             now,
-            "`terraform_data.app`: `input.size` would now be set to `xlarge`, not `large` as reviewed: the configuration or its inputs changed since review."
+            r#"`terraform_data.app`: `input.size` would now be set to `"xlarge"`, not `"large"` as reviewed: the configuration or its inputs changed since review."#
         );
         assert_eq!(
             ab,
-            "`terraform_data.app`: `input.size` would be set to `large` in A, `xlarge` in B: the configuration or its inputs differ."
+            r#"`terraform_data.app`: `input.size` would be set to `"large"` in A, `"xlarge"` in B: the configuration or its inputs differ."#
         );
+    }
+
+    /// Values read as the report's table and the comment's rows show them (JSON), so a string
+    /// and the bare word it spells, or an empty string, never read alike.
+    #[test]
+    fn values_read_as_json_like_everywhere_else() {
+        let size = |v: Value| {
+            rc(
+                "terraform_data.app",
+                &["update"],
+                json!({"input": {"size": v}}),
+                json!({"input": {"size": "small"}}),
+            )
+        };
+        for (before, now, shown) in [
+            (json!("null"), json!(null), r#"(`"null"` → `null`)"#),
+            (json!("3"), json!(3), r#"(`"3"` → `3`)"#),
+            (json!(""), json!("large"), r#"(`""` → `"large"`)"#),
+        ] {
+            let (now, ab) = both(&[size(before)], &[size(now)]);
+            assert!(now.contains(shown), "{now}");
+            assert!(ab.contains(shown), "{ab}");
+        }
     }
 
     #[test]
@@ -490,7 +513,7 @@ mod tests {
         };
         assert_eq!(
             say(outputs("b", "update"), outputs("c", "update")),
-            "Output `url` would now be `c`, not `b` as reviewed."
+            r#"Output `url` would now be `"c"`, not `"b"` as reviewed."#
         );
         assert_eq!(
             say(outputs("b", "update"), outputs("b", "delete")),
@@ -504,7 +527,7 @@ mod tests {
         };
         assert_eq!(
             say(two("b"), two("c")),
-            "Output `id` would now be `c`, not `b` as reviewed; and 1 more difference."
+            r#"Output `id` would now be `"c"`, not `"b"` as reviewed; and 1 more difference."#
         );
     }
 
@@ -527,7 +550,7 @@ mod tests {
         );
         assert!(now.contains('…'), "long values are cut: {now}");
         // Outside its code spans, the sentence is tfgate's own words only.
-        let outside = outside_code(&now);
+        let outside = outside_code_spans(&now);
         assert_eq!(
             outside,
             ":  was changed outside Terraform since review ( → ); applying would overwrite it.",
@@ -578,29 +601,6 @@ mod tests {
         let out = |v: &str| json!({"url": {"actions": ["update"], "before": "a", "after": v}});
         let output = say(&[], &[], (out(&cfg("S3CRET-old")), out(&cfg("S3CRET-new"))));
         assert_eq!(output, "Output `url` would be another value (sensitive).");
-    }
-
-    /// The text outside code spans (a span closes with a backtick run as long as its opener).
-    fn outside_code(text: &str) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find('`') {
-            out.push_str(&rest[..start]);
-            let n = rest[start..].bytes().take_while(|b| *b == b'`').count();
-            let after = &rest[start + n..];
-            let mut at = 0;
-            loop {
-                let i = at + after[at..].find('`').expect("an unclosed code span");
-                let run = after[i..].bytes().take_while(|b| *b == b'`').count();
-                if run == n {
-                    rest = &after[i + n..];
-                    break;
-                }
-                at = i + run;
-            }
-        }
-        out.push_str(rest);
-        out
     }
 
     #[test]

@@ -585,6 +585,7 @@ mod tests {
     use super::*;
     use crate::plan::compare::compare_texts;
     use crate::plan::redact::secrets_of_plan;
+    use crate::render::testing::outside_code_spans;
     use crate::terraform::plan_json::parse;
 
     const CHANGES: &str = include_str!("../../tests/data/plans/changes.json");
@@ -669,33 +670,7 @@ mod tests {
                 }
                 None => {}
             }
-            let mut rest = line;
-            while let Some(start) = rest.find('`') {
-                out.push_str(&rest[..start]);
-                let n = rest[start..].bytes().take_while(|b| *b == b'`').count();
-                let after = &rest[start + n..];
-                let ticks = "`".repeat(n);
-                // The closing run has exactly n backticks.
-                let mut search = 0;
-                let mut close = None;
-                while let Some(i) = after[search..].find(&ticks) {
-                    let at = search + i;
-                    let len = after[at..].bytes().take_while(|b| *b == b'`').count();
-                    if len == n {
-                        close = Some(at);
-                        break;
-                    }
-                    search = at + len;
-                }
-                match close {
-                    Some(c) => rest = &after[c + n..],
-                    None => {
-                        out.push_str(&rest[start..start + n]);
-                        rest = after;
-                    }
-                }
-            }
-            out.push_str(rest);
+            out.push_str(&outside_code_spans(line));
             out.push('\n');
         }
         out

@@ -13,7 +13,7 @@ use crate::plan::redact::Masker;
 use crate::plan::summary::{
     Action, ChangedAttribute, CheckSummary, Drift, ResourceSummary, Summary,
 };
-use crate::render::attributes::{self, Shown};
+use crate::render::attributes;
 use crate::render::comment::counts_phrase;
 
 /// How to draw the tables.
@@ -215,23 +215,8 @@ fn action_cell(text: impl ToString, action: Action, opts: &TableOptions) -> Cell
 }
 
 fn details(r: &ResourceSummary, masker: &Masker) -> String {
-    let mut parts = Vec::new();
-    if let Some(reason) = &r.reason {
-        parts.push(clean(&masker.mask(reason), false));
-    }
-    if let Some(prev) = &r.previous_address {
-        parts.push(format!("moved from {}", clean(&masker.mask(prev), false)));
-    }
-    if let Some(id) = &r.import_id {
-        if id.is_empty() {
-            parts.push("imported".to_string());
-        } else {
-            parts.push(format!("import id {}", clean(&masker.mask(id), false)));
-        }
-    }
-    if let Some(d) = &r.deposed {
-        parts.push(format!("deposed object {}", clean(&masker.mask(d), false)));
-    }
+    let text = |s: &str| clean(&masker.mask(s), false);
+    let mut parts = attributes::facts(r, text, text, text);
     let (listed, more) = attributes::listed(&r.changed_attributes);
     parts.extend(listed.iter().map(|a| attribute(a, masker)));
     if more > 0 {
@@ -243,25 +228,7 @@ fn details(r: &ResourceSummary, masker: &Masker) -> String {
 /// One changed attribute on a line of its own: `input.size: "small" → "large"`.
 fn attribute(a: &ChangedAttribute, masker: &Masker) -> String {
     let path = clean(&masker.mask(&a.path), false);
-    let mut out = match attributes::shown(a, masker) {
-        Shown::Change { before, after } => {
-            format!(
-                "{path}: {} → {}",
-                clean(&before, false),
-                clean(&after, false)
-            )
-        }
-        Shown::BecomesUnknown { before } => {
-            format!("{path}: {} → (known after apply)", clean(&before, false))
-        }
-        Shown::Unknown => format!("{path} (known after apply)"),
-        Shown::Sensitive => format!("{path} (sensitive)"),
-        Shown::PathOnly => path,
-    };
-    if a.forces_replacement {
-        out.push_str(" (forces replacement)");
-    }
-    out
+    attributes::in_words(a, attributes::shown(a, masker), path, |v| clean(v, false))
 }
 
 /// One line of text safe to show in a terminal (`clean(text, false)`): what every renderer

@@ -7,40 +7,27 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::actions::{
-    BOT, HEAD, MERGE, PR, REPO, outputs, pr_run, push_run, run_env, step_summary,
+    BOT, HEAD, MERGE, PR, REPO, marker, outputs, pr_run, push_run, run_env, step_summary,
 };
 use crate::support::gfm;
 use crate::support::github::{Fault, GitHubFake};
-use crate::support::moto::{Moto, moto};
+use crate::support::moto::Repository;
 use crate::support::workflow::Runner;
 use crate::support::*;
 
 /// One repository's world: GitHub with PR 7, an S3 bucket for state and one for the archive.
 struct World {
     gh: GitHubFake,
-    moto: &'static Moto,
-    state_bucket: String,
-    archive: String,
-    table: String,
+    aws: Repository,
 }
 
 impl World {
     fn new() -> World {
         let gh = GitHubFake::start();
         gh.add_pr(REPO, PR, HEAD);
-        let m = moto();
-        let state_bucket = m.unique("state");
-        let archive_bucket = m.unique("archive");
-        let table = m.unique("locks");
-        m.create_bucket(&state_bucket);
-        m.create_bucket(&archive_bucket);
-        m.create_lock_table(&table);
         World {
             gh,
-            moto: m,
-            state_bucket,
-            archive: format!("s3://{archive_bucket}/tfgate"),
-            table,
+            aws: Repository::new(),
         }
     }
 
@@ -50,10 +37,8 @@ impl World {
         self.on_aws(run_env(&self.gh, event, payload, sha))
     }
 
-    fn on_aws(&self, mut env: TestEnv) -> TestEnv {
-        self.moto.configure(&mut env);
-        env.set("TFGATE_ARCHIVE", self.archive.clone());
-        env
+    fn on_aws(&self, env: TestEnv) -> TestEnv {
+        self.aws.on_aws(env)
     }
 
     /// The address of tfgate's comment on PR 7, as GitHub shows it.
@@ -79,16 +64,8 @@ impl World {
     /// Stages `fixture` with its state in S3 (DynamoDB locking).
     fn root(&self, env: &TestEnv, fixture: &str) -> PathBuf {
         let root = env.stage(fixture);
-        std::fs::write(
-            root.join("backend.tf"),
-            self.moto.backend_block(
-                &self.state_bucket,
-                &format!("{fixture}/terraform.tfstate"),
-                Some(&self.table),
-                false,
-            ),
-        )
-        .unwrap();
+        self.aws
+            .write_backend(&root, &format!("{fixture}/terraform.tfstate"));
         if root.join("terraform.tfstate").exists() {
             // The fixture's setup stage left local state: move it into S3.
             terraform(
@@ -123,6 +100,7 @@ impl World {
 
     fn s3_keys(&self) -> Vec<String> {
         let bucket = self
+            .aws
             .archive
             .trim_start_matches("s3://")
             .split('/')
@@ -130,8 +108,9 @@ impl World {
             .unwrap()
             .to_string();
         let out = self
+            .aws
             .moto
-            .block_on(self.moto.s3().list_objects_v2().bucket(&bucket).send())
+            .block_on(self.aws.moto.s3().list_objects_v2().bucket(&bucket).send())
             .unwrap();
         out.contents()
             .iter()
@@ -172,7 +151,7 @@ fn reviewed_plan_is_applied_after_merge() {
     let root = w.root(&env, "demo");
     run_in(&env, &["plan"], &root).assert_code(0);
     assert!(
-        w.comment().contains(&w.archive),
+        w.comment().contains(&w.aws.archive),
         "the comment points at the S3 archive"
     );
     // The plan's outputs: where its comment and its archived bundle are.
@@ -180,7 +159,7 @@ fn reviewed_plan_is_applied_after_merge() {
     assert_eq!(planned["comment_url"], w.comment_url(), "{planned:?}");
     let plan_uri = &planned["archive"];
     assert!(
-        plan_uri.starts_with(&format!("{}/", w.archive)) && plan_uri.contains("-plan-"),
+        plan_uri.starts_with(&format!("{}/", w.aws.archive)) && plan_uri.contains("-plan-"),
         "{planned:?}"
     );
     assert!(
@@ -443,7 +422,7 @@ fn a_changed_sensitive_value_is_reported_without_the_secret() {
     let run = run_in(&env, &["apply"], &root);
     run.assert_code(3);
     // The reason leads, in words: a value changed since review that applying would overwrite.
-    let reason = "`terraform_data.app_secrets`: `input.aws_access_key_id` was changed outside Terraform since review (`AKIAFAKEKEYOLD000001` → `AKIAFAKEKEY000000001`); applying would overwrite it; and 8 more differences.";
+    let reason = r#"`terraform_data.app_secrets`: `input.aws_access_key_id` was changed outside Terraform since review (`"AKIAFAKEKEYOLD000001"` → `"AKIAFAKEKEY000000001"`); applying would overwrite it; and 8 more differences."#;
     assert!(
         run.stderr
             .contains(&format!("::error::not applied: {reason}")),
@@ -626,6 +605,7 @@ fn a_tampered_archive_is_refused_with_exit_4() {
     let root = w.root(&env, "demo");
     run_in(&env, &["plan"], &root).assert_code(0);
     let bucket = w
+        .aws
         .archive
         .trim_start_matches("s3://")
         .split('/')
@@ -637,9 +617,11 @@ fn a_tampered_archive_is_refused_with_exit_4() {
         .into_iter()
         .find(|k| k.ends_with("/plan.json"))
         .unwrap();
-    w.moto
+    w.aws
+        .moto
         .block_on(
-            w.moto
+            w.aws
+                .moto
                 .s3()
                 .put_object()
                 .bucket(&bucket)
@@ -894,11 +876,8 @@ fn an_older_merge_applied_after_a_newer_one_is_superseded() {
 
 /// `body` with its marker's fields changed by `edit`.
 fn with_marker(body: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let (first, rest) = body.split_once('\n').unwrap();
-    let json = first
-        .trim_start_matches("<!-- tfgate:")
-        .trim_end_matches(" -->");
-    let mut meta: serde_json::Value = serde_json::from_str(json).unwrap();
+    let rest = body.split_once('\n').unwrap().1;
+    let mut meta = marker(body);
     edit(&mut meta);
     format!("<!-- tfgate:{meta} -->\n{rest}")
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
+use crate::support::actions::marker;
 use crate::support::moto::{Moto, moto};
 use crate::support::stub::{response, s3_error, stub};
 use crate::support::*;
@@ -80,16 +81,6 @@ fn put(m: &Moto, bucket: &str, key: &str, bytes: &[u8]) {
 
 fn names(keys: &[String]) -> Vec<&str> {
     keys.iter().map(|k| k.rsplit('/').next().unwrap()).collect()
-}
-
-/// The JSON in comment.md's marker line.
-fn marker(comment: &str) -> serde_json::Value {
-    let first = comment.lines().next().unwrap();
-    let json = first
-        .strip_prefix("<!-- tfgate:")
-        .and_then(|s| s.strip_suffix(" -->"))
-        .unwrap_or_else(|| panic!("no marker in {first}"));
-    serde_json::from_str(json).unwrap()
 }
 
 fn plan(env: &TestEnv, root: &Path, extra: &[&str]) -> Run {

@@ -32,12 +32,6 @@ fn setup(gh: &GitHubFake) -> (TestEnv, PathBuf) {
     (env, root)
 }
 
-fn plan(env: &TestEnv, root: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    env.run(&args)
-}
-
 /// tfgate's one comment on the PR, rendered as GitHub renders it.
 #[track_caller]
 fn rendered(gh: &GitHubFake) -> (String, Rendered) {
@@ -70,8 +64,7 @@ fn hrefs(doc: &Rendered) -> Vec<String> {
 fn the_checks_section_counts_each_tools_findings_and_links_them_to_the_pr_head() {
     let gh = GitHubFake::start();
     let (env, root) = setup(&gh);
-    let run = plan(
-        &env,
+    let run = env.plan(
         &root,
         &["--checks", "checkov.sarif", "--checks", "tflint.sarif"],
     );
@@ -136,8 +129,7 @@ fn the_checks_section_counts_each_tools_findings_and_links_them_to_the_pr_head()
 fn a_sarif_file_that_is_missing_or_unreadable_is_a_warning_naming_it() {
     let gh = GitHubFake::start();
     let (env, root) = setup(&gh);
-    let run = plan(
-        &env,
+    let run = env.plan(
         &root,
         &[
             "--checks",
@@ -175,8 +167,7 @@ fn a_sarif_file_that_is_missing_or_unreadable_is_a_warning_naming_it() {
 fn fail_on_checks_fails_the_plan_after_the_comment_is_posted_and_the_bundle_archived() {
     let gh = GitHubFake::start();
     let (env, root) = setup(&gh);
-    let run = plan(
-        &env,
+    let run = env.plan(
         &root,
         &["--checks", "checkov.sarif", "--fail-on-checks", "error"],
     );
@@ -192,7 +183,7 @@ fn fail_on_checks_fails_the_plan_after_the_comment_is_posted_and_the_bundle_arch
     assert!(bundle.join("comment.md").is_file());
     assert!(
         run.stderr.contains(
-            "::error::1 check finding at or above `error` (Checkov 1) fail the plan (--fail-on-checks error)"
+            "::error::1 check finding at or above `error` (Checkov 1) fails the plan (--fail-on-checks error)"
         ),
         "{}",
         run.stderr
@@ -210,32 +201,27 @@ fn fail_on_checks_fails_the_plan_after_the_comment_is_posted_and_the_bundle_arch
     // Warnings do not reach `error`; suppressed findings never count.
     let gh = GitHubFake::start();
     let (env, root) = setup(&gh);
-    plan(
-        &env,
+    env.plan(
         &root,
         &["--checks", "tflint.sarif", "--fail-on-checks", "error"],
     )
     .assert_code(0);
-    plan(
-        &env,
+    env.plan(
         &root,
         &["--checks", "tflint.sarif", "--fail-on-checks", "warning"],
     )
     .assert_code(1);
     // Without --fail-on-checks, findings never change the exit code.
-    plan(
-        &env,
-        &root,
-        &["--checks", "checkov.sarif", "--detailed-exitcode"],
-    )
-    .assert_code(2);
+    env.plan(&root, &["--checks", "checkov.sarif", "--detailed-exitcode"])
+        .assert_code(2);
 }
 
 #[test]
 fn hostile_findings_stay_text_and_paths_outside_the_repository_get_no_link() {
     let gh = GitHubFake::start();
     let (env, root) = setup(&gh);
-    plan(&env, &root, &["--checks", "hostile.sarif"]).assert_code(0);
+    env.plan(&root, &["--checks", "hostile.sarif"])
+        .assert_code(0);
     let (body, doc) = rendered(&gh);
     let outside = doc.root.text_outside_code();
     assert!(
@@ -292,12 +278,12 @@ fn checks_come_from_the_settings_file_and_tfgate_checks() {
         "checks = [\"lint.sarif\"]\nfail_on_checks = \"warning\"\n",
     )
     .unwrap();
-    plan(&env, &root, &[]).assert_code(1);
+    env.plan(&root, &[]).assert_code(1);
     assert!(rendered(&gh).1.visible_text().contains("tflint"));
     // TFGATE_CHECKS (one file per line) replaces the file's list.
     env.set("TFGATE_CHECKS", "checkov.sarif\n\n");
     env.set("TFGATE_FAIL_ON_CHECKS", "note");
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(1);
     let text = rendered(&gh).1.visible_text();
     assert!(

@@ -14,26 +14,13 @@ use crate::support::gfm::{self, Node, Table};
 use crate::support::github::GitHubFake;
 use crate::support::*;
 
-const SECRETS: [&str; 6] = [
-    "S3CRET-db-password-7f3a",
-    "S3CRET-api-token-91bc",
-    "S3CRET-output-c0de",
-    "S3CRET-db-password-old-4d21",
-    "S3CRET-api-token-old-77e0",
-    "S3CRET-output-old-9a9a",
-];
-const AKIA_MASK: &str = "AKIA[0-9A-Z]{16}";
-
 /// Plans `fixture` for the PR and returns the root and tfgate's one comment on it.
 fn planned(gh: &GitHubFake, env: &TestEnv, fixture: &str, extra: &[&str]) -> (String, String) {
     let root = env.stage(fixture);
-    let root = root.display().to_string();
-    let mut args = vec!["plan", "--chdir", &root];
-    args.extend_from_slice(extra);
-    env.run(&args).assert_code(0);
+    env.plan(&root, extra).assert_code(0);
     let ours = tfgate_comments(gh);
     assert_eq!(ours.len(), 1, "one tfgate comment");
-    (root, ours[0].body.clone())
+    (root.display().to_string(), ours[0].body.clone())
 }
 
 /// The comment's resource table.
@@ -214,7 +201,7 @@ fn a_sensitive_attribute_shows_as_sensitive_and_its_value_nowhere() {
         ("the JSON", json.stdout.as_str()),
         ("summary.json", summary_json.as_str()),
     ] {
-        for secret in SECRETS.iter().chain(&["AKIAFAKEKEY"]) {
+        for secret in SENSITIVE_SECRETS.iter().chain(&["AKIAFAKEKEY"]) {
             assert!(!text.contains(secret), "{secret} in {what}");
         }
     }

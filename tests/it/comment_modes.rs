@@ -2,17 +2,9 @@
 //! against the GitHub fake: which plans post a comment, an earlier comment brought up to date
 //! when the changes are gone, and `never` making no comment request at all.
 
-use std::path::Path;
-
 use crate::support::actions::*;
 use crate::support::github::GitHubFake;
 use crate::support::*;
-
-fn plan(env: &TestEnv, root: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    env.run(&args)
-}
 
 /// Requests about the PR's comments (listing, posting, editing, deleting).
 fn comment_requests(gh: &GitHubFake) -> Vec<String> {
@@ -34,7 +26,7 @@ fn each_mode_comments_on_the_plans_it_should() {
             let gh = GitHubFake::start();
             let env = pr_run(&gh);
             let root = env.stage(fixture);
-            let run = plan(&env, &root, &["--comment", mode]);
+            let run = env.plan(&root, &["--comment", mode]);
             run.assert_code(0);
             let comments = tfgate_comments(&gh);
             assert_eq!(
@@ -89,13 +81,13 @@ fn changes_mode_updates_an_earlier_comment_when_the_changes_are_gone() {
     let gh = GitHubFake::start();
     let env = pr_run(&gh);
     let root = env.stage("demo");
-    plan(&env, &root, &["--comment", "changes"]).assert_code(0);
+    env.plan(&root, &["--comment", "changes"]).assert_code(0);
     let before = tfgate_comments(&gh);
     assert_eq!(before.len(), 1);
     assert!(before[0].body.contains("7 to add"), "{}", before[0].body);
     // The pull request drops every resource: the plan now changes nothing.
     std::fs::write(root.join("main.tf"), "terraform {}\n").unwrap();
-    let run = plan(&env, &root, &["--comment", "changes"]);
+    let run = env.plan(&root, &["--comment", "changes"]);
     run.assert_code(0);
     assert_eq!(outputs(&env)["has_changes"], "false");
     let after = tfgate_comments(&gh);
@@ -128,16 +120,16 @@ fn the_mode_comes_from_the_file_the_variable_or_the_flag() {
     let mut env = pr_run(&gh);
     let root = env.stage("demo");
     std::fs::write(root.join(".tfgate.toml"), "comment = \"never\"\n").unwrap();
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert!(tfgate_comments(&gh).is_empty());
     assert_eq!(comment_requests(&gh), Vec::<String>::new());
     // The variable beats the file.
     env.set("TFGATE_COMMENT", "changes");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert_eq!(tfgate_comments(&gh).len(), 1);
     // The flag beats the variable.
     gh.clear_requests();
-    plan(&env, &root, &["--comment", "never"]).assert_code(0);
+    env.plan(&root, &["--comment", "never"]).assert_code(0);
     assert_eq!(comment_requests(&gh), Vec::<String>::new());
 }
 
@@ -146,7 +138,7 @@ fn a_mode_tfgate_does_not_know_is_exit_1_with_the_ones_it_does() {
     let gh = GitHubFake::start();
     let env = pr_run(&gh);
     let root = env.stage("demo");
-    let run = plan(&env, &root, &["--comment", "sometimes"]);
+    let run = env.plan(&root, &["--comment", "sometimes"]);
     run.assert_code(1);
     assert!(
         run.stderr
@@ -160,7 +152,7 @@ fn a_mode_tfgate_does_not_know_is_exit_1_with_the_ones_it_does() {
         run.stderr
     );
     std::fs::write(root.join(".tfgate.toml"), "comment = \"sometimes\"\n").unwrap();
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(1);
     assert!(
         run.stderr.contains(".tfgate.toml")

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use crate::support::actions::marker;
 use crate::support::github::{FakeComment, GitHubFake, Kind};
 use crate::support::*;
 
@@ -55,14 +56,10 @@ fn ours(gh: &GitHubFake) -> Vec<FakeComment> {
 
 /// The marker's `archive`: which bundle a comment shows.
 fn archive_of(body: &str) -> String {
-    let first = body.lines().next().unwrap_or_default();
-    let json = first
-        .trim_start_matches("<!-- tfgate:")
-        .trim_end_matches(" -->");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| {
-        panic!("not a tfgate marker ({e}): {first}");
-    });
-    v["archive"].as_str().unwrap_or_default().to_string()
+    marker(body)["archive"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Waits for every child and checks that each exited 0.

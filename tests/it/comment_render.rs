@@ -11,9 +11,7 @@ use crate::support::*;
 
 /// Plans `root` in `env` and returns tfgate's one comment on the PR.
 fn plan_comment(env: &TestEnv, gh: &GitHubFake, root: &Path, extra: &[&str]) -> String {
-    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    env.run(&args);
+    env.plan(root, extra);
     let mut ours = tfgate_comments(gh);
     assert_eq!(ours.len(), 1, "one tfgate comment");
     ours.remove(0).body

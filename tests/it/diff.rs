@@ -9,17 +9,9 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// Secrets of the `sensitive` fixture, plus the password its second plan is given.
-const SECRETS: &[&str] = &[
-    "S3CRET-db-password-7f3a",
-    "S3CRET-api-token-91bc",
-    "S3CRET-output-c0de",
-    "S3CRET-db-password-old-4d21",
-    "S3CRET-api-token-old-77e0",
-    "S3CRET-output-old-9a9a",
-    "AKIAFAKEKEY000000001",
-    "AKIAFAKEKEYOLD000001",
-    NEW_PASSWORD,
-];
+fn secrets() -> impl Iterator<Item = &'static str> {
+    SENSITIVE_SECRETS.iter().copied().chain([NEW_PASSWORD])
+}
 const NEW_PASSWORD: &str = "S3CRET-rotated-password-5e5e";
 
 fn data(name: &str) -> PathBuf {
@@ -535,11 +527,11 @@ fn sensitive_differences_are_redacted_in_every_format() {
             "--format",
             format,
             "--mask",
-            "AKIA[0-9A-Z]{16}",
+            AKIA_MASK,
             "-v",
         ]);
         run.assert_code(3);
-        for secret in SECRETS {
+        for secret in secrets() {
             assert!(
                 !run.stdout.contains(secret),
                 "{secret} leaked ({format}):\n{}",
@@ -636,10 +628,10 @@ fn large_plans_that_differ_in_one_resource() {
     assert_eq!(v["fingerprint_a"], shown(&a));
     assert_eq!(v["fingerprint_b"], shown(&b));
     for format in ["human", "markdown", "json"] {
-        let mask = "AKIA[0-9A-Z]{16}";
+        let mask = AKIA_MASK;
         let run = env.run(&["diff", &a, &b, "--format", format, "--mask", mask]);
         run.assert_code(3);
-        for secret in SECRETS {
+        for secret in secrets() {
             assert!(!run.stdout.contains(secret), "{secret} leaked ({format})");
         }
     }

@@ -2,14 +2,16 @@
 //! octocrab exactly as in production; and the adapter's comparison of two commits, called
 //! directly.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tfgate::github::octo::{OctoOptions, OctoPullRequests};
 use tfgate::github::retry::RetryPolicy;
 use tfgate::github::{CommitRelation, GithubError, PullRequests};
 
-use crate::support::actions::{BOT, HEAD, MERGE, PR, REPO, TOKEN, run_env};
+use crate::support::actions::{
+    BOT, HEAD, MERGE, PR, REPO, TOKEN, marker, run_env, tfgate_comments,
+};
 use crate::support::github::{Fault, GitHubFake, Kind};
 use crate::support::*;
 
@@ -32,25 +34,12 @@ fn pr_env(gh: &GitHubFake) -> TestEnv {
     actions_env(gh, "pull_request", &pr_payload(PR, HEAD))
 }
 
-fn plan(env: &TestEnv, root: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    env.run(&args)
-}
-
-fn tfgate_comments(gh: &GitHubFake) -> Vec<crate::support::github::FakeComment> {
-    gh.comments(REPO, PR)
-        .into_iter()
-        .filter(|c| c.body.starts_with("<!-- tfgate:"))
-        .collect()
-}
-
 #[test]
 fn first_run_creates_and_a_rerun_updates_in_place() {
     let gh = GitHubFake::start();
     let env = pr_env(&gh);
     let root = env.stage("demo");
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(0);
     assert!(
         run.stderr
@@ -78,7 +67,7 @@ fn first_run_creates_and_a_rerun_updates_in_place() {
         body
     );
 
-    let run = plan(&env, &root, &["--", "-var=environment=production"]);
+    let run = env.plan(&root, &["--", "-var=environment=production"]);
     run.assert_code(0);
     assert!(
         run.stderr.contains("tfgate: updated the comment"),
@@ -98,7 +87,7 @@ fn an_unchanged_body_makes_no_write() {
     let gh = GitHubFake::start();
     let env = pr_env(&gh);
     let root = env.stage("nochange");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     let bundle = only_bundle(&root);
     gh.clear_requests();
     let run = env.run(&["comment", bundle.to_str().unwrap()]);
@@ -114,23 +103,19 @@ fn roots_and_workspaces_each_get_their_own_comment() {
     let env = pr_env(&gh);
     let demo = env.stage("demo");
     let changes = env.stage("changes");
-    plan(&env, &demo, &[]).assert_code(0);
-    plan(&env, &changes, &[]).assert_code(0);
-    plan(&env, &demo, &["--workspace", "staging"]).assert_code(0);
+    env.plan(&demo, &[]).assert_code(0);
+    env.plan(&changes, &[]).assert_code(0);
+    env.plan(&demo, &["--workspace", "staging"]).assert_code(0);
     // And again: all three are updated, none duplicated.
-    plan(&env, &demo, &[]).assert_code(0);
-    plan(&env, &changes, &[]).assert_code(0);
-    plan(&env, &demo, &["--workspace", "staging"]).assert_code(0);
+    env.plan(&demo, &[]).assert_code(0);
+    env.plan(&changes, &[]).assert_code(0);
+    env.plan(&demo, &["--workspace", "staging"]).assert_code(0);
     let comments = tfgate_comments(&gh);
     assert_eq!(comments.len(), 3, "{comments:#?}");
     let metas: Vec<(String, String)> = comments
         .iter()
         .map(|c| {
-            let first = c.body.lines().next().unwrap();
-            let json = first
-                .trim_start_matches("<!-- tfgate:")
-                .trim_end_matches(" -->");
-            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            let v = marker(&c.body);
             (
                 v["root"].as_str().unwrap().to_string(),
                 v["workspace"].as_str().unwrap().to_string(),
@@ -150,7 +135,7 @@ fn a_comment_by_someone_else_carrying_the_marker_is_left_alone() {
     let gh = GitHubFake::start();
     let env = pr_env(&gh);
     let root = env.stage("demo");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     let ours = tfgate_comments(&gh).remove(0);
     // Someone copies our marker into a comment of their own, then a new plan runs.
     let forged = gh.add_comment(
@@ -160,7 +145,7 @@ fn a_comment_by_someone_else_carrying_the_marker_is_left_alone() {
         &ours.body.replace("Terraform plan", "Totally safe plan"),
     );
     gh.set_comment_body(ours.id, "deleted by a maintainer");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert_eq!(gh.comment(forged).unwrap().author_login, "mallory");
     assert!(
         gh.comment(forged)
@@ -196,9 +181,10 @@ fn update_calls(others: usize) -> (usize, usize, usize, usize, usize) {
         gh.add_comment(REPO, PR, "reviewer", &format!("comment {i}"));
     }
     let root = env.stage("demo");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     gh.clear_requests();
-    plan(&env, &root, &["--", "-var=environment=qa"]).assert_code(0);
+    env.plan(&root, &["--", "-var=environment=qa"])
+        .assert_code(0);
     let lists = gh.count("GET", "/repos/acme/infra/issues/7/comments");
     let writes = gh.requests().iter().filter(|r| r.is_write()).count();
     let read_backs = gh.count("GET", "/repos/acme/infra/issues/comments/");
@@ -232,7 +218,7 @@ fn api_calls_for_a_first_comment() {
     let gh = GitHubFake::start();
     let env = pr_env(&gh);
     let root = env.stage("nochange");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert_eq!(gh.count("GET", "/repos/acme/infra/issues/7/comments"), 2);
     assert_eq!(gh.count("POST", "/repos/acme/infra/issues/7/comments"), 1);
     let others = gh
@@ -260,7 +246,7 @@ fn a_pr_with_250_other_comments_is_searched_to_the_end() {
         );
     }
     let root = env.stage("demo");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     let mine = tfgate_comments(&gh);
     assert_eq!(mine.len(), 1);
     assert_eq!(
@@ -269,7 +255,8 @@ fn a_pr_with_250_other_comments_is_searched_to_the_end() {
         "ours is on page 3"
     );
     gh.clear_requests();
-    plan(&env, &root, &["--", "-var=environment=qa"]).assert_code(0);
+    env.plan(&root, &["--", "-var=environment=qa"])
+        .assert_code(0);
     assert_eq!(tfgate_comments(&gh).len(), 1);
     assert_eq!(gh.count("GET", "/repos/acme/infra/issues/7/comments"), 3);
     assert_eq!(gh.count("PATCH", "/repos/acme/infra/issues/comments/"), 1);
@@ -306,7 +293,7 @@ fn transient_faults_are_retried_without_duplicates() {
         env.set("TFGATE_ARTIFACT_NAME", "tfgate-plan");
         let root = env.stage("nochange");
         gh.fail_next(2, fault.clone());
-        let run = plan(&env, &root, &[]);
+        let run = env.plan(&root, &[]);
         run.assert_code(0);
         assert!(!run.stderr.contains("warning"), "{fault:?}: {}", run.stderr);
         assert_eq!(tfgate_comments(&gh).len(), 1, "{fault:?}");
@@ -325,7 +312,7 @@ fn a_create_whose_response_was_lost_is_not_repeated() {
         1,
         Fault::LoseResponseAfterWrite,
     );
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(0);
     assert_eq!(tfgate_comments(&gh).len(), 1, "{}", run.stderr);
     assert_eq!(gh.count("POST", "/repos/acme/infra/issues/7/comments"), 1);
@@ -337,7 +324,7 @@ fn an_unrecoverable_failure_is_a_warning_and_keeps_the_plans_exit_code() {
     let env = pr_env(&gh);
     let root = env.stage("demo");
     gh.fail_next(50, Fault::ServerError(503));
-    let run = plan(&env, &root, &["--detailed-exitcode"]);
+    let run = env.plan(&root, &["--detailed-exitcode"]);
     run.assert_code(2);
     assert!(
         run.stderr
@@ -351,7 +338,7 @@ fn an_unrecoverable_failure_is_a_warning_and_keeps_the_plans_exit_code() {
     let gh = GitHubFake::start();
     let env = pr_env(&gh);
     gh.fail_next(50, Fault::ServerError(503));
-    let run = plan(&env, &root, &["--require-comment"]);
+    let run = env.plan(&root, &["--require-comment"]);
     run.assert_code(1);
     assert!(
         run.stderr.contains("error: could not post the PR comment"),
@@ -366,13 +353,13 @@ fn a_bad_or_missing_token_is_a_warning() {
     let mut env = pr_env(&gh);
     env.set("GITHUB_TOKEN", "not-a-known-token");
     let root = env.stage("nochange");
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(0);
     assert!(run.stderr.contains("401 Bad credentials"), "{}", run.stderr);
     assert!(!run.stderr.contains("not-a-known-token"), "{}", run.stderr);
 
     env.set("GITHUB_TOKEN", "");
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(0);
     assert!(run.stderr.contains("no GitHub token"), "{}", run.stderr);
 }
@@ -388,7 +375,7 @@ fn a_forks_read_only_token_is_a_warning_with_a_way_out() {
         1,
         Fault::ReadOnlyToken,
     );
-    let run = plan(&env, &root, &["--detailed-exitcode"]);
+    let run = env.plan(&root, &["--detailed-exitcode"]);
     run.assert_code(0);
     assert!(
         run.stderr.contains("::warning::could not post the PR comment: GitHub refused the request (403): Resource not accessible by integration"),
@@ -419,7 +406,7 @@ fn github_enterprise_server_api_prefix() {
     let mut env = pr_env(&gh);
     env.set("GITHUB_API_URL", gh.ghes_url());
     let root = env.stage("nochange");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert_eq!(tfgate_comments(&gh).len(), 1);
     let requests = gh.requests();
     assert!(
@@ -435,8 +422,8 @@ fn a_personal_token_comments_as_its_user() {
     gh.add_user("ghp_personal0123", "octo-admin", Kind::User);
     env.set("GITHUB_TOKEN", "ghp_personal0123");
     let root = env.stage("nochange");
-    plan(&env, &root, &[]).assert_code(0);
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     let mine = tfgate_comments(&gh);
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].author_login, "octo-admin");
@@ -450,7 +437,7 @@ fn event_payloads() {
     gh.add_pr(REPO, PR, HEAD);
     let env = actions_env(&gh, "pull_request_target", &pr_payload(PR, HEAD));
     let root = env.stage("nochange");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert_eq!(tfgate_comments(&gh).len(), 1);
 
     // push and workflow_dispatch name no PR: no comment, no API call, commit-scoped bundle.
@@ -467,7 +454,7 @@ fn event_payloads() {
         let gh = GitHubFake::start();
         let env = actions_env(&gh, event, payload);
         let root = env.stage("nochange");
-        let run = plan(&env, &root, &[]);
+        let run = env.plan(&root, &[]);
         run.assert_code(0);
         assert!(gh.requests().is_empty(), "{event}: {:?}", gh.requests());
         assert!(
@@ -483,7 +470,7 @@ fn event_payloads() {
     gh.add_pr(REPO, 9, "3333333333333333333333333333333333333333");
     let env = actions_env(&gh, "workflow_dispatch", r#"{"ref":"refs/heads/main"}"#);
     let root = env.stage("nochange");
-    plan(&env, &root, &["--pr", "9"]).assert_code(0);
+    env.plan(&root, &["--pr", "9"]).assert_code(0);
     let c = gh.comments(REPO, 9);
     assert_eq!(c.len(), 1);
     assert!(
@@ -495,7 +482,7 @@ fn event_payloads() {
     let gh = GitHubFake::start();
     let env = actions_env(&gh, "schedule", "{}");
     let root = env.stage("nochange");
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(0);
     assert!(
         run.stderr
@@ -504,7 +491,7 @@ fn event_payloads() {
         run.stderr
     );
     let env = actions_env(&gh, "pull_request", "{not json");
-    let run = plan(&env, &root, &[]);
+    let run = env.plan(&root, &[]);
     run.assert_code(0);
     assert!(
         run.stderr
@@ -545,7 +532,7 @@ fn the_token_never_appears_in_any_output() {
     let env = pr_env(&gh);
     let root = env.stage("sensitive");
     gh.fail_next(1, Fault::ServerError(502));
-    let run = plan(&env, &root, &["-vv"]);
+    let run = env.plan(&root, &["-vv"]);
     run.assert_code(0);
     assert!(
         run.stderr.contains("DEBUG"),
@@ -765,7 +752,7 @@ fn a_github_that_never_answers_holds_the_comment_step_for_the_timeout_only() {
     env.set("GITHUB_API_URL", silent_github());
     let root = env.stage("nochange");
     let started = std::time::Instant::now();
-    let run = plan(&env, &root, &["--github-timeout", "3s"]);
+    let run = env.plan(&root, &["--github-timeout", "3s"]);
     let took = started.elapsed();
     run.assert_code(0);
     assert!(

@@ -6,38 +6,19 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::actions::{Actions, HEAD, MERGE, PR, REPO, tfgate_comments};
 use crate::support::github::{Fault, GitHubFake, Kind};
-use crate::support::moto::{Moto, moto};
+use crate::support::moto::Repository;
 use crate::support::*;
 
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const MERGE: &str = "9999999999999999999999999999999999999999";
 /// A GitHub App's installation token (actions/create-github-app-token).
 const APP_TOKEN: &str = "ghs_appInstallationToken0123456789";
 const APP: &str = "my-app[bot]";
 const ACTIONS_BOT: &str = "github-actions[bot]";
 
-/// A GitHub Actions run for `event` with the app's token, GitHub's API at `api_url`.
-fn app_env(api_url: &str, event: &str, payload: &str, sha: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    let event_path = env.path().join("event.json");
-    std::fs::write(&event_path, payload).unwrap();
-    env.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", event)
-        .set("GITHUB_EVENT_PATH", event_path.display().to_string())
-        .set("GITHUB_API_URL", api_url)
-        .set("GITHUB_SERVER_URL", "https://github.com")
-        .set("GITHUB_RUN_ID", "123")
-        .set("GITHUB_SHA", sha)
-        .set("GITHUB_TOKEN", APP_TOKEN);
-    env
-}
-
-fn pr_payload() -> String {
-    format!(r#"{{"number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}"}}}}}}"#)
+/// A `pull_request` run for PR 7 with the app's token, GitHub's API at `api_url`.
+fn app_pr_env(api_url: &str) -> TestEnv {
+    Actions::pull_request(api_url).token(APP_TOKEN).env()
 }
 
 /// The fake with PR 7 and the app's token.
@@ -49,18 +30,9 @@ fn fake() -> GitHubFake {
 }
 
 fn plan(env: &TestEnv, root: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let run = env.run(&args);
+    let run = env.plan(root, extra);
     run.assert_code(0);
     run
-}
-
-fn tfgate_comments(gh: &GitHubFake) -> Vec<crate::support::github::FakeComment> {
-    gh.comments(REPO, PR)
-        .into_iter()
-        .filter(|c| c.body.starts_with("<!-- tfgate:"))
-        .collect()
 }
 
 #[test]
@@ -72,7 +44,7 @@ fn an_app_token_finds_the_comment_it_wrote_through_graphql_s_viewer() {
         } else {
             gh.ghes_url()
         };
-        let env = app_env(&url, "pull_request", &pr_payload(), HEAD);
+        let env = app_pr_env(&url);
         let root = env.stage("demo");
         let first = plan(&env, &root, &[]);
         let second = plan(&env, &root, &["--", "-var=environment=qa"]);
@@ -121,7 +93,7 @@ fn an_app_token_finds_the_comment_it_wrote_through_graphql_s_viewer() {
 fn a_failing_viewer_is_retried_like_any_request() {
     let gh = fake();
     gh.fail_next_on("POST", "/graphql", 2, Fault::ServerError(502));
-    let env = app_env(&gh.url(), "pull_request", &pr_payload(), HEAD);
+    let env = app_pr_env(&gh.url());
     let root = env.stage("nochange");
     let run = plan(&env, &root, &[]);
     assert!(!run.stderr.contains("--comment-author"), "{}", run.stderr);
@@ -135,7 +107,7 @@ fn when_github_will_not_say_who_the_token_is_a_warning_names_comment_author() {
     // GraphQL refuses the viewer in GraphQL's way (200 with errors), or with a 403.
     for refusal in ["graphql error", "403"] {
         let gh = fake();
-        let env = app_env(&gh.url(), "pull_request", &pr_payload(), HEAD);
+        let env = app_pr_env(&gh.url());
         let root = env.stage("nochange");
         let refuse = || match refusal {
             "403" => gh.fail_next_on("POST", "/graphql", 1, Fault::ReadOnlyToken),
@@ -214,7 +186,7 @@ fn an_assumption_github_s_answer_confirms_is_no_warning() {
     gh.add_user(APP_TOKEN, ACTIONS_BOT, Kind::Installation);
     gh.add_pr(REPO, PR, HEAD);
     gh.refuse_viewer(ACTIONS_BOT);
-    let env = app_env(&gh.url(), "pull_request", &pr_payload(), HEAD);
+    let env = app_pr_env(&gh.url());
     let root = env.stage("nochange");
     let run = plan(&env, &root, &[]);
     assert!(
@@ -232,7 +204,7 @@ fn an_assumption_github_s_answer_confirms_is_no_warning() {
 #[test]
 fn a_comment_author_that_is_not_the_token_s_is_a_warning() {
     let gh = fake();
-    let env = app_env(&gh.url(), "pull_request", &pr_payload(), HEAD);
+    let env = app_pr_env(&gh.url());
     let root = env.stage("nochange");
     let run = plan(&env, &root, &["--comment-author", "other-app[bot]"]);
     assert!(
@@ -252,7 +224,7 @@ fn a_comment_author_that_is_not_the_token_s_is_a_warning() {
 #[test]
 fn a_foreign_comment_with_a_copied_marker_is_never_edited() {
     let gh = fake();
-    let env = app_env(&gh.url(), "pull_request", &pr_payload(), HEAD);
+    let env = app_pr_env(&gh.url());
     let root = env.stage("demo");
     plan(&env, &root, &[]);
     let ours = gh.only_comment_by(REPO, PR, APP);
@@ -296,58 +268,20 @@ fn a_foreign_comment_with_a_copied_marker_is_never_edited() {
 
 // ----- apply -------------------------------------------------------------------------------
 
-/// The state bucket, lock table and archive on moto.
-struct Aws {
-    moto: &'static Moto,
-    state_bucket: String,
-    table: String,
-    archive: String,
+/// The app's run `run`, with AWS on moto and the S3 archive.
+fn aws_env(aws: &Repository, run: Actions) -> TestEnv {
+    aws.on_aws(run.token(APP_TOKEN).env())
 }
 
-impl Aws {
-    fn new() -> Aws {
-        let m = moto();
-        let state_bucket = m.unique("state");
-        let archive_bucket = m.unique("archive");
-        let table = m.unique("locks");
-        m.create_bucket(&state_bucket);
-        m.create_bucket(&archive_bucket);
-        m.create_lock_table(&table);
-        Aws {
-            moto: m,
-            state_bucket,
-            table,
-            archive: format!("s3://{archive_bucket}/tfgate"),
-        }
-    }
+fn push_env(aws: &Repository, gh: &GitHubFake) -> TestEnv {
+    aws_env(aws, Actions::push(gh.url()))
+}
 
-    fn env(&self, gh: &GitHubFake, event: &str, payload: &str, sha: &str) -> TestEnv {
-        let mut env = app_env(&gh.url(), event, payload, sha);
-        self.moto.configure(&mut env);
-        env.set("TFGATE_ARCHIVE", self.archive.clone());
-        env
-    }
-
-    fn push_env(&self, gh: &GitHubFake) -> TestEnv {
-        let payload = format!(r#"{{"ref":"refs/heads/main","after":"{MERGE}"}}"#);
-        self.env(gh, "push", &payload, MERGE)
-    }
-
-    /// `demo` with its state in S3.
-    fn root(&self, env: &TestEnv) -> PathBuf {
-        let root = env.stage("demo");
-        std::fs::write(
-            root.join("backend.tf"),
-            self.moto.backend_block(
-                &self.state_bucket,
-                "demo/terraform.tfstate",
-                Some(&self.table),
-                false,
-            ),
-        )
-        .unwrap();
-        root
-    }
+/// `demo` with its state in S3.
+fn aws_root(aws: &Repository, env: &TestEnv) -> PathBuf {
+    let root = env.stage("demo");
+    aws.write_backend(&root, "demo/terraform.tfstate");
+    root
 }
 
 fn apply(env: &TestEnv, root: &Path) -> Run {
@@ -357,12 +291,12 @@ fn apply(env: &TestEnv, root: &Path) -> Run {
 #[test]
 fn apply_finds_the_plan_an_app_token_commented_and_marks_it_applied() {
     let gh = fake();
-    let aws = Aws::new();
-    let env = aws.env(&gh, "pull_request", &pr_payload(), HEAD);
-    let root = aws.root(&env);
+    let aws = Repository::new();
+    let env = aws_env(&aws, Actions::pull_request(gh.url()));
+    let root = aws_root(&aws, &env);
     plan(&env, &root, &[]);
     gh.merge_pr(REPO, PR, MERGE);
-    let run = apply(&aws.push_env(&gh), &root);
+    let run = apply(&push_env(&aws, &gh), &root);
     run.assert_code(0);
     assert!(
         run.stderr
@@ -378,9 +312,9 @@ fn apply_finds_the_plan_an_app_token_commented_and_marks_it_applied() {
 #[test]
 fn apply_never_trusts_a_copied_marker_and_warns_when_it_cannot_know_its_identity() {
     let gh = fake();
-    let aws = Aws::new();
-    let env = aws.env(&gh, "pull_request", &pr_payload(), HEAD);
-    let root = aws.root(&env);
+    let aws = Repository::new();
+    let env = aws_env(&aws, Actions::pull_request(gh.url()));
+    let root = aws_root(&aws, &env);
     plan(&env, &root, &[]);
     // Someone else's copy of the reviewed plan's comment, and ours gone.
     let ours = gh.only_comment_by(REPO, PR, APP);
@@ -392,7 +326,7 @@ fn apply_never_trusts_a_copied_marker_and_warns_when_it_cannot_know_its_identity
         .id;
     gh.set_comment_body(id, "removed by a maintainer");
     gh.merge_pr(REPO, PR, MERGE);
-    let run = apply(&aws.push_env(&gh), &root);
+    let run = apply(&push_env(&aws, &gh), &root);
     run.assert_code(4);
     assert!(run.stderr.contains("has no tfgate plan"), "{}", run.stderr);
     assert!(!run.stderr.contains("--comment-author"), "{}", run.stderr);
@@ -401,7 +335,7 @@ fn apply_never_trusts_a_copied_marker_and_warns_when_it_cannot_know_its_identity
     // With the identity unknown, the same refusal comes with the way out.
     gh.set_comment_body(id, &ours);
     gh.refuse_viewer(APP);
-    let run = apply(&aws.push_env(&gh), &root);
+    let run = apply(&push_env(&aws, &gh), &root);
     run.assert_code(4);
     assert!(
         run.stderr.contains("has no tfgate plan")

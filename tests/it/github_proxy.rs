@@ -12,44 +12,21 @@ use tfgate::github::retry::RetryPolicy;
 use tfgate::github::{Artifacts, Download};
 
 use crate::aws_chain::TlsFront;
+use crate::support::actions::{Actions, BOT, HEAD, PR, REPO, TOKEN};
 use crate::support::github::{GitHubFake, Kind};
 use crate::support::web_proxy::WebProxy;
 use crate::support::*;
 
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const TOKEN: &str = "ghs_proxiedTokenValue0123456789";
-const BOT: &str = "github-actions[bot]";
-
-/// A `pull_request` run for PR 7 with Actions' token, GitHub's API at `api_url`.
+/// A `pull_request` run for PR 7 with Actions' token, GitHub's API at `api_url` (the fake, or
+/// a TLS front for it).
 fn pr_env(gh: &GitHubFake, api_url: &str) -> TestEnv {
     gh.add_user(TOKEN, BOT, Kind::Installation);
     gh.add_pr(REPO, PR, HEAD);
-    let mut env = TestEnv::new();
-    let event = env.path().join("event.json");
-    std::fs::write(
-        &event,
-        format!(r#"{{"number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}"}}}}}}"#),
-    )
-    .unwrap();
-    env.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", "pull_request")
-        .set("GITHUB_EVENT_PATH", event.display().to_string())
-        .set("GITHUB_API_URL", api_url)
-        .set("GITHUB_TOKEN", TOKEN);
-    env
+    Actions::pull_request(api_url).env()
 }
 
 fn plan(env: &TestEnv, root: &std::path::Path, var: &str) -> Run {
-    let run = env.run(&[
-        "plan",
-        "--chdir",
-        root.to_str().unwrap(),
-        "--",
-        &format!("-var=environment={var}"),
-    ]);
+    let run = env.plan(root, &["--", &format!("-var=environment={var}")]);
     run.assert_code(0);
     run
 }

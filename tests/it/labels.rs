@@ -8,14 +8,8 @@ use crate::support::actions::{PR, REPO, pr_run};
 use crate::support::github::{Fault, GitHubFake};
 use crate::support::*;
 
-fn plan(env: &TestEnv, root: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    env.run(&args)
-}
-
 fn labelled(env: &TestEnv, root: &Path) {
-    let run = plan(env, root, &["--labels"]);
+    let run = env.plan(root, &["--labels"]);
     run.assert_code(0);
     assert!(!run.stderr.contains("cannot label"), "{}", run.stderr);
 }
@@ -107,7 +101,7 @@ fn a_token_that_may_not_label_is_a_warning_with_the_permissions_it_needs() {
         1,
         Fault::ReadOnlyToken,
     );
-    let run = plan(&env, &root, &["--labels", "--detailed-exitcode"]);
+    let run = env.plan(&root, &["--labels", "--detailed-exitcode"]);
     run.assert_code(2);
     assert!(
         run.stderr.contains("::warning::cannot label acme/infra#7 (GitHub refused the request (403): Resource not accessible by integration); the plan is unaffected."),
@@ -120,7 +114,7 @@ fn a_token_that_may_not_label_is_a_warning_with_the_permissions_it_needs() {
     assert_eq!(gh.labels(REPO, PR), Vec::<String>::new());
     // The comment was posted all the same.
     assert_eq!(crate::support::actions::tfgate_comments(&gh).len(), 1);
-    let run = plan(&env, &root, &["--labels"]);
+    let run = env.plan(&root, &["--labels"]);
     run.assert_code(0);
     assert_eq!(gh.labels(REPO, PR), ["tfgate:changes"]);
 }
@@ -130,7 +124,7 @@ fn without_labels_no_label_request_is_made() {
     let gh = GitHubFake::start();
     let env = pr_run(&gh);
     let root = env.stage("changes");
-    plan(&env, &root, &[]).assert_code(0);
+    env.plan(&root, &[]).assert_code(0);
     assert_eq!(label_requests(&gh), Vec::<String>::new());
     assert_eq!(crate::support::actions::tfgate_comments(&gh).len(), 1);
 }

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::support::actions::{
-    BOT, HEAD, MERGE, PR, REPO, outputs, pr_run, push_run, step_summary,
+    BOT, HEAD, MERGE, PR, REPO, marker, outputs, pr_run, push_run, step_summary,
 };
 use crate::support::github::GitHubFake;
 use crate::support::moto::{Moto, moto};
@@ -105,13 +105,7 @@ impl World {
 
     /// The comment's marker, as JSON.
     fn marker(&self) -> serde_json::Value {
-        let comment = self.comment();
-        let first = comment.lines().next().unwrap();
-        let json = first
-            .strip_prefix("<!-- tfgate:")
-            .and_then(|l| l.strip_suffix(" -->"))
-            .unwrap();
-        serde_json::from_str(json).unwrap()
+        marker(&self.comment())
     }
 
     /// Uploads a zip as the plan run's artifact, as actions/upload-artifact would.
@@ -633,7 +627,7 @@ fn an_s3_archive_on_the_plan_is_enough_for_the_apply() {
 fn a_plan_no_other_runner_can_reach_is_said_loudly() {
     let w = World::new();
     let mut a = w.pr_runner();
-    a.without.push("GITHUB_RUN_ID");
+    a.env.unset("GITHUB_RUN_ID");
     let plan = a.run(&["plan"]);
     plan.assert_code(0);
     assert!(

@@ -3,17 +3,6 @@
 
 use crate::support::*;
 
-const SECRETS: &[&str] = &[
-    "S3CRET-db-password-7f3a",
-    "S3CRET-api-token-91bc",
-    "S3CRET-output-c0de",
-    "S3CRET-db-password-old-4d21",
-    "S3CRET-api-token-old-77e0",
-    "S3CRET-output-old-9a9a",
-    "AKIAFAKEKEY000000001",
-    "AKIAFAKEKEYOLD000001",
-];
-
 #[test]
 fn sensitive_values_appear_nowhere_but_terraforms_own_files() {
     let mut env = TestEnv::new();
@@ -33,7 +22,7 @@ fn sensitive_values_appear_nowhere_but_terraforms_own_files() {
             "--format",
             format,
             "--mask",
-            "AKIA[0-9A-Z]{16}",
+            AKIA_MASK,
             "-v",
         ]);
         run.assert_code(0);
@@ -44,7 +33,7 @@ fn sensitive_values_appear_nowhere_but_terraforms_own_files() {
     assert_eq!(bundles.len(), 3);
     for (bundle, _) in &bundles {
         let json = std::fs::read(bundle.join("plan.json")).unwrap();
-        for s in SECRETS {
+        for s in SENSITIVE_SECRETS {
             assert!(
                 contains(&json, s),
                 "{s} is not in plan.json: the fixture changed"
@@ -53,7 +42,7 @@ fn sensitive_values_appear_nowhere_but_terraforms_own_files() {
     }
 
     for run in &runs {
-        for s in SECRETS {
+        for s in SENSITIVE_SECRETS {
             assert!(
                 !run.stdout.contains(s),
                 "{s} leaked to stdout:\n{}",
@@ -78,7 +67,7 @@ fn sensitive_values_appear_nowhere_but_terraforms_own_files() {
             continue;
         }
         checked += 1;
-        for s in SECRETS {
+        for s in SENSITIVE_SECRETS {
             assert!(!contains(&bytes, s), "{s} leaked into {}", path.display());
         }
     }
@@ -107,7 +96,7 @@ fn mask_patterns_apply_to_terraforms_streamed_output() {
     );
     // ...and with it, masked everywhere, including the live stream.
     let mut env = TestEnv::new();
-    env.set("TFGATE_MASK", "AKIA[0-9A-Z]{16}");
+    env.set("TFGATE_MASK", AKIA_MASK);
     let root = env.stage("sensitive");
     let run = env.run(&["plan", "--chdir", root.to_str().unwrap()]);
     run.assert_code(0);
@@ -128,7 +117,7 @@ fn show_redacts_plans_it_reads() {
     let plan = plans_dir().join("sensitive.json");
     // The summary shows short plain values that change: the key no sensitivity mark covers is
     // hidden by its --mask pattern, as in every other output.
-    let mask = "AKIA[0-9A-Z]{16}";
+    let mask = AKIA_MASK;
     for format in ["human", "markdown", "json"] {
         let run = env.run(&[
             "show",
@@ -139,7 +128,7 @@ fn show_redacts_plans_it_reads() {
             mask,
         ]);
         run.assert_code(0);
-        for s in SECRETS {
+        for s in SENSITIVE_SECRETS {
             assert!(
                 !run.stdout.contains(s) && !run.stderr.contains(s),
                 "{s} leaked:\n{}",

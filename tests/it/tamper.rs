@@ -8,16 +8,10 @@ use std::path::{Path, PathBuf};
 use aws_sdk_s3::primitives::ByteStream;
 use tfgate::archive::bundle::bytes_entry;
 
+use crate::support::actions::{Actions, BOT, HEAD, MERGE, PR, REPO, TOKEN, marker};
 use crate::support::github::{GitHubFake, Kind};
 use crate::support::moto::{Moto, moto};
 use crate::support::*;
-
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const MERGE: &str = "9999999999999999999999999999999999999999";
-const TOKEN: &str = "ghs_tamperTokenValue0123456789";
-const BOT: &str = "github-actions[bot]";
 
 /// What an attacker or an accident does to a finished bundle.
 #[derive(Debug, Clone, Copy)]
@@ -553,35 +547,11 @@ fn files_downloaded_from_s3_are_0600() {
 }
 
 /// A pull_request run for PR 7 against the fake, without a token (so `tfgate plan` posts
-/// nothing and a later `tfgate comment` is the only writer).
+/// nothing and a later `tfgate comment` is the only writer), and without a run id: the plan and
+/// what reads it run on this one machine, so the marker names the bundle folder (a run id would
+/// make it name the run's workflow artifact).
 fn pr_env(gh: &GitHubFake) -> TestEnv {
-    let mut env = TestEnv::new();
-    let event = env.path().join("event.json");
-    std::fs::write(
-        &event,
-        format!(r#"{{"number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}"}}}}}}"#),
-    )
-    .unwrap();
-    env.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", "pull_request")
-        .set("GITHUB_EVENT_PATH", event.display().to_string())
-        .set("GITHUB_API_URL", gh.url())
-        // No GITHUB_RUN_ID: the plan and what reads it run on this one machine, so the marker
-        // names the bundle folder (a run id would make it name the run's workflow artifact).
-        .set("GITHUB_SERVER_URL", "https://github.com")
-        .set("GITHUB_SHA", HEAD);
-    env
-}
-
-/// The JSON of a comment's marker line.
-fn marker(body: &str) -> serde_json::Value {
-    let first = body.lines().next().unwrap();
-    let json = first
-        .strip_prefix("<!-- tfgate:")
-        .and_then(|s| s.strip_suffix(" -->"))
-        .unwrap_or_else(|| panic!("no marker in {first}"));
-    serde_json::from_str(json).unwrap()
+    Actions::pull_request(gh.url()).no_token().no_run_id().env()
 }
 
 /// Writes `bytes` as a bundle file and records its checksum in the manifest, as someone who
@@ -696,20 +666,7 @@ fn apply_refuses_an_archive_that_holds_another_plan_than_the_comment_shows() {
     gh.set_comment_body(posted[0].id, &posted[0].body.replacen(&shown, &other, 1));
     gh.merge_pr(REPO, PR, MERGE);
 
-    let mut push = TestEnv::new();
-    let event = push.path().join("event.json");
-    std::fs::write(
-        &event,
-        format!(r#"{{"ref":"refs/heads/main","after":"{MERGE}"}}"#),
-    )
-    .unwrap();
-    push.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", "push")
-        .set("GITHUB_EVENT_PATH", event.display().to_string())
-        .set("GITHUB_API_URL", gh.url())
-        .set("GITHUB_SHA", MERGE)
-        .set("GITHUB_TOKEN", TOKEN);
+    let push = Actions::push(gh.url()).no_run_id().env();
     let run = push.run(&["apply", "--chdir", root.to_str().unwrap()]);
     run.assert_code(4);
     assert!(

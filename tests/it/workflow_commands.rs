@@ -11,41 +11,16 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::support::actions::{Actions, BOT, HEAD, PR, REPO, TOKEN, outputs, step_summary};
 use crate::support::github::{GitHubFake, Kind};
 use crate::support::workflow::{self, Event, Runner};
 use crate::support::*;
 
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const TOKEN: &str = "ghs_workflowCommandsToken0123";
-
 /// A GitHub Actions `pull_request` run for PR 7 against `api_url`.
 fn actions_env(api_url: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    let event = env.path().join("event.json");
-    std::fs::write(
-        &event,
-        format!(
-            r#"{{"action":"synchronize","number":{PR},"pull_request":{{"number":{PR},"head":{{"sha":"{HEAD}","ref":"feature"}},"base":{{"ref":"main"}}}}}}"#
-        ),
-    )
-    .unwrap();
-    let summary = env.path().join("step_summary");
-    let outputs = env.path().join("outputs");
-    env.set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_REPOSITORY", REPO)
-        .set("GITHUB_EVENT_NAME", "pull_request")
-        .set("GITHUB_EVENT_PATH", event.display().to_string())
-        .set("GITHUB_API_URL", api_url)
-        .set("GITHUB_SERVER_URL", "https://github.com")
-        .set("GITHUB_RUN_ID", "99")
-        // The workflow uploads the bundle as this artifact, so the only warning is the plan's.
-        .set("TFGATE_ARTIFACT_NAME", "tfgate-hostile")
-        .set("GITHUB_SHA", "2222222222222222222222222222222222222222")
-        .set("GITHUB_TOKEN", TOKEN)
-        .set("GITHUB_STEP_SUMMARY", summary.display().to_string())
-        .set("GITHUB_OUTPUT", outputs.display().to_string());
+    let mut env = Actions::pull_request(api_url).env();
+    // The workflow uploads the bundle as this artifact, so the only warning is the plan's.
+    env.set("TFGATE_ARTIFACT_NAME", "tfgate-hostile");
     env
 }
 
@@ -107,7 +82,7 @@ const INJECTIONS: &str = "::set-output name=has_changes::false\n  ::add-mask::x\
 #[test]
 fn plan_text_issues_no_workflow_commands_and_mentions_nobody() {
     let gh = GitHubFake::start();
-    gh.add_user(TOKEN, "github-actions[bot]", Kind::Installation);
+    gh.add_user(TOKEN, BOT, Kind::Installation);
     gh.add_pr(REPO, PR, HEAD);
     let env = actions_env(&gh.url());
     let root = env.stage("hostile");
@@ -147,10 +122,11 @@ fn plan_text_issues_no_workflow_commands_and_mentions_nobody() {
         assert!(run.stderr.contains(shown), "{shown}\n{}", run.transcript());
     }
 
-    let outputs = std::fs::read_to_string(env.path().join("outputs")).unwrap();
-    assert!(
-        outputs.lines().any(|l| l == "has_changes=true"),
-        "{outputs}"
+    let outputs = outputs(&env);
+    assert_eq!(
+        outputs.get("has_changes").map(String::as_str),
+        Some("true"),
+        "{outputs:?}"
     );
 
     // A second run stops commands with another token.
@@ -165,7 +141,7 @@ fn plan_text_issues_no_workflow_commands_and_mentions_nobody() {
     let comment_md = std::fs::read_to_string(bundle.join("comment.md")).unwrap();
     let posted: Vec<String> = gh.comments(REPO, PR).into_iter().map(|c| c.body).collect();
     assert_eq!(posted.len(), 1);
-    let summary = std::fs::read_to_string(env.path().join("step_summary")).unwrap();
+    let summary = step_summary(&env);
     for (what, md) in [
         ("comment.md", &comment_md),
         ("posted comment", &posted[0]),

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use super::sections::push_within;
 use super::{ID_CHARS, URI_CHARS, code_of, plural, text_of};
 use crate::plan::redact::Masker;
 use crate::render::markdown as md;
@@ -148,24 +149,6 @@ fn level_label(level: Level) -> &'static str {
     }
 }
 
-/// Adds rows while they fit in `budget` bytes of `out` and number at most `max`; how many.
-fn push_rows(
-    out: &mut String,
-    rows: impl Iterator<Item = String>,
-    budget: usize,
-    max: usize,
-) -> usize {
-    let mut shown = 0;
-    for row in rows.take(max) {
-        if out.len() + row.len() > budget {
-            break;
-        }
-        out.push_str(&row);
-        shown += 1;
-    }
-    shown
-}
-
 fn tools_table(report: &Report, masker: &Masker) -> String {
     let mut out = String::from(
         "| Tool | Errors | Warnings | Notes | None | Suppressed |\n| --- | --- | --- | --- | --- | --- |\n",
@@ -179,7 +162,7 @@ fn tools_table(report: &Report, masker: &Masker) -> String {
         row
     });
     let total = report.tools.len();
-    let shown = push_rows(&mut out, rows, TOOLS_BUDGET - MORE_RESERVE, TOOL_ROWS);
+    let shown = push_within(&mut out, rows, TOOLS_BUDGET - MORE_RESERVE, TOOL_ROWS);
     if shown < total {
         let _ = writeln!(out, "\n… and {} more tools.", total - shown);
     }
@@ -208,7 +191,7 @@ fn findings_table(report: &Report, blob_base: Option<&str>, masker: &Masker) -> 
             message(&f.message, masker)
         )
     });
-    let shown = push_rows(&mut out, rows, FINDINGS_BUDGET - MORE_RESERVE, FINDING_ROWS);
+    let shown = push_within(&mut out, rows, FINDINGS_BUDGET - MORE_RESERVE, FINDING_ROWS);
     if shown < total {
         let rest = total - shown;
         let _ = writeln!(
@@ -334,7 +317,7 @@ fn unreadable_note(report: &Report, masker: &Masker) -> String {
             text_of(&u.reason, REASON_CHARS, masker)
         )
     });
-    let shown = push_rows(
+    let shown = push_within(
         &mut out,
         items,
         UNREADABLE_BUDGET - MORE_RESERVE,

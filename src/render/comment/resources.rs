@@ -82,29 +82,12 @@ fn action_label(r: &ResourceSummary) -> &'static str {
 }
 
 fn details(r: &ResourceSummary, detail: Detail, masker: &Masker) -> String {
-    let mut parts = Vec::new();
-    if let Some(reason) = &r.reason {
-        parts.push(text_of(reason, REASON_CHARS, masker));
-    }
-    if let Some(prev) = &r.previous_address {
-        parts.push(format!(
-            "moved from {}",
-            code_of(prev, ADDRESS_CHARS, masker, true)
-        ));
-    }
-    if let Some(id) = &r.import_id {
-        if id.is_empty() {
-            parts.push("imported".to_string());
-        } else {
-            parts.push(format!("import id {}", code_of(id, ID_CHARS, masker, true)));
-        }
-    }
-    if let Some(d) = &r.deposed {
-        parts.push(format!(
-            "deposed object {}",
-            code_of(d, ID_CHARS, masker, true)
-        ));
-    }
+    let parts = attributes::facts(
+        r,
+        |reason| text_of(reason, REASON_CHARS, masker),
+        |address| code_of(address, ADDRESS_CHARS, masker, true),
+        |id| code_of(id, ID_CHARS, masker, true),
+    );
     let mut out = parts.join("; ");
     if r.changed_attributes.is_empty() {
         return out;
@@ -130,27 +113,15 @@ fn details(r: &ResourceSummary, detail: Detail, masker: &Masker) -> String {
     out
 }
 
-/// One changed attribute: `` `input.size`: `"small"` → `"large"` `` and the like.
+/// One changed attribute: `` `input.size`: `"small"` → `"large"` `` and the like; with
+/// `Detail::Paths`, its path alone (or that it is sensitive).
 fn attribute(a: &ChangedAttribute, detail: Detail, masker: &Masker) -> String {
     let path = code_of(&a.path, PATH_CHARS, masker, true);
-    let mut out = match (detail, attributes::shown(a, masker)) {
-        (_, Shown::Sensitive) => format!("{path} (sensitive)"),
-        (Detail::Paths, _) | (_, Shown::PathOnly) => path,
-        (_, Shown::Change { before, after }) => format!(
-            "{path}: {} → {}",
-            md::code_in_table(&before),
-            md::code_in_table(&after)
-        ),
-        (_, Shown::BecomesUnknown { before }) => format!(
-            "{path}: {} → (known after apply)",
-            md::code_in_table(&before)
-        ),
-        (_, Shown::Unknown) => format!("{path} (known after apply)"),
+    let shown = match (detail, attributes::shown(a, masker)) {
+        (Detail::Paths, shown) if shown != Shown::Sensitive => Shown::PathOnly,
+        (_, shown) => shown,
     };
-    if a.forces_replacement {
-        out.push_str(" (forces replacement)");
-    }
-    out
+    attributes::in_words(a, shown, path, md::code_in_table)
 }
 
 /// How coarse the groups of a grouped table are.
@@ -405,6 +376,7 @@ mod tests {
     use super::*;
     use crate::render::comment::MAX_COMMENT_BYTES;
     use crate::render::comment::tests::{changed, empty_summary, resource};
+    use crate::render::testing::outside_code_spans;
 
     fn summary(resources: Vec<ResourceSummary>) -> Summary {
         let mut s = empty_summary();
@@ -418,32 +390,6 @@ mod tests {
             changed_attributes: attrs,
             ..resource(address, action)
         }
-    }
-
-    /// `line` without its code spans, as GitHub shows it outside them (a span closes at the
-    /// next backtick run of the same length).
-    fn outside_code(line: &str) -> String {
-        let mut out = String::new();
-        let mut rest = line;
-        while let Some(start) = rest.find('`') {
-            out.push_str(&rest[..start]);
-            let n = rest[start..].bytes().take_while(|b| *b == b'`').count();
-            let after = &rest[start + n..];
-            let close = (0..after.len()).find(|&i| {
-                after.is_char_boundary(i)
-                    && after[i..].bytes().take_while(|b| *b == b'`').count() == n
-                    && (i == 0 || after.as_bytes()[i - 1] != b'`')
-            });
-            match close {
-                Some(c) => rest = &after[c + n..],
-                None => {
-                    out.push_str(&rest[start..start + n]);
-                    rest = after;
-                }
-            }
-        }
-        out.push_str(rest);
-        out
     }
 
     /// Every table row is one line of exactly three cells (GitHub splits a row at every `|` not
@@ -460,7 +406,7 @@ mod tests {
                 }
             }
             assert_eq!(pipes, 4, "a row of three cells: {line}");
-            let outside = outside_code(line).replace("<br>", "");
+            let outside = outside_code_spans(line).replace("<br>", "");
             assert!(!outside.contains(['<', '>', '`']), "markup: {line}");
         }
     }

@@ -24,6 +24,21 @@ pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The secrets in the `sensitive` fixture's plans: sensitive values, and AWS keys that are not
+/// marked sensitive and are hidden only by [`AKIA_MASK`].
+pub const SENSITIVE_SECRETS: &[&str] = &[
+    "S3CRET-db-password-7f3a",
+    "S3CRET-api-token-91bc",
+    "S3CRET-output-c0de",
+    "S3CRET-db-password-old-4d21",
+    "S3CRET-api-token-old-77e0",
+    "S3CRET-output-old-9a9a",
+    "AKIAFAKEKEY000000001",
+    "AKIAFAKEKEYOLD000001",
+];
+/// The `--mask` pattern that hides the `sensitive` fixture's AWS keys.
+pub const AKIA_MASK: &str = "AKIA[0-9A-Z]{16}";
+
 pub fn plans_dir() -> PathBuf {
     project_dir().join("tests/data/plans")
 }
@@ -67,6 +82,12 @@ impl TestEnv {
         self
     }
 
+    /// Removes a variable (one a runner would not set, or a credential a run does not have).
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.env.remove(k);
+        self
+    }
+
     /// Copies fixture NAME into a fresh root (applying its setup stage) and returns the root.
     pub fn stage(&self, name: &str) -> PathBuf {
         let dest = self.path().join(format!("root-{name}"));
@@ -98,6 +119,13 @@ impl TestEnv {
 
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.tfgate().args(args).output().expect("run tfgate"))
+    }
+
+    /// `tfgate plan --chdir ROOT EXTRA…`.
+    pub fn plan(&self, root: &Path, extra: &[&str]) -> Run {
+        let mut args = vec!["plan", "--chdir", root.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.run(&args)
     }
 
     /// Writes an executable shell script and returns its path.

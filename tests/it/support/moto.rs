@@ -228,3 +228,48 @@ impl Moto {
         s
     }
 }
+
+/// One repository's AWS on the shared server: a state bucket with a DynamoDB lock table, and
+/// an S3 archive for tfgate's bundles.
+pub struct Repository {
+    pub moto: &'static Moto,
+    pub state_bucket: String,
+    pub table: String,
+    /// `s3://BUCKET/tfgate`.
+    pub archive: String,
+}
+
+impl Repository {
+    pub fn new() -> Repository {
+        let m = moto();
+        let state_bucket = m.unique("state");
+        let archive_bucket = m.unique("archive");
+        let table = m.unique("locks");
+        m.create_bucket(&state_bucket);
+        m.create_bucket(&archive_bucket);
+        m.create_lock_table(&table);
+        Repository {
+            moto: m,
+            state_bucket,
+            table,
+            archive: format!("s3://{archive_bucket}/tfgate"),
+        }
+    }
+
+    /// `env` with AWS on moto and the S3 archive.
+    pub fn on_aws(&self, mut env: TestEnv) -> TestEnv {
+        self.moto.configure(&mut env);
+        env.set("TFGATE_ARCHIVE", self.archive.clone());
+        env
+    }
+
+    /// Writes `root/backend.tf`: the state at `key` in the state bucket, locked in the table.
+    pub fn write_backend(&self, root: &std::path::Path, key: &str) {
+        std::fs::write(
+            root.join("backend.tf"),
+            self.moto
+                .backend_block(&self.state_bucket, key, Some(&self.table), false),
+        )
+        .unwrap();
+    }
+}

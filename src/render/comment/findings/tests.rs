@@ -3,6 +3,7 @@
 use super::*;
 use crate::render::comment::tests::{empty_summary, kitchen_sink};
 use crate::render::comment::{CommentInput, MAX_COMMENT_BYTES, Reach, render_comment};
+use crate::render::testing::outside_code_spans;
 use crate::sarif::{Location, Run, Unreadable, summarise};
 
 const BLOB: &str = "https://github.com/acme/infra/blob/1111111111111111111111111111111111111111";
@@ -161,7 +162,7 @@ fn hostile_text_stays_text_and_secrets_are_masked() {
     let text = section(&report, Some(BLOB), Some(Level::Note), &masker);
     assert!(!text.contains("hunter2"), "{text}");
     // Outside code spans, nothing is markup.
-    let outside = without_code_spans(&text);
+    let outside = outside_code_spans(&text);
     assert!(
         !outside.contains("</details>") && !outside.contains("<img"),
         "{outside}"
@@ -182,53 +183,6 @@ fn hostile_text_stays_text_and_secrets_are_masked() {
         !text.contains("\n# h"),
         "a line break became a heading: {text}"
     );
-}
-
-/// `text` with its code spans taken out: a backtick run not escaped by `\\` opens a span
-/// that the next run of the same length closes (CommonMark's rule, enough for these lines).
-fn without_code_spans(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let run_at = |i: usize| chars[i..].iter().take_while(|c| **c == '`').count();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => {
-                out.extend(chars.get(i..i + 2).into_iter().flatten());
-                i += 2;
-            }
-            '`' => {
-                let run = run_at(i);
-                let mut j = i + run;
-                let close = loop {
-                    if j >= chars.len() {
-                        break None;
-                    }
-                    if chars[j] == '`' {
-                        let r = run_at(j);
-                        if r == run {
-                            break Some(j + r);
-                        }
-                        j += r;
-                    } else {
-                        j += 1;
-                    }
-                };
-                match close {
-                    Some(end) => i = end,
-                    None => {
-                        out.extend(&chars[i..i + run]);
-                        i += run;
-                    }
-                }
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 #[test]
