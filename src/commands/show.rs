@@ -41,7 +41,7 @@ pub async fn run(ui: &Ui, common: &Common, plan: &Path) -> Result<Outcome, Error
         Format::Markdown => {
             render_summary_markdown(summary, &common.root.name, common.workspace_name(), &masker)
         }
-        Format::Json => serde_json::to_string_pretty(summary).expect("a summary always serializes"),
+        Format::Json => crate::render::json::summary(summary),
     };
     ui.result(&text);
     Ok(Outcome::Success)

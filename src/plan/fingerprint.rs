@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::plan::attrs::{
-    self, AttrChange, AttrPath, ChangeValues, Seg, changed_attributes, walk_changes,
+    self, AttrChange, AttrPath, ChangeValues, Found, Seg, changed_attributes, walk_changes,
 };
 use crate::plan::node::Node;
 use crate::plan::par;
@@ -105,6 +105,17 @@ pub fn is_in_change_set(rc: &ResourceChange<'_>) -> bool {
 
 /// Canonical entry bytes: fields in a fixed order, each a canonical JSON value.
 fn resource_digest(rc: &ResourceChange<'_>) -> Result<[u8; 32], PlanJsonError> {
+    resource_digest_walking(rc, None)
+}
+
+/// The digest of one resource change, and, when `also` is given, every changed attribute the
+/// digest's walk finds handed to it as well, its sensitivity masks included: what the summary
+/// lists of an update, found in the one walk instead of a second parse and walk of the same
+/// values. Nothing is handed over for a change whose values cannot differ (`may_change`).
+pub fn resource_digest_walking(
+    rc: &ResourceChange<'_>,
+    also: Option<&mut dyn FnMut(&Found<'_, '_>)>,
+) -> Result<[u8; 32], PlanJsonError> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"resource\0");
     field(&mut out, &Node::String(rc.address.as_str().into()));
@@ -129,7 +140,7 @@ fn resource_digest(rc: &ResourceChange<'_>) -> Result<[u8; 32], PlanJsonError> {
         .as_ref()
         .map(|i| i.id.as_deref().unwrap_or(""));
     field(&mut out, &opt_string(import_id));
-    write_changes(&rc.change, &rc.address, &mut out)?;
+    write_changes(&rc.change, &rc.address, &mut out, also)?;
     Ok(Sha256::digest(&out).into())
 }
 
@@ -138,18 +149,30 @@ fn output_digest(name: &str, c: &Change<'_>) -> Result<[u8; 32], PlanJsonError> 
     out.extend_from_slice(b"output\0");
     field(&mut out, &Node::String(name.into()));
     field(&mut out, &strings(&c.actions));
-    write_changes(c, &format!("output.{name}"), &mut out)?;
+    write_changes(c, &format!("output.{name}"), &mut out, None)?;
     Ok(Sha256::digest(&out).into())
 }
 
 /// Each changed attribute as `[path, before, after]`, `after` being `{"unknown":true}` or
-/// `{"known":VALUE}`. The walk visits paths in order, so no sort is needed.
-fn write_changes(c: &Change<'_>, subject: &str, out: &mut Vec<u8>) -> Result<(), PlanJsonError> {
+/// `{"known":VALUE}`. The walk visits paths in order, so no sort is needed. `also` sees each
+/// changed attribute too, with the masks (which the digest does not read).
+fn write_changes(
+    c: &Change<'_>,
+    subject: &str,
+    out: &mut Vec<u8>,
+    mut also: Option<&mut dyn FnMut(&Found<'_, '_>)>,
+) -> Result<(), PlanJsonError> {
     if !may_change(c) {
         return Ok(());
     }
-    let values = ChangeValues::without_masks(c, subject)?;
+    let values = match also {
+        Some(_) => ChangeValues::of(c, subject)?,
+        None => ChangeValues::without_masks(c, subject)?,
+    };
     walk_changes(&values, &mut |f| {
+        if let Some(also) = also.as_mut() {
+            also(&f);
+        }
         out.push(b'[');
         path_node(f.path).write_canonical(out);
         out.push(b',');

@@ -214,8 +214,11 @@ pub struct Summary {
 impl Summary {
     pub fn from_plan(plan: &Plan<'_>) -> Result<Summary, PlanJsonError> {
         let mut counts = Counts::default();
-        let mut resources = Vec::new();
-        let mut changed = changed_attributes_of(plan)?.into_iter();
+        let (digests, changed) = digests_and_changed_attributes(plan)?;
+        // Every resource in the change set has a digest, and is listed: no growing by doubling
+        // while the plan's pages are all still in memory.
+        let mut resources = Vec::with_capacity(digests.iter().flatten().count());
+        let mut changed = changed.into_iter();
         for rc in &plan.resource_changes {
             let changed_attributes = changed.next().unwrap_or_default();
             let action = Action::from_actions(&rc.change.actions);
@@ -270,7 +273,7 @@ impl Summary {
             format_version: plan.format_version.clone(),
             terraform_version: plan.terraform_version.clone(),
             has_changes,
-            fingerprint: fingerprint::of_plan(plan)?,
+            fingerprint: fingerprint::of_digests(plan, &digests)?,
             counts,
             resources,
             drift: drift(plan)?,
@@ -353,57 +356,80 @@ fn changed_paths(rc: &ResourceChange<'_>) -> Result<Vec<AttrPath>, PlanJsonError
     Ok(paths)
 }
 
-/// The changed attributes of every resource change, in the plan's order (empty but for updates
-/// and replacements), found on all cores.
-fn changed_attributes_of(plan: &Plan<'_>) -> Result<Vec<Vec<ChangedAttribute>>, PlanJsonError> {
+/// The fingerprint's digest of every resource change (`fingerprint::resource_digests`) and the
+/// changed attributes of each (empty but for updates and replacements), in the plan's order,
+/// found on all cores in one pass: the walk that makes an update's digest lists its changed
+/// attributes too, so its values are parsed and walked once.
+#[allow(clippy::type_complexity)]
+fn digests_and_changed_attributes(
+    plan: &Plan<'_>,
+) -> Result<(Vec<Option<[u8; 32]>>, Vec<Vec<ChangedAttribute>>), PlanJsonError> {
     let parts = par::map_chunks(&plan.resource_changes, |_, part| {
-        part.iter()
-            .map(|rc| match Action::from_actions(&rc.change.actions) {
-                Action::Update | Action::Replace => changed_attributes(rc),
-                _ => Ok(Vec::new()),
-            })
-            .collect::<Result<Vec<_>, _>>()
+        let mut digests = Vec::with_capacity(part.len());
+        let mut changed = Vec::with_capacity(part.len());
+        for rc in part {
+            if !fingerprint::is_in_change_set(rc) {
+                digests.push(None);
+                changed.push(Vec::new());
+                continue;
+            }
+            let mut attributes = Vec::new();
+            let digest = match Action::from_actions(&rc.change.actions) {
+                Action::Update | Action::Replace => {
+                    let forcing = forcing_paths(rc)?;
+                    fingerprint::resource_digest_walking(
+                        rc,
+                        Some(&mut |f| attributes.push(changed_attribute(f, &forcing))),
+                    )?
+                }
+                _ => fingerprint::resource_digest_walking(rc, None)?,
+            };
+            digests.push(Some(digest));
+            // Kept until the summary is written: no room to spare for 30,000 updates.
+            attributes.shrink_to_fit();
+            changed.push(attributes);
+        }
+        Ok::<_, PlanJsonError>((digests, changed))
     });
-    let mut out = Vec::with_capacity(plan.resource_changes.len());
+    let mut digests = Vec::with_capacity(plan.resource_changes.len());
+    let mut changed = Vec::with_capacity(plan.resource_changes.len());
     for part in parts {
-        out.extend(part?);
+        let (d, c) = part?;
+        digests.extend(d);
+        changed.extend(c);
     }
-    Ok(out)
+    Ok((digests, changed))
 }
 
-/// What one update or replacement changes, by the attribute walk the fingerprint uses. A value
+/// The paths whose change forces the replacement (Terraform's `replace_paths`).
+fn forcing_paths(rc: &ResourceChange<'_>) -> Result<Vec<AttrPath>, PlanJsonError> {
+    let replace_paths = attrs::parse(rc.change.replace_paths, &rc.address, "replace_paths")?;
+    Ok(match &replace_paths {
+        Node::Array(paths) => paths.iter().filter_map(AttrPath::from_node).collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// One attribute an update or a replacement changes, as the attribute walk finds it. A value
 /// that is sensitive before or after is dropped here, so it never reaches a summary; so is a
 /// list or an object (an attribute that appears, disappears or changes type whole, or whose
 /// new value is unknown), which would copy much of the plan into the summary for no reader.
-fn changed_attributes(rc: &ResourceChange<'_>) -> Result<Vec<ChangedAttribute>, PlanJsonError> {
-    if !fingerprint::may_change(&rc.change) {
-        return Ok(Vec::new());
-    }
-    let replace_paths = attrs::parse(rc.change.replace_paths, &rc.address, "replace_paths")?;
-    let forcing: Vec<AttrPath> = match &replace_paths {
-        Node::Array(paths) => paths.iter().filter_map(AttrPath::from_node).collect(),
-        _ => Vec::new(),
+fn changed_attribute(f: &attrs::Found<'_, '_>, forcing: &[AttrPath]) -> ChangedAttribute {
+    let sensitive = f.before_sensitive.any_true() || f.after_sensitive.any_true();
+    let shown = |n: &Node<'_>| match n {
+        Node::Object(_) | Node::Array(_) => None,
+        _ => (!sensitive).then(|| n.to_shown_value()),
     };
-    let values = attrs::ChangeValues::of(&rc.change, &rc.address)?;
-    let mut out = Vec::new();
-    attrs::walk_changes(&values, &mut |f| {
-        let sensitive = f.before_sensitive.any_true() || f.after_sensitive.any_true();
-        let shown = |n: &Node<'_>| match n {
-            Node::Object(_) | Node::Array(_) => None,
-            _ => (!sensitive).then(|| n.to_shown_value()),
-        };
-        out.push(ChangedAttribute {
-            path: f.path.to_string(),
-            before: shown(f.before),
-            after: f.after.and_then(shown),
-            sensitive,
-            unknown: f.after.is_none(),
-            forces_replacement: forcing
-                .iter()
-                .any(|p| f.path.starts_with(p) || p.starts_with(f.path)),
-        });
-    });
-    Ok(out)
+    ChangedAttribute {
+        path: f.path.to_string(),
+        before: shown(f.before),
+        after: f.after.and_then(shown),
+        sensitive,
+        unknown: f.after.is_none(),
+        forces_replacement: forcing
+            .iter()
+            .any(|p| f.path.starts_with(p) || p.starts_with(f.path)),
+    }
 }
 
 fn checks(plan: &Plan<'_>) -> Checks {
@@ -491,6 +517,7 @@ mod tests {
         }"#;
         let plan = crate::terraform::plan_json::parse(json).unwrap();
         let s = Summary::from_plan(&plan).unwrap();
+        assert_eq!(s.fingerprint, fingerprint::of_plan(&plan).unwrap());
         assert_eq!(
             s.counts,
             Counts {
@@ -553,6 +580,8 @@ mod tests {
         // A create or a delete changes everything: nothing is listed.
         assert_eq!(attrs(2), serde_json::json!([]));
         assert_eq!(attrs(3), serde_json::json!([]));
+        // The walk that lists them makes the fingerprint too: the same as on its own.
+        assert_eq!(s.fingerprint, fingerprint::of_plan(&plan).unwrap());
         // The summary's JSON holds no sensitive value, and reads back the same.
         let text = serde_json::to_string(&s).unwrap();
         assert!(!text.contains("old-pw") && !text.contains("new-pw"));

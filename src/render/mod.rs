@@ -7,6 +7,7 @@
 
 pub mod attributes;
 pub mod comment;
+pub mod json;
 pub mod lock;
 pub mod manual;
 pub mod markdown;

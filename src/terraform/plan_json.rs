@@ -63,12 +63,6 @@ pub struct ResourceChange<'a> {
     #[serde(default)]
     pub previous_address: Option<String>,
     #[serde(default)]
-    pub module_address: Option<String>,
-    #[serde(default)]
-    pub mode: Option<String>,
-    #[serde(default, rename = "type")]
-    pub resource_type: Option<String>,
-    #[serde(default)]
     pub deposed: Option<String>,
     #[serde(borrow)]
     pub change: Change<'a>,
