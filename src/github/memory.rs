@@ -101,23 +101,29 @@ impl MemoryGithub {
         }
     }
 
-    /// The target's comments, oldest first.
-    fn ours(&self, target: &CommentTarget) -> Vec<OurComment> {
-        let on = where_(&target.owner, &target.repo, target.pr);
+    /// Every comment with a marker on `owner/repo#pr`, oldest first.
+    fn marked(&self, owner: &str, repo: &str, pr: u64) -> Vec<OurComment> {
+        let on = where_(owner, repo, pr);
         self.state
             .borrow()
             .comments
             .iter()
             .filter(|c| c.on == on)
             .filter_map(|c| {
-                let meta = parse_marker(&c.body).filter(|m| target.matches(m))?;
                 Some(OurComment {
                     id: c.id,
                     body: c.body.clone(),
-                    meta,
+                    meta: parse_marker(&c.body)?,
                 })
             })
             .collect()
+    }
+
+    /// The target's comments, oldest first.
+    fn ours(&self, target: &CommentTarget) -> Vec<OurComment> {
+        let mut ours = self.marked(&target.owner, &target.repo, target.pr);
+        ours.retain(|c| target.matches(&c.meta));
+        ours
     }
 
     fn write(&self, id: u64, body: &str) -> Upsert {
@@ -259,20 +265,7 @@ impl PullRequests for MemoryGithub {
         number: u64,
     ) -> Result<Vec<OurComment>, GithubError> {
         self.call("our_comments").await?;
-        let on = where_(owner, repo, number);
-        let state = self.state.borrow();
-        Ok(state
-            .comments
-            .iter()
-            .filter(|c| c.on == on)
-            .filter_map(|c| {
-                Some(OurComment {
-                    id: c.id,
-                    body: c.body.clone(),
-                    meta: parse_marker(&c.body)?,
-                })
-            })
-            .collect())
+        Ok(self.marked(owner, repo, number))
     }
 
     async fn labels(
