@@ -158,17 +158,8 @@ async fn apply<W: Ports>(
     ui.status(&format!("tfgate: reviewed plan {}", reviewed.location));
     let s3 = archive_of_reviewed(ports, s3, &reviewed).await?;
 
-    let common = opts.common;
-    let root = common.root.dir()?;
-    mask_known_variables(ui, &root, &opts.terraform_args, opts.ctx);
-    let tf = ports.terraform(ui, &root, opts.init).await?;
-
     // The apply queue wraps everything from the re-plan to the end of the apply.
-    let table = opts
-        .queue_table
-        .as_deref()
-        .or(common.queue_table.as_deref());
-    let store = ports.queue(ui, &root, table, true).await?;
+    let (root, tf, store) = prepare(ui, opts, ports).await?;
     let pr_number = reviewed.pr.as_ref().map(|p| p.pull.number);
     let holding = join_queue(ui, opts, &store, pr_number).await?;
     let lookup = client.map(step);
@@ -201,6 +192,26 @@ async fn apply<W: Ports>(
     };
     holding.release(applied).await;
     outcome.map(Finished::outcome)
+}
+
+/// The root, terraform ready to plan in it (with the values of the root's sensitive variables
+/// masked before it runs) and the apply queue of its state: what every way into the queue,
+/// with a reviewed plan or without, starts from.
+async fn prepare<W: Ports>(
+    ui: &Ui,
+    opts: &ApplyOptions<'_>,
+    ports: &W,
+) -> Result<(PathBuf, W::Terraform, W::Queue), Error> {
+    let common = opts.common;
+    let root = common.root.dir()?;
+    mask_known_variables(ui, &root, &opts.terraform_args, opts.ctx);
+    let tf = ports.terraform(ui, &root, opts.init).await?;
+    let table = opts
+        .queue_table
+        .as_deref()
+        .or(common.queue_table.as_deref());
+    let store = ports.queue(ui, &root, table, true).await?;
+    Ok((root, tf, store))
 }
 
 /// Settings that cannot work, refused before anything runs: `--comment never` without

@@ -29,14 +29,7 @@ pub(super) async fn replan_only<W: Ports>(
     ui.status(&format!(
         "tfgate: {what}; planning now to check that there is nothing to apply"
     ));
-    let root = common.root.dir()?;
-    mask_known_variables(ui, &root, &opts.terraform_args, opts.ctx);
-    let tf = ports.terraform(ui, &root, opts.init).await?;
-    let table = opts
-        .queue_table
-        .as_deref()
-        .or(common.queue_table.as_deref());
-    let store = ports.queue(ui, &root, table, true).await?;
+    let (root, tf, store) = prepare(ui, opts, ports).await?;
     let holding = join_queue(ui, opts, &store, Some(pr.pull.number)).await?;
     let summary = tokio::select! {
         r = plan_now(ui, opts, &root, &tf, pr.pull.number) => r,
