@@ -442,30 +442,18 @@ impl Store {
         if self.pr(repo, number).is_none() {
             return Reply::not_found();
         }
-        let per_page = query_number(inc.query, "per_page")
-            .filter(|n| *n > 0)
-            .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
-        let page = query_number(inc.query, "page")
-            .filter(|n| *n > 0)
-            .unwrap_or(1);
         let ids: Vec<u64> = self
             .comments
             .iter()
             .filter(|(_, c)| c.repo.eq_ignore_ascii_case(repo) && c.pr == number)
             .map(|(id, _)| *id)
             .collect();
-        let last = ids.len().div_ceil(per_page).max(1);
-        let items: Vec<Value> = ids
-            .iter()
-            .skip((page - 1).saturating_mul(per_page))
-            .take(per_page)
-            .map(|id| self.comment_json(&inc.bases, *id))
-            .collect();
-        let reply = Reply::json(200, Value::Array(items));
-        match link_header(&inc.bases.api, inc.path, inc.query, page, last) {
-            Some(link) => reply.header("link", link),
-            None => reply,
-        }
+        paged(
+            inc,
+            &ids,
+            |id| self.comment_json(&inc.bases, *id),
+            Value::Array,
+        )
     }
 
     fn create_comment(
@@ -540,28 +528,13 @@ impl Store {
                     .decode_utf8_lossy()
                     .into_owned()
             });
-        let per_page = query_number(inc.query, "per_page")
-            .filter(|n| *n > 0)
-            .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
-        let page = query_number(inc.query, "page")
-            .filter(|n| *n > 0)
-            .unwrap_or(1);
         let all = self.artifacts.of_run(repo, run, name.as_deref());
-        let last = all.len().div_ceil(per_page).max(1);
-        let items: Vec<Value> = all
-            .iter()
-            .skip((page - 1).saturating_mul(per_page))
-            .take(per_page)
-            .map(|a| shapes::artifact(&inc.bases, repo_record, a))
-            .collect();
-        let reply = Reply::json(
-            200,
-            serde_json::json!({ "total_count": all.len(), "artifacts": items }),
-        );
-        match link_header(&inc.bases.api, inc.path, inc.query, page, last) {
-            Some(link) => reply.header("link", link),
-            None => reply,
-        }
+        paged(
+            inc,
+            &all,
+            |a| shapes::artifact(&inc.bases, repo_record, a),
+            |items| serde_json::json!({ "total_count": all.len(), "artifacts": items }),
+        )
     }
 
     /// `GET /repos/{repo}/actions/artifacts/{id}/zip`: 302 to the storage host, 410 once
@@ -647,6 +620,34 @@ fn query_number(query: &str, name: &str) -> Option<usize> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(k, _)| *k == name)
         .and_then(|(_, v)| v.parse().ok())
+}
+
+/// One page of `all`, as the request's `page` and `per_page` ask (GitHub's default and cap), with
+/// the `Link` header GitHub sends; `body` makes the reply's body of the page's items.
+fn paged<T>(
+    inc: &Incoming<'_>,
+    all: &[T],
+    item: impl FnMut(&T) -> Value,
+    body: impl FnOnce(Vec<Value>) -> Value,
+) -> Reply {
+    let per_page = query_number(inc.query, "per_page")
+        .filter(|n| *n > 0)
+        .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
+    let page = query_number(inc.query, "page")
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let last = all.len().div_ceil(per_page).max(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(item)
+        .collect();
+    let reply = Reply::json(200, body(items));
+    match link_header(&inc.bases.api, inc.path, inc.query, page, last) {
+        Some(link) => reply.header("link", link),
+        None => reply,
+    }
 }
 
 /// GitHub's `Link` header: `prev`, `next`, `last`, `first` as they apply, each an absolute URL

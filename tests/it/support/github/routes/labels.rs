@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::super::shapes::Bases;
-use super::{DEFAULT_PER_PAGE, Incoming, MAX_PER_PAGE, Reply, link_header, query_number};
+use super::{Incoming, Reply, paged};
 use crate::support::github::store::Store;
 
 const LABELS_DOCS: &str = "https://docs.github.com/rest/issues/labels";
@@ -20,25 +20,13 @@ impl Store {
         if self.pr(repo, number).is_none() {
             return Reply::not_found();
         }
-        let per_page = query_number(inc.query, "per_page")
-            .filter(|n| *n > 0)
-            .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
-        let page = query_number(inc.query, "page")
-            .filter(|n| *n > 0)
-            .unwrap_or(1);
         let ids = self.issue_label_ids(repo, number);
-        let last = ids.len().div_ceil(per_page).max(1);
-        let items: Vec<Value> = ids
-            .iter()
-            .skip((page - 1).saturating_mul(per_page))
-            .take(per_page)
-            .map(|id| self.label_json(&inc.bases, repo, *id))
-            .collect();
-        let reply = Reply::json(200, Value::Array(items));
-        match link_header(&inc.bases.api, inc.path, inc.query, page, last) {
-            Some(link) => reply.header("link", link),
-            None => reply,
-        }
+        paged(
+            inc,
+            &ids,
+            |id| self.label_json(&inc.bases, repo, *id),
+            Value::Array,
+        )
     }
 
     /// `POST /repos/{repo}/issues/{number}/labels`.
