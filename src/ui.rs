@@ -132,6 +132,37 @@ impl Ui {
         let _ = out.flush();
     }
 
+    /// The command's result, written in pieces that each end with a line break but the last
+    /// (`render::json::summary_pieces`). `render` is handed what to apply to each piece: the
+    /// masking, which then runs on the threads that write the pieces, and the pieces are
+    /// written one after the other, never joined. Where masking could reach across a line break
+    /// (`Masker::within_lines`), or under GitHub Actions, where the text is made inert as a
+    /// whole, the pieces are joined and written as `result` writes any text.
+    pub fn result_pieces(
+        &self,
+        render: impl FnOnce(&(dyn Fn(String) -> String + Sync)) -> Vec<String>,
+    ) {
+        let masker = self.masker();
+        let piecewise = masker.within_lines() && self.commands.is_none();
+        #[cfg(test)]
+        let piecewise = piecewise && self.captured.is_none();
+        if !piecewise {
+            return self.result(&render(&|piece| piece).concat());
+        }
+        let pieces = render(&|piece| match masker.mask(&piece) {
+            Cow::Owned(masked) => masked,
+            Cow::Borrowed(_) => piece,
+        });
+        let mut out = std::io::stdout().lock();
+        for piece in &pieces {
+            let _ = out.write_all(piece.as_bytes());
+        }
+        if !pieces.last().is_some_and(|p| p.ends_with('\n')) {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
     /// Progress for people, on stderr; silent with `--quiet`.
     pub fn status(&self, text: &str) {
         if !self.quiet {

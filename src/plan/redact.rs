@@ -36,6 +36,8 @@ pub struct Masker {
     /// (`escaped_forms`), as one regex.
     escaped: Option<Regex>,
     literal_values: Vec<String>,
+    /// The secrets' regexes grew beyond their limits: all text is masked.
+    masks_all: bool,
 }
 
 impl Masker {
@@ -102,12 +104,23 @@ impl Masker {
             (Ok(plain), Ok(escaped)) => (plain, escaped),
             // Only automata beyond their size limits fail to build: then every non-empty text
             // is masked rather than a secret leaked.
-            _ => (None, Some(Regex::new("(?s).+").expect("static regex"))),
+            _ => {
+                self.masks_all = true;
+                (None, Some(Regex::new("(?s).+").expect("static regex")))
+            }
         };
     }
 
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty() && self.plain.is_none() && self.escaped.is_none()
+    }
+
+    /// Whether no match can hold a line break, so that text may be masked a line at a time:
+    /// no secret holds one, and there is no `--mask` pattern (a regex might match one).
+    pub fn within_lines(&self) -> bool {
+        self.patterns.is_empty()
+            && !self.masks_all
+            && !self.literal_values.iter().any(|s| s.contains(['\n', '\r']))
     }
 
     /// How many literal secrets are known (for `-v` diagnostics; never the values).
@@ -447,6 +460,24 @@ pub fn redact_value(value: &Value, mask: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn masks_within_lines_unless_a_match_may_hold_a_line_break() {
+        let mut m = Masker::default();
+        assert!(m.within_lines());
+        m.add_literals(["one-line-secret".to_string(), "tab\there".to_string()]);
+        assert!(m.within_lines());
+        m.add_literals(["two\nlines".to_string()]);
+        assert!(!m.within_lines());
+        let mut crlf = Masker::default();
+        crlf.add_literals(["carriage\rreturn".to_string()]);
+        assert!(!crlf.within_lines());
+        assert!(
+            !Masker::new(&["AKIA[0-9A-Z]{16}".to_string()])
+                .unwrap()
+                .within_lines()
+        );
+    }
 
     #[test]
     fn redact_value_follows_nested_masks() {

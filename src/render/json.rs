@@ -4,6 +4,7 @@
 //! Two things make the difference: each line's indentation is written at once (serde_json's
 //! `PrettyFormatter` writes it two spaces at a time), and the resources, nearly all of the text,
 //! are written on all cores (`plan::par`) and put in the place of the empty list in the rest.
+//! `show` writes the pieces as they are, masked on the threads that wrote them.
 
 use std::io::{self, Write};
 
@@ -15,6 +16,13 @@ use crate::plan::summary::Summary;
 
 /// `serde_json::to_string_pretty(summary)`, byte for byte.
 pub fn summary(summary: &Summary) -> String {
+    summary_pieces(summary, &|piece| piece).concat()
+}
+
+/// `summary`'s text in pieces that each end with a line break (but the last), for writing
+/// without joining them into one string; `each` is applied to every piece, to those of the
+/// resources on the thread that writes them (`show` masks them there).
+pub fn summary_pieces(summary: &Summary, each: &(dyn Fn(String) -> String + Sync)) -> Vec<String> {
     let rest = Summary {
         format_version: summary.format_version.clone(),
         terraform_version: summary.terraform_version.clone(),
@@ -31,6 +39,10 @@ pub fn summary(summary: &Summary) -> String {
     };
     let mut head = Vec::new();
     write_at(&rest, 0, &mut head);
+    let utf8 = |bytes: Vec<u8>| String::from_utf8(bytes).expect("serde_json writes UTF-8");
+    if summary.resources.is_empty() {
+        return vec![each(utf8(head))];
+    }
     // A line break and two spaces start a key of the outermost object only: no JSON string
     // holds a raw line break. The object has one `resources`.
     const EMPTY: &[u8] = b"\n  \"resources\": []";
@@ -39,35 +51,27 @@ pub fn summary(summary: &Summary) -> String {
         .position(|w| w == EMPTY)
         .expect("a summary has resources")
         + EMPTY.len()
-        - b"[]".len();
-    // Each resource as an item of the list, two levels in.
-    let parts = par::map_chunks(&summary.resources, |start, part| {
+        - b"]".len();
+    let tail = head.split_off(at);
+    head.push(b'\n');
+    // Each resource as an item of the list, two levels in, on a line of its own.
+    let last = summary.resources.len() - 1;
+    let resources = par::map_chunks(&summary.resources, |start, part| {
         let mut out = Vec::with_capacity(part.len() * 512);
         for (i, r) in part.iter().enumerate() {
-            out.extend_from_slice(if start + i == 0 {
-                b"\n    "
-            } else {
-                b",\n    "
-            });
+            out.extend_from_slice(b"    ");
             write_at(r, 2, &mut out);
+            out.extend_from_slice(if start + i == last { b"\n" } else { b",\n" });
         }
-        out
+        each(utf8(out))
     });
-    let close: &[u8] = if summary.resources.is_empty() {
-        b"]"
-    } else {
-        b"\n  ]"
-    };
-    let len = head.len() + parts.iter().map(Vec::len).sum::<usize>() + close.len();
-    let mut text = Vec::with_capacity(len);
-    text.extend_from_slice(&head[..at]);
-    text.push(b'[');
-    for part in parts {
-        text.extend_from_slice(&part);
-    }
-    text.extend_from_slice(close);
-    text.extend_from_slice(&head[at + b"[]".len()..]);
-    String::from_utf8(text).expect("serde_json writes UTF-8")
+    let mut close = b"  ".to_vec();
+    close.extend_from_slice(&tail);
+    let mut pieces = Vec::with_capacity(resources.len() + 2);
+    pieces.push(each(utf8(head)));
+    pieces.extend(resources);
+    pieces.push(each(utf8(close)));
+    pieces
 }
 
 /// `value` in the pretty form, as if it stood `level` levels deep in a larger value.
@@ -209,6 +213,27 @@ mod tests {
                 serde_json::to_string_pretty(&s).unwrap(),
                 "{n}"
             );
+        }
+    }
+
+    #[test]
+    fn pieces_end_lines_and_each_is_applied_to_every_one() {
+        for n in [2_000, 1, 0] {
+            let text = plan_json(n);
+            let s = Summary::from_plan(&parse(text.as_bytes()).unwrap()).unwrap();
+            let pieces = summary_pieces(&s, &|p| p.replace("a.", "A."));
+            assert_eq!(
+                pieces.concat(),
+                serde_json::to_string_pretty(&s)
+                    .unwrap()
+                    .replace("a.", "A."),
+                "{n}"
+            );
+            let (last, rest) = pieces.split_last().unwrap();
+            assert!(rest.iter().all(|p| p.ends_with('\n')), "{n}");
+            assert!(!last.ends_with('\n'), "{n}");
+            // Several pieces of resources (written on several threads) for a large plan.
+            assert_eq!(pieces.len() > 3, n == 2_000, "{n}");
         }
     }
 

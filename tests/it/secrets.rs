@@ -137,3 +137,62 @@ fn show_redacts_plans_it_reads() {
         }
     }
 }
+
+/// A plan of `n` updates whose sensitive variable's value `secret` is also, unmarked, in the
+/// index key of a few resources spread over the list.
+fn plan_with_secret_keys(n: usize, secret: &str) -> String {
+    let changes: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let key = if i % 700 == 3 {
+                secret.to_string()
+            } else {
+                format!("k{i}")
+            };
+            serde_json::json!({
+                "address": format!("terraform_data.x[{}]", serde_json::to_string(&key).unwrap()),
+                "change": {"actions": ["update"], "before": {"input": "a"}, "after": {"input": "b"},
+                           "after_unknown": {}},
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "format_version": "1.2",
+        "variables": {"token": {"value": secret}},
+        "resource_changes": changes,
+        "configuration": {"root_module": {"variables": {"token": {"sensitive": true}}}},
+    })
+    .to_string()
+}
+
+/// `show --format json` masks the summary of a large plan as it writes it, in pieces on both
+/// cores; the text is the same as when it is masked as a whole (under GitHub Actions, or when a
+/// secret spans lines), and no secret is in either.
+#[test]
+fn show_json_of_a_large_plan_is_masked_as_it_is_written() {
+    let mut env = TestEnv::new();
+    for secret in ["s3cr3t-t0ken-value", "line one\nline-two-of-the-secret"] {
+        let plan = env.path().join("plan.json");
+        std::fs::write(&plan, plan_with_secret_keys(3_000, secret)).unwrap();
+        let show = |env: &TestEnv| {
+            let run = env.run(&["show", plan.to_str().unwrap(), "--format", "json"]);
+            run.assert_code(0);
+            run
+        };
+        env.set("GITHUB_ACTIONS", "false");
+        let piecewise = show(&env);
+        env.set("GITHUB_ACTIONS", "true");
+        let whole = show(&env);
+        assert_eq!(piecewise.stdout, whole.stdout, "{secret:?}");
+        let summary = piecewise.json();
+        let resources = summary["resources"].as_array().unwrap();
+        assert_eq!(resources.len(), 3_000);
+        let masked = resources
+            .iter()
+            .filter(|r| r["address"] == r#"terraform_data.x["(sensitive value)"]"#)
+            .count();
+        assert_eq!(masked, 5, "{secret:?}");
+        for part in secret.lines() {
+            assert!(!piecewise.stdout.contains(part), "{part} leaked");
+        }
+    }
+}
