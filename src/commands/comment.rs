@@ -159,7 +159,7 @@ fn verified_analysis(fetched: &FetchedBundle) -> Result<crate::plan::Analysis, E
     let manifest = &fetched.manifest;
     let json_path = fetched.dir.join(bundle::PLAN_JSON);
     let json = plan_file::read(&json_path)?;
-    let analysis = crate::plan::analyze(&json).map_err(|kind| Error::PlanJson {
+    let analysis = json.analyze().map_err(|kind| Error::PlanJson {
         path: json_path.clone(),
         kind,
     })?;

@@ -311,8 +311,16 @@ fn parse_both<'b>(a: &'b Loaded, b: &'b Loaded) -> Result<(Parsed<'b>, Parsed<'b
         move |kind| Error::PlanJson { path, kind }
     };
     let (plan_a, plan_b) = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| plan_json::parse(&b.bytes));
-        let plan_a = plan_json::parse(&a.bytes);
+        // Each plan's unread pages are handed back as soon as it is parsed.
+        let parse = |l: &'b Loaded| {
+            let plan = plan_json::parse(&l.bytes);
+            if let Ok(plan) = &plan {
+                l.bytes.release_unborrowed(plan);
+            }
+            plan
+        };
+        let worker = scope.spawn(move || parse(b));
+        let plan_a = parse(a);
         let plan_b = worker
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -353,12 +361,12 @@ fn warn_if_unrelated(ui: &Ui, a: (&str, &Loaded, &Plan<'_>), b: (&str, &Loaded, 
     let addresses: HashSet<&str> = plan_a
         .resource_changes
         .iter()
-        .map(|rc| rc.address.as_str())
+        .map(|rc| rc.address.as_ref())
         .collect();
     let shared = plan_b
         .resource_changes
         .iter()
-        .any(|rc| addresses.contains(rc.address.as_str()));
+        .any(|rc| addresses.contains(rc.address.as_ref()));
     if !shared && !addresses.is_empty() && !plan_b.resource_changes.is_empty() {
         ui.warning(&format!(
             "{label_a} and {label_b} have no resource in common: they may be plans of different \

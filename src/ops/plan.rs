@@ -26,8 +26,8 @@ use crate::ops::checks::{self, Checks};
 use crate::ops::comment::{self as pr_comment, PrRef};
 use crate::ops::labels;
 use crate::ops::ports::Ports;
+use crate::plan::Analysis;
 use crate::plan::summary::Summary;
-use crate::plan::{self, Analysis};
 use crate::render::comment::{self, CommentInput, Reach};
 use crate::render::table::{self, TableOptions};
 use crate::settings::flags::{CommentMode, Format};
@@ -355,7 +355,7 @@ pub async fn plan_into_bundle(
     .await?;
     bundle.add_existing(bundle::PLAN_JSON)?;
     let json = crate::terraform::plan_file::read(&json_path)?;
-    let analysis = plan::analyze(&json).map_err(|kind| Error::PlanJson {
+    let analysis = json.analyze().map_err(|kind| Error::PlanJson {
         path: json_path.clone(),
         kind,
     })?;
@@ -420,7 +420,7 @@ async fn fill_bundle(
     .await?;
     let masker = ui.masker();
     let summary = &analysis.summary;
-    let summary_json = serde_json::to_string_pretty(summary).expect("a summary always serializes");
+    let summary_json = crate::render::json::summary(summary);
     bundle.write(bundle::SUMMARY, masker.mask(&summary_json).as_bytes())?;
 
     let meta = CommentMeta {
@@ -492,7 +492,7 @@ fn report(ui: &Ui, opts: &PlanOptions<'_>, result: &PlanResult) -> Result<(), Er
             },
         )),
         Format::Markdown => ui.result(&result.comment),
-        Format::Json => ui.result(&serde_json::to_string_pretty(summary).expect("serializes")),
+        Format::Json => ui.result_pieces(|each| crate::render::json::summary_pieces(summary, each)),
     }
     ui.status(&format!(
         "tfgate: bundle written to {}",

@@ -10,7 +10,7 @@ use crate::archive::bundle;
 use crate::archive::store::Files;
 use crate::error::Error;
 use crate::ops::ports::Ports;
-use crate::plan::{self, Analysis};
+use crate::plan::Analysis;
 use crate::settings::Common;
 use crate::terraform::backend::data_dir;
 use crate::terraform::plan_file::{self, PlanBytes};
@@ -49,7 +49,7 @@ pub async fn load(
     source: &Path,
 ) -> Result<Analysis, Error> {
     let (json, json_path) = read_plan_json(ui, common, ports, source).await?;
-    plan::analyze(&json).map_err(|kind| Error::PlanJson {
+    json.analyze().map_err(|kind| Error::PlanJson {
         path: json_path,
         kind,
     })

@@ -6,6 +6,8 @@
 //! sorted keys and then sorted, so the JSON's key and array order do not matter. Sensitive
 //! values take part in the hash; the hash reveals nothing about them.
 
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
@@ -118,7 +120,7 @@ pub fn resource_digest_walking(
 ) -> Result<[u8; 32], PlanJsonError> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"resource\0");
-    field(&mut out, &Node::String(rc.address.as_str().into()));
+    field(&mut out, &Node::String(rc.address.as_ref().into()));
     let previous = rc.previous_address.as_deref().filter(|p| *p != rc.address);
     field(&mut out, &opt_string(previous));
     field(&mut out, &opt_string(rc.deposed.as_deref()));
@@ -215,11 +217,11 @@ fn opt_string<'s>(s: Option<&'s str>) -> Node<'s> {
     s.map_or(Node::Null, |s| Node::String(s.into()))
 }
 
-fn strings<'s>(items: &'s [String]) -> Node<'s> {
+fn strings<'s>(items: &'s [Cow<'_, str>]) -> Node<'s> {
     Node::Array(
         items
             .iter()
-            .map(|s| Node::String(s.as_str().into()))
+            .map(|s| Node::String(s.as_ref().into()))
             .collect(),
     )
 }

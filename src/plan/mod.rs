@@ -8,7 +8,10 @@ pub mod fingerprint;
 pub mod node;
 pub mod par;
 pub mod redact;
+pub mod stream;
 pub mod summary;
+
+use std::ops::Range;
 
 use crate::terraform::plan_json::{self, PlanJsonError};
 
@@ -22,9 +25,22 @@ pub struct Analysis {
 
 /// Parses plan JSON and summarizes it.
 pub fn analyze(bytes: &[u8]) -> Result<Analysis, PlanJsonError> {
-    let plan = plan_json::parse(bytes)?;
+    analyze_then(bytes, |_| {}, |_| {})
+}
+
+/// `analyze`, with the resource changes digested while the document is read
+/// (`stream::read_and_digest`). `skipped` is told of each part of `bytes` the plan will not
+/// refer to, once the reading is past it; `parsed` is given the plan once it is read, before
+/// the rest of the summary and the secrets are worked out.
+pub fn analyze_then(
+    bytes: &[u8],
+    skipped: impl FnMut(Range<usize>),
+    parsed: impl FnOnce(&plan_json::Plan<'_>),
+) -> Result<Analysis, PlanJsonError> {
+    let (plan, digested) = stream::read_and_digest(bytes, skipped)?;
+    parsed(&plan);
     Ok(Analysis {
-        summary: summary::Summary::from_plan(&plan)?,
+        summary: summary::Summary::from_digested(&plan, digested)?,
         secrets: redact::secrets_of_plan(&plan)?,
     })
 }

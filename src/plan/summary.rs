@@ -33,8 +33,8 @@ pub enum Action {
 
 impl Action {
     /// Maps Terraform's action list (`["delete", "create"]`, …) to one action.
-    pub fn from_actions(actions: &[String]) -> Action {
-        let has = |a: &str| actions.iter().any(|x| x == a);
+    pub fn from_actions(actions: &[impl AsRef<str>]) -> Action {
+        let has = |a: &str| actions.iter().any(|x| x.as_ref() == a);
         if has("create") && (has("delete") || has("forget")) {
             Action::Replace
         } else if has("create") {
@@ -213,29 +213,16 @@ pub struct Summary {
 
 impl Summary {
     pub fn from_plan(plan: &Plan<'_>) -> Result<Summary, PlanJsonError> {
+        Summary::from_digested(plan, digests_and_resources(plan)?)
+    }
+
+    /// The summary of `plan`, whose resource changes are already digested (`digest_chunk`
+    /// of each chunk, in order, then `Digested::join`).
+    pub fn from_digested(plan: &Plan<'_>, digested: Digested) -> Result<Summary, PlanJsonError> {
+        let Digested { digests, resources } = digested;
         let mut counts = Counts::default();
-        let (digests, changed) = digests_and_changed_attributes(plan)?;
-        // Every resource in the change set has a digest, and is listed: no growing by doubling
-        // while the plan's pages are all still in memory.
-        let mut resources = Vec::with_capacity(digests.iter().flatten().count());
-        let mut changed = changed.into_iter();
-        for rc in &plan.resource_changes {
-            let changed_attributes = changed.next().unwrap_or_default();
-            let action = Action::from_actions(&rc.change.actions);
-            let import_id = rc
-                .change
-                .importing
-                .as_ref()
-                .map(|i| i.id.clone().unwrap_or_default());
-            let moved = rc
-                .previous_address
-                .as_ref()
-                .filter(|p| **p != rc.address)
-                .cloned();
-            if action == Action::NoOp && import_id.is_none() && moved.is_none() {
-                continue;
-            }
-            match action {
+        for r in &resources {
+            match r.action {
                 Action::Create => counts.create += 1,
                 Action::Update => counts.update += 1,
                 Action::Replace => counts.replace += 1,
@@ -244,17 +231,8 @@ impl Summary {
                 Action::Read => counts.read += 1,
                 Action::NoOp => {}
             }
-            counts.import += usize::from(import_id.is_some());
-            counts.move_ += usize::from(moved.is_some());
-            resources.push(ResourceSummary {
-                address: rc.address.clone(),
-                action,
-                reason: rc.action_reason.as_deref().map(reason_in_words),
-                previous_address: moved,
-                import_id,
-                deposed: rc.deposed.clone(),
-                changed_attributes,
-            });
+            counts.import += usize::from(r.import_id.is_some());
+            counts.move_ += usize::from(r.previous_address.is_some());
         }
 
         let outputs: Vec<OutputSummary> = plan
@@ -341,7 +319,7 @@ fn drift(plan: &Plan<'_>) -> Result<Drift, PlanJsonError> {
             .map(ToString::to_string)
             .collect();
         out.relevant.push(DriftedResource {
-            address: rc.address.clone(),
+            address: rc.address.to_string(),
             action: Action::from_actions(&rc.change.actions),
             attributes: attributes.into_iter().collect(),
         });
@@ -356,49 +334,100 @@ fn changed_paths(rc: &ResourceChange<'_>) -> Result<Vec<AttrPath>, PlanJsonError
     Ok(paths)
 }
 
-/// The fingerprint's digest of every resource change (`fingerprint::resource_digests`) and the
-/// changed attributes of each (empty but for updates and replacements), in the plan's order,
-/// found on all cores in one pass: the walk that makes an update's digest lists its changed
-/// attributes too, so its values are parsed and walked once.
-#[allow(clippy::type_complexity)]
-fn digests_and_changed_attributes(
-    plan: &Plan<'_>,
-) -> Result<(Vec<Option<[u8; 32]>>, Vec<Vec<ChangedAttribute>>), PlanJsonError> {
-    let parts = par::map_chunks(&plan.resource_changes, |_, part| {
-        let mut digests = Vec::with_capacity(part.len());
-        let mut changed = Vec::with_capacity(part.len());
-        for rc in part {
-            if !fingerprint::is_in_change_set(rc) {
-                digests.push(None);
-                changed.push(Vec::new());
-                continue;
-            }
-            let mut attributes = Vec::new();
-            let digest = match Action::from_actions(&rc.change.actions) {
-                Action::Update | Action::Replace => {
-                    let forcing = forcing_paths(rc)?;
-                    fingerprint::resource_digest_walking(
-                        rc,
-                        Some(&mut |f| attributes.push(changed_attribute(f, &forcing))),
-                    )?
-                }
-                _ => fingerprint::resource_digest_walking(rc, None)?,
-            };
-            digests.push(Some(digest));
-            // Kept until the summary is written: no room to spare for 30,000 updates.
-            attributes.shrink_to_fit();
-            changed.push(attributes);
-        }
-        Ok::<_, PlanJsonError>((digests, changed))
-    });
-    let mut digests = Vec::with_capacity(plan.resource_changes.len());
-    let mut changed = Vec::with_capacity(plan.resource_changes.len());
-    for part in parts {
-        let (d, c) = part?;
-        digests.extend(d);
-        changed.extend(c);
+/// A resource change as the summary lists it, with the attributes it changes; none for a
+/// resource that does nothing (no action, no import, no move).
+fn resource_summary(
+    rc: &ResourceChange<'_>,
+    changed_attributes: Vec<ChangedAttribute>,
+) -> Option<ResourceSummary> {
+    let action = Action::from_actions(&rc.change.actions);
+    let import_id = rc
+        .change
+        .importing
+        .as_ref()
+        .map(|i| i.id.clone().unwrap_or_default());
+    let moved = rc
+        .previous_address
+        .as_ref()
+        .filter(|p| **p != rc.address)
+        .cloned();
+    if action == Action::NoOp && import_id.is_none() && moved.is_none() {
+        return None;
     }
-    Ok((digests, changed))
+    Some(ResourceSummary {
+        address: rc.address.to_string(),
+        action,
+        reason: rc.action_reason.as_deref().map(reason_in_words),
+        previous_address: moved,
+        import_id,
+        deposed: rc.deposed.clone(),
+        changed_attributes,
+    })
+}
+
+/// The resource changes of a plan, digested: the fingerprint's digest of every one
+/// (`fingerprint::resource_digests`), in the plan's order, and the summary of every one that
+/// does something, with the attributes it changes.
+#[derive(Debug, Default)]
+pub struct Digested {
+    digests: Vec<Option<[u8; 32]>>,
+    resources: Vec<ResourceSummary>,
+}
+
+impl Digested {
+    /// The digests of consecutive chunks of a plan's resource changes, in their order, as one;
+    /// the first error in that order, if any.
+    pub fn join(
+        parts: impl IntoIterator<Item = Result<Digested, PlanJsonError>>,
+    ) -> Result<Digested, PlanJsonError> {
+        let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let mut joined = Digested {
+            digests: Vec::with_capacity(parts.iter().map(|p| p.digests.len()).sum()),
+            resources: Vec::with_capacity(parts.iter().map(|p| p.resources.len()).sum()),
+        };
+        for part in parts {
+            joined.digests.extend(part.digests);
+            joined.resources.extend(part.resources);
+        }
+        Ok(joined)
+    }
+}
+
+/// `Digested` of every resource change, on all cores.
+fn digests_and_resources(plan: &Plan<'_>) -> Result<Digested, PlanJsonError> {
+    Digested::join(par::map_chunks(&plan.resource_changes, |_, part| {
+        digest_chunk(part)
+    }))
+}
+
+/// `Digested` of consecutive resource changes, in one pass: the walk that makes an update's
+/// digest lists its changed attributes too, so its values are parsed and walked once.
+pub fn digest_chunk(part: &[ResourceChange<'_>]) -> Result<Digested, PlanJsonError> {
+    let mut digests = Vec::with_capacity(part.len());
+    let mut resources = Vec::with_capacity(part.len());
+    for rc in part {
+        if !fingerprint::is_in_change_set(rc) {
+            digests.push(None);
+            resources.extend(resource_summary(rc, Vec::new()));
+            continue;
+        }
+        let mut attributes = Vec::new();
+        let digest = match Action::from_actions(&rc.change.actions) {
+            Action::Update | Action::Replace => {
+                let forcing = forcing_paths(rc)?;
+                fingerprint::resource_digest_walking(
+                    rc,
+                    Some(&mut |f| attributes.push(changed_attribute(f, &forcing))),
+                )?
+            }
+            _ => fingerprint::resource_digest_walking(rc, None)?,
+        };
+        digests.push(Some(digest));
+        // Kept until the summary is written: no room to spare for 30,000 updates.
+        attributes.shrink_to_fit();
+        resources.extend(resource_summary(rc, attributes));
+    }
+    Ok(Digested { digests, resources })
 }
 
 /// The paths whose change forces the replacement (Terraform's `replace_paths`).

@@ -57,6 +57,7 @@ pub(super) async fn compare_with_reviewed<W: Ports>(
             path: bundle.path(bundle::PLAN_JSON),
             kind,
         })?;
+    fresh_bytes.release_unborrowed(&fresh_plan);
 
     let masker = ui.masker();
     let comparison: Comparison = compare::compare(

@@ -11,6 +11,7 @@
 //! network or output, and no markdown or tables (that is `render::report`). Attribute changes
 //! come from `attrs::walk_changes`, the one walk the fingerprint uses too.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -340,7 +341,7 @@ fn compare_indexed<'p, 'q>(
 type Key<'p> = (&'p str, Option<&'p str>);
 
 fn key<'p>(rc: &'p ResourceChange<'_>) -> Key<'p> {
-    (rc.address.as_str(), rc.deposed.as_deref())
+    (rc.address.as_ref(), rc.deposed.as_deref())
 }
 
 /// Positions of a plan's resource changes by identity (references, not copies).
@@ -394,8 +395,13 @@ fn import_id(rc: &ResourceChange<'_>) -> Option<String> {
         .map(|i| i.id.clone().unwrap_or_default())
 }
 
-fn actions_value(actions: &[String]) -> Value {
-    Value::Array(actions.iter().map(|a| Value::String(a.clone())).collect())
+fn actions_value(actions: &[Cow<'_, str>]) -> Value {
+    Value::Array(
+        actions
+            .iter()
+            .map(|a| Value::String(a.to_string()))
+            .collect(),
+    )
 }
 
 fn raw(r: Option<&RawValue>) -> &str {

@@ -107,7 +107,7 @@ pub(super) fn render_resource(
 ) -> Result<(), PlanJsonError> {
     let subject = match &rc.deposed {
         Some(d) => format!("{} (deposed {d})", rc.address),
-        None => rc.address.clone(),
+        None => rc.address.to_string(),
     };
     let actions = &rc.change.actions;
     let mut head = format!("{subject}: {}", resource_label(rc));

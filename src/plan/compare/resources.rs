@@ -94,7 +94,7 @@ impl Pair<'_, '_> {
     /// have none).
     fn base(&self) -> Difference {
         Difference {
-            address: self.subject.address.clone(),
+            address: self.subject.address.to_string(),
             kind: Kind::Actions,
             paths: Vec::new(),
             a: Value::Null,
