@@ -141,14 +141,20 @@ mod tests {
         )
     }
 
+    /// `text` written to a file of a temporary folder, and read from it: mapped.
+    fn mapped(text: &str) -> (tempfile::TempDir, PlanBytes) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, text).unwrap();
+        let bytes = read(&path).unwrap();
+        assert!(matches!(bytes, PlanBytes::Mapped(_)));
+        (dir, bytes)
+    }
+
     #[test]
     fn a_mapped_plan_is_analyzed_with_only_the_pages_it_refers_to_kept() {
         let text = large_plan();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.json");
-        std::fs::write(&path, &text).unwrap();
-        let bytes = read(&path).unwrap();
-        assert!(matches!(bytes, PlanBytes::Mapped(_)));
+        let (_dir, bytes) = mapped(&text);
         let analysis = bytes.analyze().unwrap();
         // What the summary reads after the release is mapped back in, and the kernel may map
         // a file's page with its neighbours (up to 2 MiB at a time).
@@ -167,11 +173,7 @@ mod tests {
     #[test]
     fn a_parsed_mapped_plan_keeps_only_the_pages_it_refers_to() {
         let text = large_plan();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.json");
-        std::fs::write(&path, &text).unwrap();
-        let bytes = read(&path).unwrap();
-        assert!(matches!(bytes, PlanBytes::Mapped(_)));
+        let (_dir, bytes) = mapped(&text);
         let plan = crate::terraform::plan_json::parse(&bytes).unwrap();
         let before = resident_kib(bytes.as_ptr());
         assert!(
@@ -195,10 +197,7 @@ mod tests {
     #[test]
     fn fields_not_read_are_handed_back_while_the_plan_is_read() {
         let text = large_plan();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.json");
-        std::fs::write(&path, &text).unwrap();
-        let bytes = read(&path).unwrap();
+        let (_dir, bytes) = mapped(&text);
         let mut resident = None;
         crate::plan::analyze_then(
             &bytes,
