@@ -22,7 +22,7 @@ use crate::render::table::TableOptions;
 use crate::settings::flags::Format;
 use crate::settings::{Common, GithubSettings};
 use crate::terraform::plan_file::PlanBytes;
-use crate::terraform::plan_json::{self, Plan};
+use crate::terraform::plan_json::Plan;
 use crate::ui::Ui;
 
 /// Compare two plans for post-incident review.
@@ -312,15 +312,8 @@ fn parse_both<'b>(a: &'b Loaded, b: &'b Loaded) -> Result<(Parsed<'b>, Parsed<'b
     };
     let (plan_a, plan_b) = std::thread::scope(|scope| {
         // Each plan's unread pages are handed back as soon as it is parsed.
-        let parse = |l: &'b Loaded| {
-            let plan = plan_json::parse(&l.bytes);
-            if let Ok(plan) = &plan {
-                l.bytes.release_unborrowed(plan);
-            }
-            plan
-        };
-        let worker = scope.spawn(move || parse(b));
-        let plan_a = parse(a);
+        let worker = scope.spawn(|| b.bytes.parse());
+        let plan_a = a.bytes.parse();
         let plan_b = worker
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));

@@ -11,7 +11,7 @@ use memmap2::UncheckedAdvice;
 
 use crate::error::Error;
 use crate::plan::{self, Analysis};
-use crate::terraform::plan_json::{Plan, PlanJsonError};
+use crate::terraform::plan_json::{self, Plan, PlanJsonError};
 
 /// Files at least this large are mapped rather than read.
 pub const MMAP_THRESHOLD: u64 = 16 * 1024 * 1024;
@@ -65,7 +65,7 @@ impl PlanBytes {
     /// that is more than half of it (`planned_values`, `prior_state`, `configuration`), which
     /// the summary, the fingerprint and the comparison then do not hold while they work. Bytes
     /// read in memory are kept: they are one allocation.
-    pub fn release_unborrowed(&self, plan: &Plan<'_>) {
+    fn release_unborrowed(&self, plan: &Plan<'_>) {
         // The gaps before, between and after the ranges the plan refers to.
         let kept = plan.borrowed(self);
         let mut from: usize = 0;
@@ -77,6 +77,14 @@ impl PlanBytes {
             self.release(from, until);
             from = next;
         }
+    }
+
+    /// `plan_json::parse` of these bytes, then the pages the plan does not refer to handed back
+    /// (`release_unborrowed`): for a plan that is compared rather than summarized.
+    pub fn parse(&self) -> Result<Plan<'_>, PlanJsonError> {
+        let plan = plan_json::parse(self)?;
+        self.release_unborrowed(&plan);
+        Ok(plan)
     }
 
     /// `plan::analyze` of these bytes, handing pages back as the reading goes: those of each

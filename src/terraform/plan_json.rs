@@ -207,20 +207,25 @@ pub fn parse(bytes: &[u8]) -> Result<Plan<'_>, PlanJsonError> {
 
 /// `parse`, handing the resource changes over to `hand` as they are read, `chunk` at a time,
 /// so that they can be worked on while the rest of the document is read, and telling
-/// `skipped` of each field tfgate does not read (its text) once it is read past. Once the
+/// `skipped` where in `bytes` each field tfgate does not read was, once it is read past. Once the
 /// document is read, `take_back` returns the changes, in their order, to the plan, which is
 /// then checked as `parse` checks it; on an error in the document it is not called.
 pub fn parse_handing_over<'a>(
     bytes: &'a [u8],
     chunk: usize,
     hand: &mut dyn FnMut(Vec<ResourceChange<'a>>),
-    skipped: &mut dyn FnMut(&'a str),
+    skipped: &mut dyn FnMut(Range<usize>),
     take_back: impl FnOnce() -> Vec<ResourceChange<'a>>,
 ) -> Result<Plan<'a>, PlanJsonError> {
+    let mut skipped_text = |text: &str| {
+        if let Some(range) = range_in(bytes, text) {
+            skipped(range);
+        }
+    };
     let changes = read::Changes::HandOver {
         chunk,
         hand,
-        skipped,
+        skipped: &mut skipped_text,
     };
     parse_with(bytes, changes, take_back)
 }
@@ -379,6 +384,12 @@ impl<'a> Change<'a> {
     }
 }
 
+/// Where `text`, borrowed from `document`, lies in it; `None` for text from elsewhere.
+fn range_in(document: &[u8], text: &str) -> Option<Range<usize>> {
+    let at = (text.as_ptr() as usize).checked_sub(document.as_ptr() as usize)?;
+    (at + text.len() <= document.len()).then(|| at..at + text.len())
+}
+
 impl<'a> ResourceChange<'a> {
     /// The text this change borrows from the document: its address (unless it held an escape)
     /// and its values, in the document's order.
@@ -398,14 +409,9 @@ impl Plan<'_> {
     /// `planned_values`, `prior_state` and `configuration` tfgate only checks, most of a
     /// large plan) is not read again once the plan is parsed.
     pub fn borrowed(&self, document: &[u8]) -> Vec<Range<usize>> {
-        let base = document.as_ptr() as usize;
-        let offsets = |text: &str| {
-            let at = (text.as_ptr() as usize).checked_sub(base)?;
-            (at + text.len() <= document.len()).then(|| at..at + text.len())
-        };
         let span = |texts: &mut dyn Iterator<Item = &str>| {
             texts
-                .filter_map(offsets)
+                .filter_map(|text| range_in(document, text))
                 .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
         };
         let changes =

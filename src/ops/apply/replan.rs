@@ -52,12 +52,10 @@ pub(super) async fn compare_with_reviewed<W: Ports>(
     let FreshPlan { analysis, .. } =
         plan_into_bundle(ui, tf, bundle, &opts.lock_timeout, &opts.terraform_args).await?;
     let fresh_bytes = crate::terraform::plan_file::read(&bundle.path(bundle::PLAN_JSON))?;
-    let fresh_plan =
-        crate::terraform::plan_json::parse(&fresh_bytes).map_err(|kind| Error::PlanJson {
-            path: bundle.path(bundle::PLAN_JSON),
-            kind,
-        })?;
-    fresh_bytes.release_unborrowed(&fresh_plan);
+    let fresh_plan = fresh_bytes.parse().map_err(|kind| Error::PlanJson {
+        path: bundle.path(bundle::PLAN_JSON),
+        kind,
+    })?;
 
     let masker = ui.masker();
     let comparison: Comparison = compare::compare(

@@ -251,7 +251,7 @@ mod tests {
                 text.as_bytes(),
                 512,
                 &mut hand,
-                &mut |s| skipped.push(s),
+                &mut |range| skipped.push(&text[range]),
                 || {
                     sizes = chunks.borrow().iter().map(Vec::len).collect();
                     chunks.take().into_iter().flatten().collect()
