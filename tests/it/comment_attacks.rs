@@ -227,6 +227,20 @@ fn delete(name: &str) -> Value {
     })
 }
 
+/// A root whose plan changes nothing.
+fn quiet_root(env: &TestEnv) -> Stand {
+    let quiet = Stand::new(env, "quiet");
+    quiet.set(&plan_of(vec![]), "No changes.\n");
+    quiet
+}
+
+/// A root whose plan deletes `terraform_data.old`.
+fn destroying_root(env: &TestEnv) -> Stand {
+    let destroys = Stand::new(env, "destroys");
+    destroys.set(&plan_of(vec![delete("old")]), "  - old\n");
+    destroys
+}
+
 /// With `--comment never` no comment records any root's plan, so a run knows only its own:
 /// a root without changes cannot take away the labels another root's plan earned, and one
 /// with changes takes away `tfgate:no-changes`. No comment is read or written.
@@ -234,10 +248,7 @@ fn delete(name: &str) -> Value {
 fn labels_without_comments_only_say_what_this_plan_proves() {
     let gh = GitHubFake::start();
     let env = pr_run(&gh);
-    let quiet = Stand::new(&env, "quiet");
-    quiet.set(&plan_of(vec![]), "No changes.\n");
-    let destroys = Stand::new(&env, "destroys");
-    destroys.set(&plan_of(vec![delete("old")]), "  - old\n");
+    let (quiet, destroys) = (quiet_root(&env), destroying_root(&env));
     let never = ["plan", "--comment", "never", "--labels"];
 
     // The first plan of the pull request changes nothing: nothing says otherwise.
@@ -269,10 +280,7 @@ fn labels_without_comments_only_say_what_this_plan_proves() {
 fn a_deleted_comment_no_longer_counts_for_the_labels_until_its_root_plans_again() {
     let gh = GitHubFake::start();
     let env = pr_run(&gh);
-    let quiet = Stand::new(&env, "quiet");
-    quiet.set(&plan_of(vec![]), "No changes.\n");
-    let destroys = Stand::new(&env, "destroys");
-    destroys.set(&plan_of(vec![delete("old")]), "  - old\n");
+    let (quiet, destroys) = (quiet_root(&env), destroying_root(&env));
     let labelled = ["plan", "--labels"];
     destroys.run(&env, &labelled).assert_code(0);
     quiet.run(&env, &labelled).assert_code(0);
@@ -297,8 +305,7 @@ fn a_deleted_comment_no_longer_counts_for_the_labels_until_its_root_plans_again(
 fn findings_follow_the_comment_mode_and_still_fail_the_plan_without_a_comment() {
     let gh = GitHubFake::start();
     let env = pr_run(&gh);
-    let quiet = Stand::new(&env, "quiet");
-    quiet.set(&plan_of(vec![]), "No changes.\n");
+    let quiet = quiet_root(&env);
     let sarif = env.path().join("checkov.sarif");
     std::fs::write(&sarif, serde_json::to_vec(&big_sarif(3)).unwrap()).unwrap();
     let sarif = sarif.to_str().unwrap();

@@ -344,6 +344,19 @@ impl Fleet {
         (serde_json::to_vec(&plan).unwrap(), text)
     }
 
+    /// `comment`, which fits GitHub's 65,536 characters, as GitHub renders it, and its resource
+    /// table, every row of which has its three cells.
+    fn rendered(&self, env: &TestEnv, name: &str) -> (gfm::Rendered, Table) {
+        let body = self.comment(env, name);
+        assert!(body.chars().count() <= 65_536, "{}", body.chars().count());
+        let doc = gfm::render(&body);
+        let table = resource_table(&doc);
+        for row in &table.rows {
+            assert_eq!(row.len(), 3, "{row:?}");
+        }
+        (doc, table)
+    }
+
     /// `tfgate plan` of this plan, through a stand-in terraform that hands it out; the comment
     /// tfgate wrote into the bundle.
     fn comment(&self, env: &TestEnv, name: &str) -> String {
@@ -394,13 +407,7 @@ fn a_fifty_thousand_resource_plan_is_grouped_never_cut() {
         replaces: 40,
         gone: 0,
     };
-    let body = fleet.comment(&env, "fleet");
-    assert!(body.chars().count() <= 65_536, "{}", body.chars().count());
-    let doc = gfm::render(&body);
-    let table = resource_table(&doc);
-    for row in &table.rows {
-        assert_eq!(row.len(), 3, "{row:?}");
-    }
+    let (doc, table) = fleet.rendered(&env, "fleet");
     let groups = rows_of(&table, "group");
     assert_eq!(
         groups,
@@ -459,13 +466,7 @@ fn deletions_beyond_the_budget_are_counted_and_never_grouped() {
         replaces: 40,
         gone: 5_000,
     };
-    let body = fleet.comment(&env, "gone");
-    assert!(body.chars().count() <= 65_536, "{}", body.chars().count());
-    let doc = gfm::render(&body);
-    let table = resource_table(&doc);
-    for row in &table.rows {
-        assert_eq!(row.len(), 3, "{row:?}");
-    }
+    let (doc, table) = fleet.rendered(&env, "gone");
     let listed = rows_of(&table, "delete").len() + rows_of(&table, "replace").len();
     assert!(listed >= 50 && listed < fleet.destroyed(), "{listed}");
     assert!(
