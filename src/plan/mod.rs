@@ -47,3 +47,5 @@ pub fn analyze_then(
 
 #[cfg(test)]
 mod depth_tests;
+#[cfg(test)]
+pub mod testing;

@@ -307,20 +307,9 @@ mod tests {
     use crate::render::testing::outside_code_spans;
     use serde_json::json;
 
+    /// A resource change with nothing unknown after apply.
     fn rc(address: &str, actions: &[&str], before: Value, after: Value) -> Value {
-        json!({
-            "address": address,
-            "mode": "managed",
-            "type": "terraform_data",
-            "change": {
-                "actions": actions,
-                "before": before,
-                "after": after,
-                "after_unknown": {},
-                "before_sensitive": {},
-                "after_sensitive": {}
-            }
-        })
+        crate::plan::testing::resource_change(address, actions, before, after, json!({}))
     }
 
     fn plan(resources: &[Value], outputs: Value) -> String {

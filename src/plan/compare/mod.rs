@@ -480,21 +480,7 @@ mod tests {
     use crate::terraform::plan_json::parse;
     use serde_json::json;
 
-    fn rc(address: &str, actions: &[&str], before: Value, after: Value, unknown: Value) -> Value {
-        json!({
-            "address": address,
-            "mode": "managed",
-            "type": "terraform_data",
-            "change": {
-                "actions": actions,
-                "before": before,
-                "after": after,
-                "after_unknown": unknown,
-                "before_sensitive": {},
-                "after_sensitive": {}
-            }
-        })
-    }
+    use crate::plan::testing::resource_change as rc;
 
     fn plan_text(resources: &[Value], outputs: Value, timestamp: &str) -> String {
         json!({
